@@ -1,0 +1,176 @@
+#include "agent/agent.hpp"
+
+#include <grp.h>
+#include <systemd/sd-daemon.h>
+
+#include <array>
+#include <csignal>
+#include <filesystem>
+
+#include "agent/admin_api.hpp"
+#include "agent/client_api.hpp"
+#include "agent/clock.hpp"
+#include "agent/files.hpp"
+#include "agent/log.hpp"
+#include "agent/master_key.hpp"
+#include "agent/policy_loader.hpp"
+#include "agent/responses.hpp"
+
+namespace dbproxy {
+namespace {
+
+constexpr std::chrono::seconds kDrainTimeout{10};
+
+Result<gid_t> ResolveAdminGroup(const std::string& name) {
+  if (name.empty()) return static_cast<gid_t>(-1);
+  std::array<char, 16384> buffer{};
+  group entry{};
+  group* found = nullptr;
+  if (::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
+      found == nullptr) {
+    return MakeError(Errc::kInvalidRequest,
+                     "admin_group '" + name + "' does not exist (create it, or set admin_group = "
+                     "\"\" for root only)");
+  }
+  return found->gr_gid;
+}
+
+Status EnsureParent(const std::string& path, mode_t mode) {
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  return parent.empty() ? Status::Ok() : EnsureDirectory(parent, mode);
+}
+
+template <class T>
+Status Take(Result<T>& result, T& out) {
+  if (!result) return std::move(result).error();
+  out = std::move(*result);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
+  std::unique_ptr<Agent> agent(new Agent());
+  AgentState& state = agent->state_;
+  state.config = std::move(config);
+  state.pool = &agent->pool_;
+  state.started_at = NowUnix();
+  const AgentSection& paths = state.config.agent;
+
+  if (Status s = EnsureDirectory(paths.state_dir, 0700); !s) return std::move(s).error();
+  Result<SecretBytes> key = LoadMasterKey(paths.key_file, /*allow_create=*/true);
+  if (!key) return std::move(key).error();
+  Result<std::unique_ptr<CredentialStore>> store =
+      CredentialStore::Open(paths.state_dir + "/credentials.enc", std::move(*key));
+  if (Status s = Take(store, state.store); !s) return std::move(s).error();
+  Result<std::shared_ptr<const Policy>> policy = LoadPolicyDirectory(paths.policy_dir);
+  if (Status s = Take(policy, state.policy); !s) return std::move(s).error();
+  Result<AuditLog> audit = AuditLog::Open(state.config.audit.file);
+  if (!audit) return std::move(audit).error();
+  state.audit.emplace(std::move(*audit));
+  Result<gid_t> admin_gid = ResolveAdminGroup(paths.admin_group);
+  if (Status s = Take(admin_gid, state.admin_gid); !s) return std::move(s).error();
+
+  state.broker = std::make_unique<TokenBroker>(
+      agent->io_.get_executor(), agent->pool_, *state.store,
+      UpstreamOptions{.ca_file = state.config.upstream.ca_file,
+                      .timeout_ms = state.config.upstream.timeout_ms,
+                      .user_agent = "dbproxy/" DBPROXY_VERSION},
+      state.config.tokens);
+
+  auto on_error = [](const Error& error, const RequestContext* context) {
+    return ErrorResponse(error, context != nullptr ? context->request_id : std::string());
+  };
+  for (const std::string* socket : {&paths.socket, &paths.admin_socket}) {
+    if (Status s = EnsureParent(*socket, 0755); !s) return std::move(s).error();
+  }
+  AgentState* shared = &state;
+  Result<std::unique_ptr<UnixHttpServer>> client = UnixHttpServer::Listen(
+      agent->io_, UnixHttpServerOptions{.path = paths.socket, .mode = 0666},
+      [shared](HttpRequest& request, RequestContext& context) {
+        return HandleClientRequest(*shared, request, context);
+      },
+      on_error);
+  if (Status s = Take(client, agent->client_server_); !s) return std::move(s).error();
+  Result<std::unique_ptr<UnixHttpServer>> admin = UnixHttpServer::Listen(
+      agent->io_,
+      UnixHttpServerOptions{.path = paths.admin_socket, .mode = 0660, .group = state.admin_gid},
+      [shared](HttpRequest& request, RequestContext& context) {
+        return HandleAdminRequest(*shared, request, context);
+      },
+      on_error);
+  if (Status s = Take(admin, agent->admin_server_); !s) return std::move(s).error();
+  return agent;
+}
+
+Agent::~Agent() {
+  pool_.join();
+}
+
+int Agent::Run() {
+  signals_ = std::make_unique<asio::signal_set>(io_, SIGTERM, SIGINT, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [this, &on_signal](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (signal == SIGHUP) {
+          Reload();
+          signals_->async_wait(on_signal);
+        } else {
+          Shutdown();
+        }
+      };
+  signals_->async_wait(on_signal);
+  client_server_->Start();
+  admin_server_->Start();
+  Log(LogLevel::kInfo, "ready: agent socket " + state_.config.agent.socket + ", admin socket " +
+                           state_.config.agent.admin_socket + ", " +
+                           std::to_string(state_.policy->services.size()) + " services, " +
+                           std::to_string(state_.store->credential_count()) + " credentials");
+  sd_notify(0, "READY=1");
+  io_.run();
+  Log(LogLevel::kInfo, "stopped");
+  return 0;
+}
+
+void Agent::Reload() {
+  sd_notify(0, "RELOADING=1");
+  Result<std::shared_ptr<const Policy>> policy = LoadPolicyDirectory(state_.config.agent.policy_dir);
+  if (policy) {
+    state_.policy = std::move(*policy);
+    Log(LogLevel::kInfo, "policy reloaded: " + std::to_string(state_.policy->services.size()) +
+                             " services, " + std::to_string(state_.policy->roles.size()) +
+                             " roles");
+  } else {
+    Log(LogLevel::kError, "policy reload failed; keeping the previous policy:\n" +
+                              policy.error().message);
+  }
+  sd_notify(0, "READY=1");
+}
+
+void Agent::Shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  sd_notify(0, "STOPPING=1");
+  Log(LogLevel::kInfo, "stopping: draining connections");
+  signals_->cancel();
+  client_server_->Stop();
+  admin_server_->Stop();
+  asio::co_spawn(io_, Drain(), asio::detached);
+}
+
+asio::awaitable<void> Agent::Drain() {
+  asio::steady_timer timer(io_);
+  const auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
+  while (client_server_->active_connections() + admin_server_->active_connections() > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    boost::system::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  // Past the deadline: cut what is left. run() returns once every coroutine has finished, so
+  // no frame outlives the state it refers to.
+  client_server_->CloseAll();
+  admin_server_->CloseAll();
+}
+
+}  // namespace dbproxy

@@ -1,0 +1,40 @@
+// Agent: dbproxyd's composition root. Loads state, binds both sockets, runs the event loop, and
+// shuts down from one place (signal -> stop accepting -> drain -> return).
+#pragma once
+
+#include <memory>
+
+#include "agent/agent_state.hpp"
+#include "agent/asio.hpp"
+#include "agent/http_server.hpp"
+#include "common/config.hpp"
+#include "common/result.hpp"
+
+namespace dbproxy {
+
+class Agent {
+ public:
+  // Everything that can fail at start-up fails here, with a message that names the file or
+  // setting: master key, credential store, policy, audit file, admin group, sockets.
+  static Result<std::unique_ptr<Agent>> Create(AgentConfig config);
+  ~Agent();
+
+  // Runs until SIGTERM/SIGINT. Returns the process exit code.
+  int Run();
+
+ private:
+  Agent() = default;
+  void Shutdown();
+  void Reload();
+  asio::awaitable<void> Drain();
+
+  asio::io_context io_{1};
+  asio::thread_pool pool_{4};
+  AgentState state_;
+  std::unique_ptr<UnixHttpServer> client_server_;
+  std::unique_ptr<UnixHttpServer> admin_server_;
+  std::unique_ptr<asio::signal_set> signals_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace dbproxy

@@ -1,0 +1,31 @@
+// AgentState: what the request handlers of both sockets share. Owned by Agent.
+// Threading: event-loop thread only (the store has its own lock for the blocking pool).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "agent/asio.hpp"
+#include "agent/audit_log.hpp"
+#include "agent/credential_store.hpp"
+#include "agent/token_broker.hpp"
+#include "common/config.hpp"
+#include "common/policy.hpp"
+
+namespace dbproxy {
+
+struct AgentState {
+  AgentConfig config;
+  asio::thread_pool* pool = nullptr;
+  std::unique_ptr<CredentialStore> store;
+  std::unique_ptr<TokenBroker> broker;
+  std::shared_ptr<const Policy> policy;  // swapped whole on reload
+  std::optional<AuditLog> audit;
+  gid_t admin_gid = static_cast<gid_t>(-1);  // -1: root only
+  std::int64_t started_at = 0;
+};
+
+}  // namespace dbproxy

@@ -1,0 +1,147 @@
+#include "agent/client_api.hpp"
+
+#include "agent/clock.hpp"
+#include "agent/responses.hpp"
+#include "common/error_mapping.hpp"
+#include "common/http_target.hpp"
+#include "common/oauth.hpp"
+
+namespace dbproxy {
+namespace {
+
+constexpr int kMaxMinTtlSeconds = 3000;
+
+struct TokenRequest {
+  std::string workspace;
+  std::string scope;
+  int min_ttl_seconds = -1;  // -1: the configured default
+};
+
+Result<TokenRequest> ParseTokenRequest(const std::string& body) {
+  Result<nlohmann::json> json = ParseJsonObject(body);
+  if (!json) return std::move(json).error();
+  TokenRequest out;
+  for (const auto& [key, value] : json->items()) {
+    if (key == "workspace" && value.is_string()) {
+      out.workspace = value.get<std::string>();
+    } else if (key == "scope" && value.is_string()) {
+      out.scope = value.get<std::string>();
+    } else if (key == "min_ttl_seconds" && value.is_number_integer() && value.get<long>() >= 0 &&
+               value.get<long>() <= kMaxMinTtlSeconds) {
+      out.min_ttl_seconds = value.get<int>();
+    } else if (key == "workspace" || key == "scope" || key == "min_ttl_seconds") {
+      return MakeError(Errc::kInvalidRequest,
+                       "'" + key + "' has the wrong type or is out of range (min_ttl_seconds: 0-" +
+                           std::to_string(kMaxMinTtlSeconds) + ")");
+    } else {
+      return MakeError(Errc::kInvalidRequest, "unknown field '" + key + "'");
+    }
+  }
+  return out;
+}
+
+nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context) {
+  const CallerIdentity& id = context.peer.identity();
+  nlohmann::json out = {{"pid", id.pid},     {"uid", id.uid},       {"gid", id.gid},
+                        {"user", id.user},   {"group", id.group},   {"groups", id.groups},
+                        {"exe", id.exe},     {"unit", id.unit},     {"cgroup", id.cgroup},
+                        {"service", nullptr}, {"attributes", nlohmann::json::object()},
+                        {"roles", nlohmann::json::array()}, {"workspace", nullptr}};
+  Result<const Service*> service =
+      MatchService(*state.policy, id, context.peer.group_names());
+  if (service) {
+    out["service"] = (*service)->name;
+    out["attributes"] = (*service)->attributes;
+    out["roles"] = (*service)->roles;
+    if (!(*service)->workspace.empty()) out["workspace"] = (*service)->workspace;
+  } else {
+    out["unidentified_reason"] = service.error().message;
+  }
+  return out;
+}
+
+asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& request,
+                                         const RequestContext& context, AuditRecord& audit) {
+  Result<TokenRequest> parsed = ParseTokenRequest(request.body());
+  if (!parsed) co_return ErrorResponse(parsed.error(), context.request_id);
+  Result<const Service*> service =
+      MatchService(*state.policy, context.peer.identity(), context.peer.group_names());
+  if (!service) {
+    audit.decision = "deny";
+    co_return ErrorResponse(service.error(), context.request_id);
+  }
+  audit.service = (*service)->name;
+  Result<std::string> scope = parsed->scope.empty() ? DefaultTokenScope(*state.policy, **service)
+                                                    : CanonicalScope(parsed->scope);
+  if (!scope) co_return ErrorResponse(scope.error(), context.request_id);
+  audit.action = "token:" + *scope;
+  const std::string workspace =
+      parsed->workspace.empty() ? (*service)->workspace : parsed->workspace;
+  audit.workspace = workspace;
+  if (workspace.empty()) {
+    co_return ErrorResponse(
+        MakeError(Errc::kInvalidRequest,
+                  "no workspace given and service '" + (*service)->name + "' has no default"),
+        context.request_id);
+  }
+  const Decision decision = Decide(*state.policy, **service, audit.action);
+  audit.rule = decision.rule;
+  if (!decision.allow) {
+    audit.decision = "deny";
+    Error denied = MakeError(Errc::kPolicyDenied, decision.reason);
+    denied.rule = decision.rule;
+    co_return ErrorResponse(denied, context.request_id);
+  }
+  audit.decision = "allow";
+  audit.credential = decision.role->credential;
+  const int min_ttl =
+      parsed->min_ttl_seconds >= 0 ? parsed->min_ttl_seconds : state.config.tokens.min_ttl_seconds;
+  Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(
+      TokenKey{.workspace = workspace, .credential = decision.role->credential, .scope = *scope},
+      min_ttl);
+  if (!token) co_return ErrorResponse(token.error(), context.request_id);
+  const IssuedToken& issued = **token;
+  const std::int64_t now = NowUnix();
+  co_return TokenResponse(issued.access_token,
+                         {{"token_type", "Bearer"},
+                          {"expires_in", std::max<std::int64_t>(0, issued.expires_at - now)},
+                          {"expires_at", issued.expires_at},
+                          {"scope", issued.scope},
+                          {"workspace", workspace},
+                          {"host", issued.host}});
+}
+
+}  // namespace
+
+asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest& request,
+                                                  RequestContext& context) {
+  AuditRecord audit = BeginAudit("agent", request, context);
+  const std::string_view path = SplitRequestTarget(request.target()).path;
+  HttpResponse response;
+  if (path == "/healthz") {
+    audit.action = "healthz";
+    response = request.method() == http::verb::get
+                   ? JsonResponse(http::status::ok, {{"status", "ok"}})
+                   : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context.request_id);
+  } else if (path == "/v1/whoami") {
+    audit.action = "whoami";
+    response = request.method() == http::verb::get
+                   ? JsonResponse(http::status::ok, WhoAmI(state, context))
+                   : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context.request_id);
+  } else if (path == "/v1/token") {
+    audit.action = "token";
+    if (request.method() == http::verb::post) {
+      response = co_await IssueToken(state, request, context, audit);
+    } else {
+      response = ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use POST"), context.request_id);
+    }
+  } else {
+    audit.action = "unknown";
+    response = ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint"), context.request_id);
+  }
+  FinishAudit(audit, response, context);
+  if (state.audit) (void)state.audit->Write(audit);  // fail-closed arrives with the audit issue
+  co_return response;
+}
+
+}  // namespace dbproxy

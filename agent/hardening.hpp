@@ -1,0 +1,15 @@
+// Process hardening done once at start-up, before any secret is loaded.
+#pragma once
+
+#include "common/result.hpp"
+
+namespace dbproxy {
+
+// - sodium_init(): guarded memory and the CSPRNG need it;
+// - PR_SET_DUMPABLE 0: no core dumps and no ptrace by same-uid processes, because our memory
+//   holds client secrets and access tokens in clear;
+// - RLIMIT_CORE 0: belt and braces for the same reason;
+// - umask 077: files we create are private unless we chmod them on purpose.
+Status HardenProcess();
+
+}  // namespace dbproxy

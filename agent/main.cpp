@@ -1,0 +1,83 @@
+// dbproxyd: the per-host Databricks credential agent.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "agent/agent.hpp"
+#include "agent/files.hpp"
+#include "agent/hardening.hpp"
+#include "agent/log.hpp"
+#include "agent/policy_loader.hpp"
+#include "agent/upstream_http.hpp"
+#include "common/config.hpp"
+
+namespace {
+
+dbproxy::Result<dbproxy::AgentConfig> LoadConfig(const std::string& path) {
+  dbproxy::Result<std::string> text = dbproxy::ReadFileText(path, 1 << 20);
+  if (!text) {
+    if (text.error().code == dbproxy::Errc::kNotFound) return dbproxy::AgentConfig{};
+    return std::move(text).error();
+  }
+  return dbproxy::ParseAgentConfig(*text, path);
+}
+
+int CheckConfig(const std::string& path) {
+  dbproxy::Result<dbproxy::AgentConfig> config = LoadConfig(path);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 1;
+  }
+  auto policy = dbproxy::LoadPolicyDirectory(config->agent.policy_dir);
+  if (!policy) {
+    std::fprintf(stderr, "%s\n", policy.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s: ok (%zu services, %zu roles in %s)\n", path.c_str(),
+              (*policy)->services.size(), (*policy)->roles.size(),
+              config->agent.policy_dir.c_str());
+  return 0;
+}
+
+int RunAgent(const std::string& path) {
+  if (dbproxy::Status hardened = dbproxy::HardenProcess(); !hardened) {
+    dbproxy::Log(dbproxy::LogLevel::kError, hardened.error().message);
+    return 1;
+  }
+  dbproxy::InitUpstreamHttp();
+  dbproxy::Result<dbproxy::AgentConfig> config = LoadConfig(path);
+  if (!config) {
+    dbproxy::Log(dbproxy::LogLevel::kError, config.error().message);
+    return 1;
+  }
+  auto agent = dbproxy::Agent::Create(std::move(*config));
+  if (!agent) {
+    dbproxy::Log(dbproxy::LogLevel::kError, "cannot start: " + agent.error().message);
+    return 1;
+  }
+  return (*agent)->Run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dbproxyd: per-host Databricks credential agent"};
+  std::string config_path = "/etc/dbproxy/agent.toml";
+  app.add_option("--config", config_path, "agent configuration file");
+  app.set_version_flag("--version", std::string("dbproxyd ") + DBPROXY_VERSION);
+  CLI::App* check = app.add_subcommand("check-config", "validate the configuration and policy");
+  check->add_option("--config", config_path, "agent configuration file");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  try {
+    return check->parsed() ? CheckConfig(config_path) : RunAgent(config_path);
+  } catch (const std::exception& error) {
+    dbproxy::Log(dbproxy::LogLevel::kError, std::string("fatal: ") + error.what());
+    return 70;
+  }
+}
