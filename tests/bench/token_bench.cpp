@@ -1,0 +1,209 @@
+// token_bench: how fast dbproxyd hands out a cached token, next to what the same client gets
+// from a trivial in-process HTTP server on a Unix socket (the floor set by the kernel, the
+// client and the HTTP framing).
+//
+//   token_bench [--seconds N] [--connections N]
+//
+// Starts a fake workspace and dbproxyd (policy: uid 0), enrolls a credential, warms the cache,
+// then runs four cases of `--seconds` each: agent and echo, over one keep-alive connection and
+// over `--connections` (one thread each). Stops by itself; an alarm ends it if anything hangs.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/echo_server.hpp"
+#include "tests/integration/harness.hpp"
+
+namespace dbproxy::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr char kClient[] = "bench-client";
+constexpr char kSecret[] = "dose-bench-secret";
+constexpr char kRequestBody[] = R"({"scope":"all-apis"})";
+
+struct Flags {
+  int seconds = 5;
+  int connections = 64;
+};
+
+struct CaseResult {
+  std::string name;
+  int connections = 0;
+  double requests_per_second = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+  long errors = 0;
+};
+
+bool ParseFlags(int argc, char** argv, Flags* flags) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--seconds" || arg == "--connections") && i + 1 < argc) {
+      const int value = std::atoi(argv[++i]);
+      if (value <= 0 || value > 10000) return false;
+      (arg == "--seconds" ? flags->seconds : flags->connections) = value;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+double Percentile(std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
+  return sorted[index];
+}
+
+// Runs `connections` threads, each with its own keep-alive client, for `seconds`.
+CaseResult RunCase(const std::string& name, const std::string& socket, int connections,
+                   int seconds) {
+  std::vector<std::vector<double>> latencies(static_cast<std::size_t>(connections));
+  std::atomic<long> errors{0};
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  Clock::time_point deadline;
+  for (int t = 0; t < connections; ++t) {
+    threads.emplace_back([&, t] {
+      UnixHttpClient client(socket);
+      if (!client.Connect().ok()) errors.fetch_add(1);
+      auto& mine = latencies[static_cast<std::size_t>(t)];
+      mine.reserve(200000);
+      ready.fetch_add(1);
+      while (!go.load()) std::this_thread::yield();
+      while (true) {
+        const auto start = Clock::now();
+        if (start >= deadline) break;
+        const HttpResponse r = client.Post("/v1/token", kRequestBody);
+        const auto end = Clock::now();
+        if (!r.ok() || r.status != 200) {
+          errors.fetch_add(1);
+          continue;
+        }
+        mine.push_back(std::chrono::duration<double, std::micro>(end - start).count());
+      }
+    });
+  }
+  while (ready.load() < connections) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto start = Clock::now();
+  deadline = start + std::chrono::seconds(seconds);
+  go.store(true);
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  CaseResult result;
+  result.name = name;
+  result.connections = connections;
+  result.requests_per_second = static_cast<double>(all.size()) / elapsed;
+  result.p50_us = Percentile(all, 0.50);
+  result.p99_us = Percentile(all, 0.99);
+  result.errors = errors.load();
+  return result;
+}
+
+void PrintTable(const std::vector<CaseResult>& results) {
+  std::printf("\n%-8s %6s %12s %10s %10s %8s %14s %14s\n", "server", "conns", "req/s", "p50 us",
+              "p99 us", "errors", "req/s vs echo", "p50 vs echo");
+  for (const auto& r : results) {
+    const CaseResult* echo = nullptr;
+    for (const auto& e : results) {
+      if (e.name == "echo" && e.connections == r.connections) echo = &e;
+    }
+    const double rate_ratio = echo && echo->requests_per_second > 0
+                                  ? r.requests_per_second / echo->requests_per_second
+                                  : 0;
+    const double p50_ratio = echo && echo->p50_us > 0 ? r.p50_us / echo->p50_us : 0;
+    std::printf("%-8s %6d %12.0f %10.1f %10.1f %8ld %13.2fx %13.2fx\n", r.name.c_str(),
+                r.connections, r.requests_per_second, r.p50_us, r.p99_us, r.errors, rate_ratio,
+                p50_ratio);
+  }
+}
+
+std::string BenchPolicy() {
+  return "[[service]]\nname = \"bench\"\nmatch = { uid = 0 }\nworkspace = \"bench\"\n"
+         "roles = [\"r\"]\n\n[[role]]\nname = \"r\"\ncredential = \"sp\"\n"
+         "actions = [\"token:all-apis\"]\n";
+}
+
+int Main(int argc, char** argv) {
+  Flags flags;
+  if (!ParseFlags(argc, argv, &flags)) {
+    std::cerr << "usage: token_bench [--seconds N] [--connections N]\n";
+    return 2;
+  }
+  // Four cases plus start-up: past this, something hangs; SIGALRM ends the run (children
+  // die with us through PR_SET_PDEATHSIG).
+  ::alarm(static_cast<unsigned>(4 * flags.seconds + 90));
+
+  TempDir dir("dbproxy-bench");
+  FakeWorkspaceOptions fake_options;
+  fake_options.clients = {{kClient, kSecret, {}}};
+  FakeWorkspace fake(dir.path() / "fake", fake_options);
+  AgentOptions options;
+  options.policy = BenchPolicy();
+  options.ca_file = fake.ca_file();
+  options.refresh_ahead_seconds = 60;
+  options.min_ttl_seconds = 30;
+  Agent agent(dir.path() / "agent", options);
+  if (const HarnessStatus s = agent.Start(); !s.ok()) {
+    std::cerr << "token_bench: " << s.error << "\n";
+    return 1;
+  }
+  const HttpResponse enrolled = agent.Enroll("bench", "sp", fake.url(), kClient, kSecret);
+  if (enrolled.status != 201) {
+    std::cerr << "token_bench: enroll failed: " << enrolled.Describe() << "\n";
+    return 1;
+  }
+  UnixHttpClient warm = agent.Client();
+  const HttpResponse token = warm.Post("/v1/token", kRequestBody);
+  if (token.status != 200) {
+    std::cerr << "token_bench: warm-up token failed: " << token.Describe() << "\n";
+    return 1;
+  }
+  warm.Close();
+  // The echo answers with a body of the same size as the agent's token response.
+  UnixEchoServer echo(dir.path() / "echo.sock", std::string(token.body.size(), 'x'));
+  const int grants_before = fake.Grants(kClient);
+
+  std::cout << "token_bench: " << flags.seconds << " s per case, " << flags.connections
+            << " connections for the parallel cases, response body " << token.body.size()
+            << " bytes, " << std::thread::hardware_concurrency() << " CPUs\n";
+  std::vector<CaseResult> results;
+  for (const int connections : {1, flags.connections}) {
+    results.push_back(
+        RunCase("echo", echo.socket_path().string(), connections, flags.seconds));
+    results.push_back(RunCase("dbproxyd", agent.socket().string(), connections, flags.seconds));
+  }
+  PrintTable(results);
+  std::cout << "\nupstream token grants during the run: " << fake.Grants(kClient) - grants_before
+            << " (0 means every answer came from the cache)\n";
+  echo.Stop();
+  agent.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace dbproxy::testing
+
+int main(int argc, char** argv) {
+  try {
+    return dbproxy::testing::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "token_bench: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,94 @@
+// The audit trail after a full scenario: one JSON line per client request, with the caller's
+// identity and the decision, and never a secret or an issued token (nor in the daemon's log).
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/integration_fixture.hpp"
+
+namespace dbproxy::testing {
+namespace {
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+class AuditTest : public IntegrationTest {};
+
+TEST_F(AuditTest, OneLinePerRequestAndNoSecretsAnywhere) {
+  const HarnessStatus enrolled = StartAndEnroll();
+  ASSERT_TRUE(enrolled.ok()) << enrolled.error;
+  const auto audit_lines = [&] { return Lines(ReadFile(agent_->audit_file())).size(); };
+  // Let any write for the enroll land, then count from there.
+  std::size_t before = audit_lines();
+  WaitFor([&] {
+    const std::size_t now = audit_lines();
+    const bool stable = now == before && now > 0;
+    before = now;
+    return stable;
+  }, std::chrono::seconds(2), std::chrono::milliseconds(200));
+
+  int requests = 0;
+  UnixHttpClient client = agent_->Client();
+  for (const char* body : {"{}", R"({"scope":"sql"})", R"({"scope":"sql"})"}) {
+    EXPECT_EQ(RequestToken(client, body).status, 200);
+    ++requests;
+  }
+  EXPECT_EQ(client.Get("/v1/whoami").status, 200);
+  ++requests;
+  const HttpResponse denied = client.Post("/v1/token", R"({"scope":"clusters"})");
+  EXPECT_EQ(denied.status, 403) << denied.Describe();
+  ++requests;
+  const Identity stranger = UserIdentity(kStrangerUid, kStrangerUid);
+  EXPECT_EQ(RequestAs(stranger, agent_->socket(), "POST", "/v1/token", "{}").status, 403);
+  ++requests;
+  Identity service;
+  if (MakeServiceIdentity(&service).empty()) {
+    const HttpResponse r = RequestAs(service, agent_->socket(), "POST", "/v1/token", "{}");
+    EXPECT_EQ(r.status, 200) << r.Describe();
+    if (r.status == 200) RecordToken(r.Json().value("access_token", ""));
+    ++requests;
+  }
+
+  const std::size_t expected = before + static_cast<std::size_t>(requests);
+  EXPECT_TRUE(WaitFor([&] { return audit_lines() >= expected; }, std::chrono::seconds(3)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::vector<std::string> lines = Lines(ReadFile(agent_->audit_file()));
+  ASSERT_EQ(lines.size(), expected) << ReadFile(agent_->audit_file());
+
+  bool saw_stranger = false;
+  for (std::size_t i = before; i < lines.size(); ++i) {
+    const auto record = nlohmann::json::parse(lines[i], nullptr, false);
+    ASSERT_TRUE(record.is_object()) << "not JSON: " << lines[i];
+    for (const char* key : {"time", "uid", "pid", "unit", "service", "action", "decision"}) {
+      EXPECT_TRUE(record.contains(key)) << "no \"" << key << "\" in " << lines[i];
+    }
+    if (record.value("uid", -1) == static_cast<int>(kStrangerUid)) {
+      saw_stranger = true;
+      EXPECT_EQ(record["decision"].dump().find("allow"), std::string::npos) << lines[i];
+    }
+  }
+  EXPECT_TRUE(saw_stranger) << "the unidentified caller's request was not audited";
+
+  // Grep after the whole scenario: the audit file and the daemon's log.
+  const std::string audit = ReadFile(agent_->audit_file());
+  const std::string log = agent_->Stderr();
+  const std::vector<std::string> tokens = IssuedTokens();
+  ASSERT_GE(tokens.size(), 2u);
+  for (const std::string& token : tokens) {
+    ASSERT_FALSE(token.empty());
+    EXPECT_EQ(audit.find(token), std::string::npos) << "issued token in the audit file";
+    EXPECT_EQ(log.find(token), std::string::npos) << "issued token in dbproxyd's log";
+  }
+  EXPECT_EQ(audit.find(kSecret), std::string::npos) << "client secret in the audit file";
+  EXPECT_EQ(log.find(kSecret), std::string::npos) << "client secret in dbproxyd's log";
+}
+
+}  // namespace
+}  // namespace dbproxy::testing

@@ -1,0 +1,36 @@
+// Small helpers shared by the harness, the integration tests and the benchmark.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace dbproxy::testing {
+
+// The outcome of a harness step: empty `error` means success. The message is meant for a
+// test failure report, so it says what was attempted and what was seen.
+struct [[nodiscard]] HarnessStatus {
+  std::string error;
+  bool ok() const { return error.empty(); }
+  static HarnessStatus Ok() { return {}; }
+  static HarnessStatus Fail(std::string message) { return {std::move(message)}; }
+};
+
+// Polls `predicate` every `interval` until it returns true or `timeout` passes.
+// Returns the predicate's last value.
+bool WaitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds interval = std::chrono::milliseconds(20));
+
+// Whole-file helpers; ReadFile returns "" for a missing file.
+std::string ReadFile(const std::filesystem::path& path);
+void WriteFile(const std::filesystem::path& path, std::string_view content, int mode = 0644);
+
+// True when a connect() to the Unix socket at `path` succeeds right now.
+bool UnixSocketAccepts(const std::filesystem::path& path);
+
+// Counts occurrences of `needle` in `haystack` (0 for an empty needle).
+std::size_t CountOccurrences(std::string_view haystack, std::string_view needle);
+
+}  // namespace dbproxy::testing
