@@ -1,0 +1,27 @@
+// Command groups of dbproxyctl. Each Register* adds its subcommands to `app`; when one of them
+// is chosen on the command line its callback stores the work to do in `action`, which main()
+// runs after parsing. `options` and `action` must outlive `app`.
+//
+// To add a group (grant/revoke, maintenance, audit, ...): write commands/<group>_commands.cpp
+// with one Run* function per subcommand, declare its Register* here and call it from main.cpp.
+#pragma once
+
+#include "cli/command_support.hpp"
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace dbproxy::cli {
+
+// enroll, workspaces, remove (admin socket).
+void RegisterWorkspaceCommands(CLI::App& app, const GlobalOptions& options,
+                               CommandAction& action);
+
+// tokens (admin socket), token (agent socket).
+void RegisterTokenCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
+
+// status (admin socket), whoami (agent socket).
+void RegisterStatusCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
+
+}  // namespace dbproxy::cli
