@@ -1,0 +1,155 @@
+#include "tests/fake_workspace/control.hpp"
+
+#include <algorithm>
+#include <initializer_list>
+#include <string>
+
+#include "tests/fake_workspace/scopes.hpp"
+
+namespace dbproxy::fake {
+namespace {
+
+FakeReply ControlError(std::string_view message) { return JsonReply(400, {{"error", message}}); }
+
+FakeReply Ok() { return JsonReply(200, {{"ok", true}}); }
+
+// Parses the body as an object whose keys are all in `known`.
+std::optional<nlohmann::json> ParseObject(const FakeRequest& request,
+                                          std::initializer_list<std::string_view> known) {
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) return std::nullopt;
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) return std::nullopt;
+  }
+  return body;
+}
+
+bool IsIntIn(const nlohmann::json& value, std::int64_t low, std::int64_t high) {
+  return value.is_number_integer() && value.get<std::int64_t>() >= low &&
+         value.get<std::int64_t>() <= high;
+}
+
+FakeReply RegisterClient(const FakeRequest& request, WorkspaceState& state) {
+  const auto body = ParseObject(request, {"client_id", "client_secret", "scopes"});
+  if (!body || !body->contains("client_id") || !body->contains("client_secret") ||
+      !(*body)["client_id"].is_string() || !(*body)["client_secret"].is_string() ||
+      (*body)["client_id"].get_ref<const std::string&>().empty()) {
+    return ControlError("expected {\"client_id\",\"client_secret\",\"scopes\"?:[...]}");
+  }
+  ClientRecord record{.secret = (*body)["client_secret"].get<std::string>()};
+  if (body->contains("scopes")) {
+    const auto& scopes = (*body)["scopes"];
+    if (!scopes.is_array()) return ControlError("scopes must be an array of scope names");
+    record.allowed_scopes.emplace();
+    for (const auto& scope : scopes) {
+      if (!scope.is_string() || !ParseScope(scope.get<std::string>())) {
+        return ControlError("invalid scope in scopes: " + scope.dump());
+      }
+      record.allowed_scopes->push_back(scope.get<std::string>());
+    }
+  }
+  state.clients[(*body)["client_id"].get<std::string>()] = std::move(record);
+  return Ok();
+}
+
+FakeReply Configure(const FakeRequest& request, WorkspaceState& state) {
+  const auto body = ParseObject(request, {"token_lifetime_seconds"});
+  if (!body) return ControlError("expected {\"token_lifetime_seconds\"?:N}");
+  if (body->contains("token_lifetime_seconds")) {
+    const auto& lifetime = (*body)["token_lifetime_seconds"];
+    if (!IsIntIn(lifetime, 1, 7 * 24 * 3600)) {
+      return ControlError("token_lifetime_seconds must be 1..604800");
+    }
+    state.token_lifetime = std::chrono::seconds(lifetime.get<std::int64_t>());
+  }
+  return Ok();
+}
+
+FakeReply AddFault(const FakeRequest& request, WorkspaceState& state) {
+  const auto body = ParseObject(
+      request, {"target", "count", "status", "retry_after", "latency_ms", "drop", "body"});
+  if (!body || !body->contains("target") || !(*body)["target"].is_string()) {
+    return ControlError("expected {\"target\":\"token\"|\"api\",\"count\",...}");
+  }
+  const std::string target = (*body)["target"].get<std::string>();
+  if (target != "token" && target != "api") return ControlError("target must be token or api");
+  const nlohmann::json& b = *body;
+  Fault fault;
+  if (b.contains("count") && !IsIntIn(b["count"], 1, 1000000)) return ControlError("bad count");
+  if (b.contains("status") && !IsIntIn(b["status"], 100, 599)) return ControlError("bad status");
+  if (b.contains("retry_after") && !IsIntIn(b["retry_after"], 0, 86400)) {
+    return ControlError("bad retry_after");
+  }
+  if (b.contains("latency_ms") && !IsIntIn(b["latency_ms"], 0, 600000)) {
+    return ControlError("bad latency_ms");
+  }
+  if (b.contains("drop") && !b["drop"].is_boolean()) return ControlError("drop must be boolean");
+  fault.remaining = b.value("count", 1);
+  fault.status = b.value("status", 0);
+  if (b.contains("retry_after")) fault.retry_after_seconds = b["retry_after"].get<int>();
+  fault.latency_ms = b.value("latency_ms", 0);
+  fault.drop = b.value("drop", false);
+  if (b.contains("body")) fault.body = b["body"];
+  if (fault.status == 0 && fault.latency_ms == 0 && !fault.drop) {
+    return ControlError("a fault needs status, latency_ms or drop");
+  }
+  auto& queue = target == "token" ? state.token_faults : state.api_faults;
+  if (queue.size() >= WorkspaceState::kFaultQueueLimit) return ControlError("too many faults");
+  queue.push_back(std::move(fault));
+  return Ok();
+}
+
+FakeReply CountersReply(const WorkspaceState& state) {
+  return JsonReply(200, {{"token_requests", state.counters.token_requests},
+                         {"token_grants", state.counters.token_grants},
+                         {"api_requests", state.counters.api_requests},
+                         {"tokens_active", state.tokens.size()}});
+}
+
+FakeReply Requests(const FakeRequest& request, const WorkspaceState& state) {
+  std::size_t limit = 100;
+  if (const auto param = request.query.find("limit"); param != request.query.end()) {
+    const nlohmann::json value = nlohmann::json::parse(param->second, nullptr, false);
+    if (!IsIntIn(value, 0, WorkspaceState::kRequestLogLimit)) return ControlError("bad limit");
+    limit = value.get<std::size_t>();
+  }
+  nlohmann::json entries = nlohmann::json::array();
+  const std::size_t first = state.request_log.size() - std::min(limit, state.request_log.size());
+  for (std::size_t i = first; i < state.request_log.size(); ++i) {
+    const LoggedRequest& logged = state.request_log[i];
+    nlohmann::json headers = nlohmann::json::object();
+    for (const auto& [name, value] : logged.headers) headers[name] = value;
+    entries.push_back({{"method", logged.method}, {"target", logged.target}, {"headers", headers}});
+  }
+  return JsonReply(200, entries);
+}
+
+void Reset(WorkspaceState& state) {
+  state.counters = {};
+  state.token_faults.clear();
+  state.api_faults.clear();
+  state.request_log.clear();
+}
+
+}  // namespace
+
+FakeReply HandleControlRequest(const FakeRequest& request, WorkspaceState& state) {
+  const std::string_view path = request.path;
+  const bool post = request.method == "POST";
+  if (post && path == "/_fake/clients") return RegisterClient(request, state);
+  if (post && path == "/_fake/config") return Configure(request, state);
+  if (post && path == "/_fake/faults") return AddFault(request, state);
+  if (post && path == "/_fake/tokens/revoke-all") {
+    state.tokens.clear();
+    return Ok();
+  }
+  if (post && path == "/_fake/reset") {
+    Reset(state);
+    return Ok();
+  }
+  if (request.method == "GET" && path == "/_fake/counters") return CountersReply(state);
+  if (request.method == "GET" && path == "/_fake/requests") return Requests(request, state);
+  return JsonReply(404, {{"error", "no control endpoint " + request.method + " " + request.target}});
+}
+
+}  // namespace dbproxy::fake

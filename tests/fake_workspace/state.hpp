@@ -1,0 +1,103 @@
+// Everything the fake workspace remembers between requests.
+//
+// Threading: the server runs one io_context thread and every handler runs on it, so the state
+// has no locks. Every collection that requests can grow is bounded (see the k* limits).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/fake_workspace/http_types.hpp"
+
+namespace dbproxy::fake {
+
+using Clock = std::chrono::system_clock;
+
+struct ClientRecord {
+  std::string secret;
+  std::optional<std::vector<std::string>> allowed_scopes = std::nullopt;  // nullopt: any scope
+};
+
+struct TokenRecord {
+  std::string client_id;
+  std::vector<std::string> scopes;
+  Clock::time_point expiry;
+};
+
+enum class FaultTarget { kToken, kApi };
+
+// A scripted misbehaviour applied to the next `remaining` requests of one target.
+struct Fault {
+  int remaining = 1;
+  int status = 0;                            // 0: no faulted answer (latency only)
+  std::optional<int> retry_after_seconds;    // adds Retry-After
+  int latency_ms = 0;                        // applied before any answer
+  bool drop = false;                         // close the connection without answering
+  std::optional<nlohmann::json> body;        // replaces the default error body
+};
+
+struct Counters {
+  std::uint64_t token_requests = 0;
+  std::uint64_t api_requests = 0;
+  std::map<std::string, std::uint64_t> token_grants;  // client_id -> successful grants
+};
+
+struct LoggedRequest {
+  std::string method;
+  std::string target;
+  HeaderList headers;
+};
+
+// Keys are kept in insertion order so the oldest entry is evicted when `limit` is reached.
+template <class Key>
+struct BoundedJsonMap {
+  std::size_t limit = 10000;
+  std::map<Key, nlohmann::json> items;
+  std::deque<Key> order;
+
+  void Put(const Key& key, nlohmann::json value) {
+    if (items.insert_or_assign(key, std::move(value)).second) order.push_back(key);
+    while (items.size() > limit && !order.empty()) {
+      items.erase(order.front());
+      order.pop_front();
+    }
+  }
+  nlohmann::json* Find(const Key& key) {
+    auto it = items.find(key);
+    return it == items.end() ? nullptr : &it->second;
+  }
+};
+
+struct WorkspaceState {
+  static constexpr std::size_t kRequestLogLimit = 1000;
+  static constexpr std::size_t kTokenLimit = 100000;
+  static constexpr std::size_t kFaultQueueLimit = 1000;
+
+  std::string base_url;  // "https://127.0.0.1:PORT"
+  std::chrono::seconds token_lifetime{3600};
+
+  std::map<std::string, ClientRecord> clients;
+  std::unordered_map<std::string, TokenRecord> tokens;
+  Counters counters;
+  std::deque<Fault> token_faults;
+  std::deque<Fault> api_faults;
+  std::deque<LoggedRequest> request_log;
+
+  BoundedJsonMap<std::string> clusters;
+  std::map<std::int64_t, nlohmann::json> jobs;                // fixed at start
+  std::map<std::int64_t, std::int64_t> runs_per_job;
+  BoundedJsonMap<std::string> statements;
+  std::int64_t next_run_id = 1000;
+  std::int64_t next_cluster_serial = 1;
+};
+
+}  // namespace dbproxy::fake

@@ -1,0 +1,59 @@
+// Test helpers: run dbproxy-fake-workspace as a child process in a fresh temporary directory and
+// talk to it over HTTPS with libcurl, verifying its certificate against the CA it wrote.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <curl/curl.h>
+#include <nlohmann/json.hpp>
+
+namespace dbproxy::fake::testing {
+
+struct HttpResponse {
+  long status = 0;                             // 0 when the transfer failed
+  std::string error;                           // curl's message when it failed
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+
+  nlohmann::json Json() const { return nlohmann::json::parse(body, nullptr, false); }
+};
+
+// Standard base64 with padding, for building Basic credentials by hand.
+std::string Base64(std::string_view bytes);
+
+class FakeWorkspaceProcess {
+ public:
+  // Starts the binary with "--dir <temp dir>" plus `args`, where "{dir}" in an argument is
+  // replaced by the temp dir, and `clients_file` (if not empty) is written to <dir>/clients and
+  // passed as --clients-file. Waits up to 10 s for <dir>/url. Throws std::runtime_error on failure.
+  explicit FakeWorkspaceProcess(const std::string& clients_file,
+                                const std::vector<std::string>& args = {});
+  // Kills the child (SIGTERM, then SIGKILL after 2 s) and removes the temp dir.
+  ~FakeWorkspaceProcess();
+  FakeWorkspaceProcess(const FakeWorkspaceProcess&) = delete;
+  FakeWorkspaceProcess& operator=(const FakeWorkspaceProcess&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Sends SIGTERM and returns the child's exit status (-1 if it did not exit normally in 2 s).
+  int Terminate();
+
+  // One HTTPS request to url() + `path` on a kept-alive connection. `headers` are "Name: value".
+  HttpResponse Request(const std::string& method, const std::string& path,
+                       const std::string& body = "", const std::vector<std::string>& headers = {});
+
+ private:
+  std::filesystem::path dir_;
+  std::string url_;
+  pid_t pid_ = -1;
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_{nullptr, &curl_easy_cleanup};
+};
+
+}  // namespace dbproxy::fake::testing
