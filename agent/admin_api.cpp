@@ -95,7 +95,9 @@ asio::awaitable<HttpResponse> Enroll(AgentState& state, HttpRequest& request,
                             context.request_id);
   }
   // Prove the secret works before storing it: a typo is reported now, not at 3 a.m.
-  if (Status valid = co_await state.broker->Validate(*host, client_id, secret, "all-apis"); !valid) {
+  const std::string validation_scope = "all-apis";
+  if (Status valid = co_await state.broker->Validate(*host, client_id, secret, validation_scope);
+      !valid) {
     co_return ErrorResponse(valid.error(), context.request_id);
   }
   Status stored = co_await RunBlocking(*state.pool, [&] {
@@ -169,7 +171,8 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
   }
   if ((cred_path || ws_path) && method == http::verb::delete_) {
     audit.action = "admin.remove";
-    co_return co_await Remove(state, context, p[2], cred_path ? p[4] : std::string());
+    const std::string credential = cred_path ? p[4] : std::string();
+    co_return co_await Remove(state, context, p[2], credential);
   }
   co_return ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint or method"),
                           context.request_id);

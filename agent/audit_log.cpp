@@ -1,6 +1,7 @@
 #include "agent/audit_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,6 +23,8 @@ Result<AuditLog> AuditLog::Open(const std::string& path) {
     return MakeError(Errc::kInternal,
                      "cannot open audit file " + path + ": " + std::strerror(errno));
   }
+  // The process umask is 077; the audit trail is meant for the log group too.
+  (void)::fchmod(fd, 0640);
   return AuditLog(path, fd);
 }
 

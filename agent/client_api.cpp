@@ -96,9 +96,9 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
   audit.credential = decision.role->credential;
   const int min_ttl =
       parsed->min_ttl_seconds >= 0 ? parsed->min_ttl_seconds : state.config.tokens.min_ttl_seconds;
-  Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(
-      TokenKey{.workspace = workspace, .credential = decision.role->credential, .scope = *scope},
-      min_ttl);
+  const TokenKey key{.workspace = workspace, .credential = decision.role->credential,
+                     .scope = *scope};
+  Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(key, min_ttl);
   if (!token) co_return ErrorResponse(token.error(), context.request_id);
   const IssuedToken& issued = **token;
   const std::int64_t now = NowUnix();

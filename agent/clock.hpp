@@ -11,6 +11,11 @@ inline std::int64_t NowUnixMs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+inline std::int64_t NowUnixMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 inline std::int64_t NowUnix() { return NowUnixMs() / 1000; }
 
 }  // namespace dbproxy

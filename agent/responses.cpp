@@ -59,7 +59,7 @@ AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
                        const RequestContext& context) {
   const CallerIdentity& id = context.peer.identity();
   AuditRecord record;
-  record.time_us = NowUnixMs() * 1000;
+  record.time_us = NowUnixMicros();
   record.request_id = context.request_id;
   record.socket = socket;
   record.pid = id.pid;

@@ -25,8 +25,8 @@ TokenBroker::TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool
       upstream_(std::move(upstream)),
       settings_(settings) {}
 
-asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(TokenKey key,
-                                                                             int min_ttl_seconds) {
+asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
+    const TokenKey& key, int min_ttl_seconds) {
   Entry& entry = cache_[key];
   const std::int64_t now_ms = NowUnixMs();
   const std::int64_t now = now_ms / 1000;
@@ -167,8 +167,9 @@ Result<TokenGrant> TokenBroker::Grant(const std::string& token_endpoint,
   return ParseTokenResponse(response->status, response->body, scope, retry_after);
 }
 
-asio::awaitable<Status> TokenBroker::Validate(std::string host, std::string client_id,
-                                              const SecretBytes& secret, std::string scope) {
+asio::awaitable<Status> TokenBroker::Validate(const std::string& host,
+                                              const std::string& client_id,
+                                              const SecretBytes& secret, const std::string& scope) {
   Result<OidcEndpoints> endpoints = co_await Discover(host);
   if (!endpoints) co_return endpoints.error();
   const std::string token_endpoint = endpoints->token_endpoint;

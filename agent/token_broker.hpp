@@ -60,12 +60,14 @@ class TokenBroker {
   // A token for `key` with at least `min_ttl_seconds` left. Errors: kNotFound (not enrolled),
   // kUpstreamUnavailable (with retry_after_seconds), kUpstreamError, kUpstreamTimeout,
   // kInvalidCredential.
-  asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> Get(TokenKey key,
+  // REQUIRES: `key` outlives the co_await (coroutine parameters are references: g++ 12
+  // destroys by-value coroutine arguments twice when they are temporaries in co_await).
+  asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> Get(const TokenKey& key,
                                                                   int min_ttl_seconds);
 
   // A fresh grant for a credential that is not stored yet (enrolment check); bypasses the cache.
-  asio::awaitable<Status> Validate(std::string host, std::string client_id,
-                                   const SecretBytes& secret, std::string scope);
+  asio::awaitable<Status> Validate(const std::string& host, const std::string& client_id,
+                                   const SecretBytes& secret, const std::string& scope);
 
   // Drops cached tokens of a workspace (and only `credential` of it when non-empty). Grants
   // already in flight for them are discarded when they land.
