@@ -40,7 +40,7 @@ Result<TokenRequest> ParseTokenRequest(const std::string& body) {
   return out;
 }
 
-nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context) {
+nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context, AuditRecord& audit) {
   const CallerIdentity& id = context.peer.identity();
   nlohmann::json out = {{"pid", id.pid},     {"uid", id.uid},       {"gid", id.gid},
                         {"user", id.user},   {"group", id.group},   {"groups", id.groups},
@@ -51,6 +51,7 @@ nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context) {
       MatchService(*state.policy, id, context.peer.group_names());
   if (service) {
     out["service"] = (*service)->name;
+    audit.service = (*service)->name;
     out["attributes"] = (*service)->attributes;
     out["roles"] = (*service)->roles;
     if (!(*service)->workspace.empty()) out["workspace"] = (*service)->workspace;
@@ -126,7 +127,7 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
   } else if (path == "/v1/whoami") {
     audit.action = "whoami";
     response = request.method() == http::verb::get
-                   ? JsonResponse(http::status::ok, WhoAmI(state, context))
+                   ? JsonResponse(http::status::ok, WhoAmI(state, context, audit))
                    : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context.request_id);
   } else if (path == "/v1/token") {
     audit.action = "token";
