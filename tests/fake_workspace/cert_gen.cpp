@@ -1,12 +1,12 @@
 #include "tests/fake_workspace/cert_gen.hpp"
 
+#include <stdexcept>
+#include <string_view>
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-
-#include <stdexcept>
-#include <string_view>
 
 namespace dbproxy::fake {
 namespace {

@@ -3,11 +3,11 @@
 // memory, only the CA certificate is written out for clients to trust.
 #pragma once
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include <memory>
 #include <string>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 namespace dbproxy::fake {
 

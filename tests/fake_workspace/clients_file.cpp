@@ -30,7 +30,8 @@ std::string ParseClientsFile(std::string_view text, std::string_view file_name,
     const std::string where = std::string(file_name) + ":" + std::to_string(number) + ": ";
     std::istringstream fields(line);
     std::vector<std::string> words;
-    for (std::string word; fields >> word;) words.push_back(word);
+    for (std::string word; fields >> word;)
+      words.push_back(word);
     if (words.empty() || words[0].starts_with('#')) continue;
     if (words.size() < 2 || words.size() > 3) {
       return where + "expected 'client_id client_secret [scope,scope,...]'";

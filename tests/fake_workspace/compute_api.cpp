@@ -30,27 +30,20 @@ FakeReply UnknownJob(std::int64_t id) {
 // A job_id given as a JSON integer or a decimal string (query parameters are strings).
 std::optional<std::int64_t> JobIdFrom(const nlohmann::json& value) {
   if (value.is_number_integer()) return value.get<std::int64_t>();
-  if (!value.is_string()) return std::nullopt;
-  try {
-    std::size_t used = 0;
-    const std::string text = value.get<std::string>();
-    const std::int64_t id = std::stoll(text, &used);
-    if (used == text.size()) return id;
-  } catch (const std::exception&) {
-    // Not a number: reported below as an invalid parameter.
-  }
+  std::int64_t id = 0;
+  if (value.is_string() && ParseDecimal(value.get_ref<const std::string&>(), &id)) return id;
   return std::nullopt;
 }
 
 }  // namespace
 
 void SeedComputeResources(WorkspaceState& state) {
-  state.clusters.Put("0101-120000-shared01", ClusterJson("0101-120000-shared01", "shared-etl",
-                                                         "RUNNING"));
-  state.clusters.Put("0101-120000-analyt02", ClusterJson("0101-120000-analyt02", "analytics",
-                                                         "RUNNING"));
-  state.clusters.Put("0101-120000-mlbox003", ClusterJson("0101-120000-mlbox003", "ml-training",
-                                                         "RUNNING"));
+  state.clusters.Put("0101-120000-shared01",
+                     ClusterJson("0101-120000-shared01", "shared-etl", "RUNNING"));
+  state.clusters.Put("0101-120000-analyt02",
+                     ClusterJson("0101-120000-analyt02", "analytics", "RUNNING"));
+  state.clusters.Put("0101-120000-mlbox003",
+                     ClusterJson("0101-120000-mlbox003", "ml-training", "RUNNING"));
   const std::pair<std::int64_t, std::string_view> jobs[] = {
       {101, "nightly-etl"}, {102, "hourly-billing"}, {103, "weekly-report"}};
   for (const auto& [id, name] : jobs) {
@@ -63,7 +56,8 @@ void SeedComputeResources(WorkspaceState& state) {
 
 FakeReply HandleClustersList(const ApiContext& /*context*/, WorkspaceState& state) {
   nlohmann::json clusters = nlohmann::json::array();
-  for (const auto& id : state.clusters.order) clusters.push_back(*state.clusters.Find(id));
+  for (const auto& id : state.clusters.order)
+    clusters.push_back(*state.clusters.Find(id));
   return JsonReply(200, {{"clusters", std::move(clusters)}});
 }
 
@@ -79,7 +73,8 @@ FakeReply HandleClustersCreate(const ApiContext& context, WorkspaceState& state)
   if (auto* error = std::get_if<FakeReply>(&parsed)) return std::move(*error);
   const auto& body = std::get<nlohmann::json>(parsed);
   for (const char* field : {"cluster_name", "spark_version"}) {
-    if (!body.contains(field) || !body[field].is_string() || body[field].get_ref<const std::string&>().empty()) {
+    if (!body.contains(field) || !body[field].is_string() ||
+        body[field].get_ref<const std::string&>().empty()) {
       return InvalidParameter(std::string("Missing required field: ") + field);
     }
   }
@@ -109,7 +104,8 @@ FakeReply HandleClustersDelete(const ApiContext& context, WorkspaceState& state)
 
 FakeReply HandleJobsList(const ApiContext& /*context*/, WorkspaceState& state) {
   nlohmann::json jobs = nlohmann::json::array();
-  for (const auto& [id, job] : state.jobs) jobs.push_back(job);
+  for (const auto& [id, job] : state.jobs)
+    jobs.push_back(job);
   return JsonReply(200, {{"jobs", std::move(jobs)}, {"has_more", false}});
 }
 

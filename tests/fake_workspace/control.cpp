@@ -9,9 +9,13 @@
 namespace dbproxy::fake {
 namespace {
 
-FakeReply ControlError(std::string_view message) { return JsonReply(400, {{"error", message}}); }
+FakeReply ControlError(std::string_view message) {
+  return JsonReply(400, {{"error", message}});
+}
 
-FakeReply Ok() { return JsonReply(200, {{"ok", true}}); }
+FakeReply Ok() {
+  return JsonReply(200, {{"ok", true}});
+}
 
 // Parses the body as an object whose keys are all in `known`.
 std::optional<nlohmann::json> ParseObject(const FakeRequest& request,
@@ -118,7 +122,8 @@ FakeReply Requests(const FakeRequest& request, const WorkspaceState& state) {
   for (std::size_t i = first; i < state.request_log.size(); ++i) {
     const LoggedRequest& logged = state.request_log[i];
     nlohmann::json headers = nlohmann::json::object();
-    for (const auto& [name, value] : logged.headers) headers[name] = value;
+    for (const auto& [name, value] : logged.headers)
+      headers[name] = value;
     entries.push_back({{"method", logged.method}, {"target", logged.target}, {"headers", headers}});
   }
   return JsonReply(200, entries);
@@ -149,7 +154,8 @@ FakeReply HandleControlRequest(const FakeRequest& request, WorkspaceState& state
   }
   if (request.method == "GET" && path == "/_fake/counters") return CountersReply(state);
   if (request.method == "GET" && path == "/_fake/requests") return Requests(request, state);
-  return JsonReply(404, {{"error", "no control endpoint " + request.method + " " + request.target}});
+  return JsonReply(404,
+                   {{"error", "no control endpoint " + request.method + " " + request.target}});
 }
 
 }  // namespace dbproxy::fake

@@ -1,7 +1,8 @@
 // Unit tests of the fake workspace's parsers of untrusted input.
+#include "tests/fake_workspace/encoding.hpp"
+
 #include <gtest/gtest.h>
 
-#include "tests/fake_workspace/encoding.hpp"
 #include "tests/fake_workspace/scopes.hpp"
 
 namespace dbproxy::fake {
@@ -27,17 +28,19 @@ TEST(FormParseTest, DecodesAndRejectsMalformedInput) {
   for (const auto& test : kCases) {
     const auto form = ParseForm(test.input);
     ASSERT_EQ(form.has_value(), test.ok) << test.input;
-    if (test.ok) EXPECT_EQ(form->at(std::string(test.key)), test.value) << test.input;
+    if (test.ok) {
+      EXPECT_EQ(form->at(std::string(test.key)), test.value) << test.input;
+    }
   }
 }
 
 TEST(Base64Test, AcceptsOnlyCanonicalPaddedInput) {
   EXPECT_EQ(Base64Decode("c3ZjOnM="), "svc:s");
   EXPECT_EQ(Base64Decode(""), "");
-  EXPECT_FALSE(Base64Decode("c3ZjOnM"));    // missing padding
-  EXPECT_FALSE(Base64Decode("c3ZjOnN="));   // non-zero trailing bits
-  EXPECT_FALSE(Base64Decode("c3Zj*nM="));   // bad character
-  EXPECT_FALSE(Base64Decode("c3Zj=nM="));   // padding in the middle
+  EXPECT_FALSE(Base64Decode("c3ZjOnM"));   // missing padding
+  EXPECT_FALSE(Base64Decode("c3ZjOnN="));  // non-zero trailing bits
+  EXPECT_FALSE(Base64Decode("c3Zj*nM="));  // bad character
+  EXPECT_FALSE(Base64Decode("c3Zj=nM="));  // padding in the middle
   EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
 }
 

@@ -5,6 +5,7 @@
 //
 // Writes DIR/ca.pem (the CA to trust) and then DIR/url ("https://127.0.0.1:PORT"), prints
 // "READY <url>" and serves until SIGTERM or SIGINT, then exits 0.
+#include <charconv>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 
 #include "tests/fake_workspace/cert_gen.hpp"
 #include "tests/fake_workspace/clients_file.hpp"
@@ -37,14 +39,12 @@ struct Options {
 };
 
 std::optional<long> ParseNumber(const std::string& text, long low, long high) {
-  try {
-    std::size_t used = 0;
-    const long value = std::stol(text, &used);
-    if (used == text.size() && value >= low && value <= high) return value;
-  } catch (const std::exception&) {
-    // Reported by the caller as a bad value.
+  long value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < low || value > high) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  return value;
 }
 
 // nullopt (after printing why) when the command line is not valid.
@@ -101,9 +101,8 @@ int Run(const Options& options) {
   fake::WorkspaceState state;
   state.token_lifetime = std::chrono::seconds(options.token_lifetime_seconds);
   if (options.clients_file) {
-    const std::string error =
-        ParseClientsFile(ReadFile(*options.clients_file), options.clients_file->string(),
-                         state.clients);
+    const std::string error = ParseClientsFile(ReadFile(*options.clients_file),
+                                               options.clients_file->string(), state.clients);
     if (!error.empty()) {
       std::cerr << error << "\n";
       return 2;

@@ -1,10 +1,10 @@
 #include "tests/fake_workspace/oauth_endpoints.hpp"
 
-#include <openssl/crypto.h>
-
 #include <string>
 #include <utility>
 #include <variant>
+
+#include <openssl/crypto.h>
 
 #include "tests/fake_workspace/encoding.hpp"
 #include "tests/fake_workspace/scopes.hpp"
@@ -96,20 +96,20 @@ std::variant<ClientCredentials, FakeReply> ClientFrom(
 
 FakeReply HandleOAuthDiscovery(const WorkspaceState& state) {
   const std::string issuer = state.base_url + "/oidc";
-  return JsonReply(200, {{"issuer", issuer},
-                         {"authorization_endpoint", issuer + "/v1/authorize"},
-                         {"token_endpoint", issuer + "/v1/token"},
-                         {"jwks_uri", issuer + "/jwks.json"},
-                         {"scopes_supported", DiscoveryScopes()},
-                         {"response_types_supported", {"code", "id_token"}},
-                         {"response_modes_supported", {"query", "fragment", "form_post"}},
-                         {"grant_types_supported",
-                          {"client_credentials", "authorization_code", "refresh_token"}},
-                         {"code_challenge_methods_supported", {"S256"}},
-                         {"token_endpoint_auth_methods_supported",
-                          {"client_secret_basic", "client_secret_post"}},
-                         {"subject_types_supported", {"public"}},
-                         {"id_token_signing_alg_values_supported", {"RS256"}}});
+  return JsonReply(
+      200,
+      {{"issuer", issuer},
+       {"authorization_endpoint", issuer + "/v1/authorize"},
+       {"token_endpoint", issuer + "/v1/token"},
+       {"jwks_uri", issuer + "/jwks.json"},
+       {"scopes_supported", DiscoveryScopes()},
+       {"response_types_supported", {"code", "id_token"}},
+       {"response_modes_supported", {"query", "fragment", "form_post"}},
+       {"grant_types_supported", {"client_credentials", "authorization_code", "refresh_token"}},
+       {"code_challenge_methods_supported", {"S256"}},
+       {"token_endpoint_auth_methods_supported", {"client_secret_basic", "client_secret_post"}},
+       {"subject_types_supported", {"public"}},
+       {"id_token_signing_alg_values_supported", {"RS256"}}});
 }
 
 FakeReply HandleTokenRequest(const FakeRequest& request, WorkspaceState& state) {
@@ -146,7 +146,8 @@ FakeReply HandleTokenRequest(const FakeRequest& request, WorkspaceState& state) 
     }
   }
   std::string granted;
-  for (const std::string& scope : scopes) granted += (granted.empty() ? "" : " ") + scope;
+  for (const std::string& scope : scopes)
+    granted += (granted.empty() ? "" : " ") + scope;
 
   const auto now = Clock::now();
   PruneTokens(state, now);

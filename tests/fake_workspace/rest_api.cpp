@@ -1,8 +1,8 @@
 #include "tests/fake_workspace/rest_api.hpp"
 
+#include <algorithm>
 #include <array>
 #include <functional>
-#include <set>
 #include <string>
 
 #include "tests/fake_workspace/api_context.hpp"
@@ -25,22 +25,18 @@ struct Route {
 
 FakeReply HandleScimMe(const ApiContext& context, WorkspaceState& /*state*/) {
   const std::string& client_id = context.token.client_id;
-  return JsonReply(200, {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:User"}},
-                         {"id", std::to_string(std::hash<std::string>{}(client_id) % 10000000000000ULL)},
-                         {"userName", client_id},
-                         {"displayName", "Service principal " + client_id},
-                         {"active", true}});
+  return JsonReply(200,
+                   {{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:User"}},
+                    {"id", std::to_string(std::hash<std::string>{}(client_id) % 10000000000000ULL)},
+                    {"userName", client_id},
+                    {"displayName", "Service principal " + client_id},
+                    {"active", true}});
 }
 
 FakeReply HandleBlob(const ApiContext& context, WorkspaceState& /*state*/) {
   const auto bytes = context.request.query.find("bytes");
   std::uint64_t size = 0;
-  try {
-    std::size_t used = 0;
-    if (bytes == context.request.query.end()) throw std::invalid_argument("missing");
-    size = std::stoull(bytes->second, &used);
-    if (used != bytes->second.size() || bytes->second[0] == '-') throw std::invalid_argument("x");
-  } catch (const std::exception&) {
+  if (bytes == context.request.query.end() || !ParseDecimal(bytes->second, &size)) {
     return InvalidParameter("bytes must be a non-negative integer");
   }
   if (size > kMaxBlobBytes) return InvalidParameter("bytes is too large");
@@ -70,8 +66,7 @@ const Route* FindRoute(std::string_view method, std::string_view version, std::s
                        std::string_view* suffix) {
   for (const Route& route : kRoutes) {
     if (route.method != method) continue;
-    if (std::find(route.versions.begin(), route.versions.end(), version) ==
-        route.versions.end()) {
+    if (std::find(route.versions.begin(), route.versions.end(), version) == route.versions.end()) {
       continue;
     }
     if (route.prefix ? (path.size() > route.path.size() && path.starts_with(route.path) &&

@@ -12,9 +12,15 @@ namespace {
 
 constexpr std::string_view kTokenPath = "/oidc/v1/token";
 
-bool IsTokenPath(std::string_view path) { return path == kTokenPath; }
-bool IsApiPath(std::string_view path) { return path.starts_with("/api/"); }
-bool IsControlPath(std::string_view path) { return path.starts_with("/_fake/"); }
+bool IsTokenPath(std::string_view path) {
+  return path == kTokenPath;
+}
+bool IsApiPath(std::string_view path) {
+  return path.starts_with("/api/");
+}
+bool IsControlPath(std::string_view path) {
+  return path.starts_with("/_fake/");
+}
 
 std::optional<Fault> TakeFault(std::deque<Fault>& queue) {
   if (queue.empty()) return std::nullopt;
@@ -58,7 +64,7 @@ FakeReply FaultReply(const FakeRequest& request, const Fault& fault) {
     reply = OAuthError(fault.status, "temporarily_unavailable",
                        "The authorization server is temporarily unavailable (injected fault)");
   } else {
-    const char* code = fault.status == 429 ? "REQUEST_LIMIT_EXCEEDED"
+    const char* code = fault.status == 429   ? "REQUEST_LIMIT_EXCEEDED"
                        : fault.status == 503 ? "TEMPORARILY_UNAVAILABLE"
                                              : "INTERNAL_ERROR";
     reply = ApiError(fault.status, code, "Injected fault");

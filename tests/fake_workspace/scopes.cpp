@@ -17,15 +17,18 @@ namespace {
 constexpr std::array<std::string_view, 5> kPlainScopes = {"all-apis", "offline_access", "openid",
                                                           "profile", "email"};
 constexpr std::array<std::string_view, 12> kApiScopes = {
-    "clusters",       "jobs", "unity-catalog", "scim",      "dashboards", "alerts",
-    "apps", "access-management", "authentication", "sql", "workspace", "files"};
+    "clusters",       "jobs",   "unity-catalog", "scim",
+    "dashboards",     "alerts", "apps",          "access-management",
+    "authentication", "sql",    "workspace",     "files"};
 
 template <std::size_t N>
 bool Contains(const std::array<std::string_view, N>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-bool IsReadMethod(std::string_view method) { return method == "GET" || method == "HEAD"; }
+bool IsReadMethod(std::string_view method) {
+  return method == "GET" || method == "HEAD";
+}
 
 }  // namespace
 

@@ -48,7 +48,8 @@ template <class Body>
 void SetCommonHeaders(http::response<Body>& response, const FakeReply& reply, bool keep_alive) {
   response.set(http::field::content_type, reply.content_type);
   response.set("X-Request-Id", NewUuid());
-  for (const auto& [name, value] : reply.headers) response.insert(name, value);
+  for (const auto& [name, value] : reply.headers)
+    response.insert(name, value);
   response.keep_alive(keep_alive);
 }
 
@@ -80,11 +81,13 @@ asio::awaitable<bool> StreamBlob(TlsStream& stream, const FakeReply& reply, unsi
   if (ec) co_return false;
 
   std::string pattern(kBlobChunk + 26, '\0');
-  for (std::size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<char>('a' + i % 26);
+  for (std::size_t i = 0; i < pattern.size(); ++i)
+    pattern[i] = static_cast<char>('a' + i % 26);
   std::uint64_t sent = 0;
   const std::uint64_t total = *reply.stream_bytes;
   while (!serializer.is_done()) {
-    const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(kBlobChunk, total - sent));
+    const std::size_t size =
+        static_cast<std::size_t>(std::min<std::uint64_t>(kBlobChunk, total - sent));
     response.body().data = size == 0 ? nullptr : pattern.data() + sent % 26;
     response.body().size = size;
     response.body().more = size != 0;
@@ -119,9 +122,8 @@ asio::awaitable<After> ServeRequest(TlsStream& stream, const RawRequest& raw,
   if (fault && fault->drop) co_return After::kAbort;
   const FakeReply reply =
       fault && fault->status != 0 ? FaultReply(request, *fault) : RouteRequest(request, state);
-  const bool written = reply.stream_bytes
-                           ? co_await StreamBlob(stream, reply, version, keep_alive)
-                           : co_await WriteReply(stream, reply, version, keep_alive);
+  const bool written = reply.stream_bytes ? co_await StreamBlob(stream, reply, version, keep_alive)
+                                          : co_await WriteReply(stream, reply, version, keep_alive);
   co_return next(written);
 }
 
@@ -211,8 +213,7 @@ FakeWorkspaceServer::FakeWorkspaceServer(asio::io_context& io, asio::ssl::contex
 }
 
 void FakeWorkspaceServer::Start() {
-  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(acceptor_, tls_, state_),
-                 ReportSessionError);
+  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(acceptor_, tls_, state_), ReportSessionError);
 }
 
 void FakeWorkspaceServer::Stop() {

@@ -19,11 +19,10 @@ bool IsReadOnlyStatement(std::string_view statement) {
   const auto is_alpha = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
   const auto start = std::find_if_not(statement.begin(), statement.end(), is_space);
   const auto end = std::find_if_not(start, statement.end(), is_alpha);
-  const std::string_view keyword =
-      statement.substr(static_cast<std::size_t>(start - statement.begin()),
-                       static_cast<std::size_t>(end - start));
-  constexpr std::array<std::string_view, 7> kReadKeywords = {
-      "SELECT", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "WITH", "VALUES"};
+  const std::string_view keyword = statement.substr(
+      static_cast<std::size_t>(start - statement.begin()), static_cast<std::size_t>(end - start));
+  constexpr std::array<std::string_view, 7> kReadKeywords = {"SELECT",  "SHOW", "DESCRIBE", "DESC",
+                                                             "EXPLAIN", "WITH", "VALUES"};
   return std::any_of(kReadKeywords.begin(), kReadKeywords.end(),
                      [keyword](std::string_view read) { return EqualsIgnoreCase(keyword, read); });
 }
@@ -56,8 +55,11 @@ nlohmann::json SucceededStatement(const std::string& id, std::int64_t row_limit)
             {"chunks", {{{"chunk_index", 0}, {"row_offset", 0}, {"row_count", rows}}}},
             {"total_row_count", rows},
             {"truncated", rows < kResultRows}}},
-          {"result", {{"chunk_index", 0}, {"row_offset", 0}, {"row_count", rows},
-                      {"data_array", std::move(data)}}}};
+          {"result",
+           {{"chunk_index", 0},
+            {"row_offset", 0},
+            {"row_count", rows},
+            {"data_array", std::move(data)}}}};
 }
 
 }  // namespace

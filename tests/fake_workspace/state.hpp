@@ -38,11 +38,11 @@ enum class FaultTarget { kToken, kApi };
 // A scripted misbehaviour applied to the next `remaining` requests of one target.
 struct Fault {
   int remaining = 1;
-  int status = 0;                            // 0: no faulted answer (latency only)
-  std::optional<int> retry_after_seconds;    // adds Retry-After
-  int latency_ms = 0;                        // applied before any answer
-  bool drop = false;                         // close the connection without answering
-  std::optional<nlohmann::json> body;        // replaces the default error body
+  int status = 0;                          // 0: no faulted answer (latency only)
+  std::optional<int> retry_after_seconds;  // adds Retry-After
+  int latency_ms = 0;                      // applied before any answer
+  bool drop = false;                       // close the connection without answering
+  std::optional<nlohmann::json> body;      // replaces the default error body
 };
 
 struct Counters {
@@ -93,7 +93,7 @@ struct WorkspaceState {
   std::deque<LoggedRequest> request_log;
 
   BoundedJsonMap<std::string> clusters;
-  std::map<std::int64_t, nlohmann::json> jobs;                // fixed at start
+  std::map<std::int64_t, nlohmann::json> jobs;  // fixed at start
   std::map<std::int64_t, std::int64_t> runs_per_job;
   BoundedJsonMap<std::string> statements;
   std::int64_t next_run_id = 1000;

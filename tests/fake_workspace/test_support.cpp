@@ -84,7 +84,8 @@ FakeWorkspaceProcess::FakeWorkspaceProcess(const std::string& clients_file,
   }
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
+  for (std::string& arg : argv_strings)
+    argv.push_back(arg.data());
   argv.push_back(nullptr);
   const std::string log_path = (dir_ / "output.log").string();
 
@@ -140,7 +141,8 @@ HttpResponse FakeWorkspaceProcess::Request(const std::string& method, const std:
   const std::string url = url_ + path;
   const std::string ca_file = (dir_ / "ca.pem").string();
   curl_slist* list = nullptr;
-  for (const std::string& header : headers) list = curl_slist_append(list, header.c_str());
+  for (const std::string& header : headers)
+    list = curl_slist_append(list, header.c_str());
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> owned_list(list,
                                                                          &curl_slist_free_all);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -150,6 +152,7 @@ HttpResponse FakeWorkspaceProcess::Request(const std::string& method, const std:
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, fresh_connections_ ? 1L : 0L);
   if (method != "GET") {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));

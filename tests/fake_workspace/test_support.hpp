@@ -16,8 +16,8 @@
 namespace dbproxy::fake::testing {
 
 struct HttpResponse {
-  long status = 0;                             // 0 when the transfer failed
-  std::string error;                           // curl's message when it failed
+  long status = 0;    // 0 when the transfer failed
+  std::string error;  // curl's message when it failed
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
 
@@ -45,6 +45,10 @@ class FakeWorkspaceProcess {
   // Sends SIGTERM and returns the child's exit status (-1 if it did not exit normally in 2 s).
   int Terminate();
 
+  // Fresh connections make a dropped connection visible: libcurl silently retries a request once
+  // when a reused connection dies before any reply byte arrives.
+  void set_fresh_connections(bool fresh) { fresh_connections_ = fresh; }
+
   // One HTTPS request to url() + `path` on a kept-alive connection. `headers` are "Name: value".
   HttpResponse Request(const std::string& method, const std::string& path,
                        const std::string& body = "", const std::vector<std::string>& headers = {});
@@ -53,6 +57,7 @@ class FakeWorkspaceProcess {
   std::filesystem::path dir_;
   std::string url_;
   pid_t pid_ = -1;
+  bool fresh_connections_ = false;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_{nullptr, &curl_easy_cleanup};
 };
 
