@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <exception>
+#include <string>
 #include <string_view>
 
 #include <CLI/CLI.hpp>

@@ -76,7 +76,10 @@ std::optional<std::string> FormatErrorLine(const nlohmann::json& answer) {
 
 std::string JsonCell(const nlohmann::json& value) {
   if (value.is_null()) return "-";
-  if (value.is_string()) return Sanitize(value.get<std::string>());
+  if (value.is_string()) {
+    // An empty cell would make a table's columns ambiguous.
+    return value.get_ref<const std::string&>().empty() ? "-" : Sanitize(value.get<std::string>());
+  }
   if (value.is_array()) {
     std::string out;
     for (const auto& item : value) out += (out.empty() ? "" : ",") + JsonCell(item);

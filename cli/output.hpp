@@ -36,7 +36,7 @@ std::string FormatKeyValues(const KeyValues& pairs);
 std::optional<std::string> FormatErrorLine(const nlohmann::json& answer);
 
 // A table cell for an arbitrary JSON value: strings as they are, numbers and booleans as JSON,
-// arrays comma-joined, objects as "k=v, ...", null as "-".
+// arrays comma-joined, objects as "k=v, ...", null and "" as "-".
 std::string JsonCell(const nlohmann::json& value);
 
 // object[key], or a null value when `object` is not an object or lacks `key`. Never throws.

@@ -1,11 +1,13 @@
 #include "cli/secret_input.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <span>
 #include <utility>
 
@@ -40,11 +42,32 @@ class UniqueFd {
   int fd_;
 };
 
-// Restores the terminal's previous settings when the prompt ends, whatever the path.
+// The terminal state to put back if a signal ends the prompt (Ctrl-C must not leave the
+// user's shell without echo). Written before the handlers are installed, read only by them.
+int g_prompt_fd = -1;
+termios g_saved_termios{};
+constexpr int kPromptSignals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGTSTP};
+
+extern "C" void RestoreTerminalAndReraise(int signal_number) {
+  ::tcsetattr(g_prompt_fd, TCSAFLUSH, &g_saved_termios);  // async-signal-safe
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+
+// Switches echo off for the prompt and restores the previous settings (and signal handlers)
+// when the prompt ends, whatever the path.
 class EchoOff {
  public:
   explicit EchoOff(int fd) : fd_(fd) {
     if (::tcgetattr(fd_, &saved_) != 0) return;
+    g_prompt_fd = fd_;
+    g_saved_termios = saved_;
+    struct sigaction restore {};
+    restore.sa_handler = &RestoreTerminalAndReraise;
+    sigemptyset(&restore.sa_mask);
+    for (std::size_t i = 0; i < std::size(kPromptSignals); ++i) {
+      ::sigaction(kPromptSignals[i], &restore, &previous_[i]);
+    }
     termios quiet = saved_;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;  // the user still sees the line end after typing the secret
@@ -52,6 +75,11 @@ class EchoOff {
   }
   ~EchoOff() {
     if (active_) ::tcsetattr(fd_, TCSAFLUSH, &saved_);
+    if (g_prompt_fd < 0) return;
+    for (std::size_t i = 0; i < std::size(kPromptSignals); ++i) {
+      ::sigaction(kPromptSignals[i], &previous_[i], nullptr);
+    }
+    g_prompt_fd = -1;
   }
   EchoOff(const EchoOff&) = delete;
   EchoOff& operator=(const EchoOff&) = delete;
@@ -60,6 +88,7 @@ class EchoOff {
  private:
   int fd_;
   termios saved_{};
+  struct sigaction previous_[std::size(kPromptSignals)] = {};
   bool active_ = false;
 };
 

@@ -112,12 +112,13 @@ ChildResult RunChild(const std::string& program, const std::vector<std::string>&
   in.CloseRead();
   out.CloseWrite();
   err.CloseWrite();
-  if (stdin_data) {
-    // Test inputs are small: they fit in the pipe buffer, so this write does not block.
-    (void)::write(in.write_end, stdin_data->data(), stdin_data->size());
-  }
+  // Test inputs are small: they fit in the pipe buffer, so this write does not block.
+  const bool stdin_complete =
+      !stdin_data || ::write(in.write_end, stdin_data->data(), stdin_data->size()) ==
+                         static_cast<ssize_t>(stdin_data->size());
   in.CloseWrite();
   ChildResult result;
+  if (!stdin_complete) result.err = "[RunChild: short write to the child's stdin]\n";
   const bool finished = Collect(out, err, result, std::chrono::steady_clock::now() + limit);
   if (!finished) ::kill(pid, SIGKILL);
   int status = 0;

@@ -66,6 +66,7 @@ TEST(OutputTest, ErrorLineRejectsOtherShapes) {
 TEST(OutputTest, JsonCells) {
   EXPECT_EQ(JsonCell(json()), "-");
   EXPECT_EQ(JsonCell("text"), "text");
+  EXPECT_EQ(JsonCell(""), "-");
   EXPECT_EQ(JsonCell(42), "42");
   EXPECT_EQ(JsonCell(true), "true");
   EXPECT_EQ(JsonCell(json::parse(R"(["etl","sql"])")), "etl,sql");
