@@ -85,17 +85,18 @@ TEST_F(TokenCacheTest, ExpiringTokenIsRefreshedAhead) {
   ASSERT_TRUE(enrolled.ok()) << enrolled.error;
   UnixHttpClient client = agent_->Client();
 
-  const auto t0 = Clock::now();
   const HttpResponse first = RequestToken(client, kSqlRequest);
   ASSERT_EQ(first.status, 200) << first.Describe();
+  // Timed from the answer: the token was fetched before this, whatever the load.
+  const auto t0 = Clock::now();
   const std::string t1 = TokenOf(first);
   EXPECT_LE(first.Json().value("expires_in", 0), 5);
   EXPECT_EQ(TokenOf(RequestToken(client, kSqlRequest)), t1) << "cached while fresh";
   const int grants_fresh = fake_->Grants(kClientId);
 
-  // 3.3 s in, 1.7 s are left: below refresh_ahead_seconds (2), so the agent refreshes now,
-  // while the old token still works.
-  std::this_thread::sleep_until(t0 + milliseconds(3300));
+  // 3.5 s in, at most 1.5 s are left: below refresh_ahead_seconds (2), so the agent refreshes
+  // now, while the old token still works.
+  std::this_thread::sleep_until(t0 + milliseconds(3500));
   const HttpResponse ahead = RequestToken(client, kSqlRequest);
   ASSERT_EQ(ahead.status, 200) << ahead.Describe();
   EXPECT_TRUE(WaitFor([&] { return fake_->Grants(kClientId) > grants_fresh; }, milliseconds(1500)))
@@ -117,16 +118,18 @@ TEST_F(TokenCacheTest, ExpiringTokenIsRefreshedAhead) {
 }
 
 TEST_F(TokenCacheTest, CachedTokenServedWhileRefreshGets503) {
-  ASSERT_TRUE(fake_->SetTokenLifetime(10).ok());
-  agent_->options().refresh_ahead_seconds = 6;
+  // 12 s tokens refreshed 5 s ahead (the agent caps "ahead" at half the lifetime, 6 s).
+  ASSERT_TRUE(fake_->SetTokenLifetime(12).ok());
+  agent_->options().refresh_ahead_seconds = 5;
   agent_->WriteConfig();
   const HarnessStatus enrolled = StartAndEnroll();
   ASSERT_TRUE(enrolled.ok()) << enrolled.error;
   UnixHttpClient client = agent_->Client();
 
-  const auto t0 = Clock::now();
   const HttpResponse first = RequestToken(client, kSqlRequest);
   ASSERT_EQ(first.status, 200) << first.Describe();
+  // Timed from the answer: the token was fetched before this, whatever the load.
+  const auto t0 = Clock::now();
   const std::string t1 = TokenOf(first);
   ASSERT_TRUE(fake_->InjectFault({{"target", "token"},
                                   {"count", 100000},
@@ -136,18 +139,20 @@ TEST_F(TokenCacheTest, CachedTokenServedWhileRefreshGets503) {
   const int requests_before = fake_->TokenRequests();
   const int grants_before = fake_->Grants(kClientId);
 
-  // 5 s in, 5 s left: inside the refresh window (6 s), above min_ttl (1 s).
-  std::this_thread::sleep_until(t0 + seconds(5));
+  // 8.5 s in, 3.5 s left: well inside the refresh window (5 s), above min_ttl (1 s); the
+  // margins cover the agent's whole-second clock.
+  std::this_thread::sleep_until(t0 + milliseconds(8500));
   const HttpResponse during = RequestToken(client, kSqlRequest);
   ASSERT_EQ(during.status, 200) << during.Describe();
   EXPECT_EQ(TokenOf(during), t1);
   EXPECT_TRUE(WaitFor([&] { return fake_->TokenRequests() > requests_before; }, seconds(2)))
-      << "the agent never tried to refresh inside the refresh window";
+      << "the agent never tried to refresh inside the refresh window; fake counters: "
+      << fake_->Counters().dump() << " (before: " << requests_before << ")";
   EXPECT_EQ(fake_->Grants(kClientId), grants_before);
   EXPECT_EQ(fake_->CallApi(kMePath, t1).status, 200);
 
   // Once t1 has expired there is nothing valid to serve: 503 upstream_unavailable + Retry-After.
-  std::this_thread::sleep_until(t0 + milliseconds(10600));
+  std::this_thread::sleep_until(t0 + milliseconds(12600));
   const HttpResponse expired = RequestToken(client, kSqlRequest);
   EXPECT_EQ(expired.status, 503) << expired.Describe();
   EXPECT_EQ(expired.Json()["error"].value("code", ""), "upstream_unavailable") << expired.body;
