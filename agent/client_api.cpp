@@ -75,6 +75,10 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
   Result<std::string> scope = parsed->scope.empty() ? DefaultTokenScope(*state.policy, **service)
                                                     : CanonicalScope(parsed->scope);
   if (!scope) co_return ErrorResponse(scope.error(), context.request_id);
+  if (scope->empty()) {
+    co_return ErrorResponse(MakeError(Errc::kInvalidRequest, "scope is blank"),
+                            context.request_id);
+  }
   audit.action = "token:" + *scope;
   const std::string workspace =
       parsed->workspace.empty() ? (*service)->workspace : parsed->workspace;
@@ -85,13 +89,34 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
                   "no workspace given and service '" + (*service)->name + "' has no default"),
         context.request_id);
   }
-  const Decision decision = Decide(*state.policy, **service, audit.action);
+  const CallerIdentity& identity = context.peer.identity();
+  const RequestFacts facts{.action = audit.action, .workspace = workspace, .now_unix = NowUnix()};
+  const EvalInput input{.service = *service, .identity = &identity,
+                        .group_names = &context.peer.group_names(), .facts = &facts,
+                        .granted_roles = nullptr};
+  const Decision decision = Evaluate(*state.policy, input);
   audit.rule = decision.rule;
   if (!decision.allow) {
     audit.decision = "deny";
     Error denied = MakeError(Errc::kPolicyDenied, decision.reason);
     denied.rule = decision.rule;
     co_return ErrorResponse(denied, context.request_id);
+  }
+  // A raw token escapes call-level rules: refuse it when a rule or limit restricts calls the
+  // token's scope could make, and say how to get the call through.
+  if (std::string bypassed = RawTokenBypass(*state.policy, input, *scope); !bypassed.empty()) {
+    audit.decision = "deny";
+    audit.rule = bypassed;
+    Error denied = MakeError(Errc::kPolicyDenied,
+                             "'" + bypassed + "' restricts calls that a token with scope '" +
+                                 *scope + "' could make; use proxy mode or a narrower scope");
+    denied.rule = bypassed;
+    co_return ErrorResponse(denied, context.request_id);
+  }
+  if (decision.role == nullptr) {
+    co_return ErrorResponse(MakeError(Errc::kPolicyDenied, "service '" + (*service)->name +
+                                                              "' has no role with a credential"),
+                            context.request_id);
   }
   audit.decision = "allow";
   audit.credential = decision.role->credential;

@@ -7,8 +7,15 @@
 namespace dbproxy {
 
 std::string FormatRfc3339Micros(std::int64_t time_us) {
-  const std::time_t seconds = static_cast<std::time_t>(time_us / 1'000'000);
-  const auto micros = static_cast<long>(time_us % 1'000'000 + (time_us < 0 ? 1'000'000 : 0));
+  // Floor division: a time before the epoch still has a fraction in [0, 1) s.
+  std::int64_t whole = time_us / 1'000'000;
+  std::int64_t fraction = time_us % 1'000'000;
+  if (fraction < 0) {
+    fraction += 1'000'000;
+    whole -= 1;
+  }
+  const auto seconds = static_cast<std::time_t>(whole);
+  const auto micros = static_cast<long>(fraction);
   std::tm utc{};
   ::gmtime_r(&seconds, &utc);
   char text[96];  // ample for any int field widths -Wformat-truncation can imagine

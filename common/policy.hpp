@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "common/caller_identity.hpp"
 #include "common/result.hpp"
+#include "common/rules.hpp"
 
 namespace dbproxy {
 
@@ -46,19 +48,40 @@ struct Service {
   std::string source;  // "file:line" where it was declared
 };
 
+// Limits a role puts on the calls it allows (enforced on proxied calls; a raw token cannot be
+// limited, so a service whose roles have limits gets no token that reaches the limited calls).
+struct RoleLimits {
+  std::optional<std::int64_t> sql_row_limit_max;   // sql.execute needs row_limit <= this
+  std::optional<std::int64_t> sql_byte_limit_max;  // sql.execute needs byte_limit <= this
+  std::vector<std::string> sql_warehouses;         // sql.execute only on these warehouses
+  std::optional<std::int64_t> requests_per_minute;  // per service, on the proxy
+  bool any() const {
+    return sql_row_limit_max || sql_byte_limit_max || !sql_warehouses.empty();
+  }
+};
+
 struct Role {
   std::string name;
   std::string credential;            // name of the enrolled service principal
   std::vector<std::string> actions;  // patterns; '*' matches any run of characters
+  RoleLimits limits;
   std::string source;
 };
 
 struct Policy {
   std::vector<Service> services;
   std::vector<Role> roles;
+  std::vector<Rule> rules;  // in file order (files sorted by name)
+  std::string revision;     // 16 hex digits of a hash over every file's name and text
 
   const Service* FindService(std::string_view name) const;
   const Role* FindRole(std::string_view name) const;
+  // Indices into `rules` whose action patterns may match `action`, ascending.
+  std::vector<std::size_t> CandidateRules(std::string_view action) const;
+
+  // Built by ParsePolicy: literal action -> rules; rules with patterns are always candidates.
+  std::map<std::string, std::vector<std::size_t>, std::less<>> rules_by_action;
+  std::vector<std::size_t> pattern_rules;
 };
 
 struct PolicySource {
@@ -79,19 +102,47 @@ Result<const Service*> MatchService(const Policy& policy, const CallerIdentity& 
 // Glob match of an action pattern: '*' matches any run of characters, everything else literally.
 bool ActionMatches(std::string_view pattern, std::string_view action);
 
-// True when `action` is a known action or a pattern ("token:<scope>", "jobs.read", "jobs.*").
-bool IsKnownActionPattern(std::string_view action);
-
 struct Decision {
   bool allow = false;
-  std::string rule;    // "role:<name>" for an allowing role, "default-deny" otherwise
-  std::string reason;  // one sentence for the caller and the audit trail
-  const Role* role = nullptr;  // the role that allows; null on deny
+  // The rule id that decided: a [[rule]] id, "role:<name>" for an allowing role, or
+  // "default-deny" when nothing allowed.
+  std::string rule;
+  std::string reason;          // one sentence for the caller and the audit trail
+  const Role* role = nullptr;  // whose credential to use; null on deny
 };
 
-// Decides whether `service` may perform `action` (e.g. "token:all-apis"). Roles are tried in
-// the service's order; the first role with a matching action allows. Nothing matching denies.
-Decision Decide(const Policy& policy, const Service& service, std::string_view action);
+// One line of an explanation: what was considered and what came of it.
+struct TraceStep {
+  std::string subject;  // "rule deny-jobs-run", "role etl", ...
+  std::string outcome;  // "applies: deny", "skipped: when service.env = \"production\" is false"
+};
+
+struct EvalInput {
+  const Service* service = nullptr;
+  const CallerIdentity* identity = nullptr;
+  const std::vector<std::string>* group_names = nullptr;
+  const RequestFacts* facts = nullptr;
+  const std::vector<std::string>* granted_roles = nullptr;  // runtime grants; may be null
+};
+
+// The decision for `input.facts->action`:
+//   1. the first [[rule]] with effect "deny" that applies denies (deny wins);
+//   2. else the first role of the service (its own roles, then granted ones) whose actions match
+//      and whose limits the request satisfies allows, with that role's credential;
+//   3. else the first [[rule]] with effect "allow" that applies allows, with the credential of
+//      the service's first role;
+//   4. else deny ("default-deny").
+// A rule applies when one of its action patterns matches, all `when` conditions hold, and not
+// all `unless` conditions hold. Appends to `trace` when non-null. Cheap: no allocation on the
+// common path beyond the decision's strings.
+Decision Evaluate(const Policy& policy, const EvalInput& input,
+                  std::vector<TraceStep>* trace = nullptr);
+
+// Raw tokens bypass call-level rules. Returns the id of a deny rule or role limit that a token
+// of `scope` could bypass for this service (empty when none): a deny rule counts when one of its
+// actions is reachable with the scope (ScopeReach) and its conditions on service, caller and
+// time do not rule it out (conditions on call-level facts are unknown, so they cannot).
+std::string RawTokenBypass(const Policy& policy, const EvalInput& input, std::string_view scope);
 
 // The scope a token request without "scope" gets: the first literal "token:<scope>" action of
 // the service's roles, in order. Errc::kPolicyDenied when the service has none.

@@ -27,7 +27,14 @@ const toml::node* TableReader::Lookup(std::string_view key, bool required) {
 std::optional<std::string> TableReader::String(std::string_view key, bool required) {
   const toml::node* node = Lookup(key, required);
   if (node == nullptr) return std::nullopt;
-  if (const auto* value = node->as_string()) return value->get();
+  if (const auto* value = node->as_string()) {
+    // A NUL would silently truncate the value at the first C API (open, bind).
+    if (value->get().find('\0') != std::string::npos) {
+      AddError(node, "'" + std::string(key) + "' must not contain a NUL character");
+      return std::nullopt;
+    }
+    return value->get();
+  }
   AddError(node, "'" + std::string(key) + "' must be a string");
   return std::nullopt;
 }

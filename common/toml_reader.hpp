@@ -43,6 +43,8 @@ class TableReader {
   // "file:line" of `node`, or of the table itself when `node` is null.
   std::string Where(const toml::node* node = nullptr) const;
   void AddError(const toml::node* node, std::string_view message);
+  // Adds an already formatted "file:line: message" error.
+  void AddRaw(std::string error) { errors_.push_back(std::move(error)); }
   const std::string& context() const { return context_; }
   void set_context(std::string context) { context_ = std::move(context); }
   // Marks `key` as handled by the caller (so Finish() does not call it unknown).
