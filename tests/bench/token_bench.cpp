@@ -2,8 +2,10 @@
 // from a trivial in-process HTTP server on a Unix socket (the floor set by the kernel, the
 // client and the HTTP framing).
 //
-//   token_bench [--seconds N] [--connections N]
+//   token_bench [--seconds N] [--connections N] [--agent PATH]
 //
+// --agent runs another dbproxyd build (e.g. a release one; the default is the binary built
+// next to this tool, Debug in a Debug tree, which is slower by an order of magnitude).
 // Starts a fake workspace and dbproxyd (policy: uid 0), enrolls a credential, warms the cache,
 // then runs four cases of `--seconds` each: agent and echo, over one keep-alive connection and
 // over `--connections` (one thread each). Stops by itself; an alarm ends it if anything hangs.
@@ -34,6 +36,7 @@ constexpr char kRequestBody[] = R"({"scope":"all-apis"})";
 struct Flags {
   int seconds = 5;
   int connections = 64;
+  std::string agent;  // empty: the dbproxyd built with this tree
 };
 
 struct CaseResult {
@@ -48,7 +51,9 @@ struct CaseResult {
 bool ParseFlags(int argc, char** argv, Flags* flags) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if ((arg == "--seconds" || arg == "--connections") && i + 1 < argc) {
+    if (arg == "--agent" && i + 1 < argc) {
+      flags->agent = argv[++i];
+    } else if ((arg == "--seconds" || arg == "--connections") && i + 1 < argc) {
       const int value = std::atoi(argv[++i]);
       if (value <= 0 || value > 10000) return false;
       (arg == "--seconds" ? flags->seconds : flags->connections) = value;
@@ -142,7 +147,7 @@ std::string BenchPolicy() {
 int Main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
-    std::cerr << "usage: token_bench [--seconds N] [--connections N]\n";
+    std::cerr << "usage: token_bench [--seconds N] [--connections N] [--agent PATH]\n";
     return 2;
   }
   // Four cases plus start-up: past this, something hangs; SIGALRM ends the run (children
@@ -154,6 +159,7 @@ int Main(int argc, char** argv) {
   fake_options.clients = {{kClient, kSecret, {}}};
   FakeWorkspace fake(dir.path() / "fake", fake_options);
   AgentOptions options;
+  options.binary = flags.agent;
   options.policy = BenchPolicy();
   options.ca_file = fake.ca_file();
   options.refresh_ahead_seconds = 60;
@@ -181,7 +187,8 @@ int Main(int argc, char** argv) {
 
   std::cout << "token_bench: " << flags.seconds << " s per case, " << flags.connections
             << " connections for the parallel cases, response body " << token.body.size()
-            << " bytes, " << std::thread::hardware_concurrency() << " CPUs\n";
+            << " bytes, " << std::thread::hardware_concurrency() << " CPUs\nagent: "
+            << agent.options().binary << "\n";
   std::vector<CaseResult> results;
   for (const int connections : {1, flags.connections}) {
     results.push_back(

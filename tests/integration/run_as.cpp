@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -66,6 +67,25 @@ void EvacuateCgroup(const std::string& root, const std::string& dir) {
   while (pids >> pid) {
     std::ofstream out(root + "/cgroup.procs");
     out << pid << "\n";
+  }
+}
+
+// Removes dbproxy-test-<pid>.slice trees left by test processes that were killed (e.g. by a
+// ctest timeout) before their destructors ran. Their processes died with them (PDEATHSIG), so
+// the cgroups are empty and rmdir succeeds.
+void SweepStaleCgroups(const std::string& root) {
+  std::error_code ec;
+  for (const auto& slice : std::filesystem::directory_iterator(root, ec)) {
+    const std::string name = slice.path().filename().string();
+    constexpr std::string_view kPrefix = "dbproxy-test-";
+    if (!slice.is_directory() || name.rfind(kPrefix, 0) != 0 || !name.ends_with(".slice")) continue;
+    const std::string pid = name.substr(kPrefix.size(), name.size() - kPrefix.size() - 6);
+    if (pid == std::to_string(::getpid()) || std::filesystem::exists("/proc/" + pid)) continue;
+    std::error_code inner;
+    for (const auto& leaf : std::filesystem::directory_iterator(slice.path(), inner)) {
+      if (leaf.is_directory()) ::rmdir(leaf.path().c_str());
+    }
+    ::rmdir(slice.path().c_str());
   }
 }
 
@@ -167,6 +187,7 @@ std::unique_ptr<TestCgroup> TestCgroup::Create(const std::string& unit, std::str
     roots.push_back("/sys/fs/cgroup/systemd");
   }
   for (std::size_t i = 0; i < roots.size(); ++i) {
+    SweepStaleCgroups(roots[i]);
     const bool required = i == 0;
     Hierarchy h{roots[i], false, false};
     const std::string slice_dir = h.root + slice;
