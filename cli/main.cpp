@@ -86,6 +86,8 @@ int main(int argc, char** argv) {
   dbproxy::cli::RegisterWorkspaceCommands(app, options, action);
   dbproxy::cli::RegisterTokenCommands(app, options, action);
   dbproxy::cli::RegisterStatusCommands(app, options, action);
+  dbproxy::cli::RegisterGrantCommands(app, options, action);
+  dbproxy::cli::RegisterMaintenanceCommands(app, options, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

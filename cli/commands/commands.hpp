@@ -24,4 +24,11 @@ void RegisterTokenCommands(CLI::App& app, const GlobalOptions& options, CommandA
 // status (admin socket), whoami (agent socket).
 void RegisterStatusCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 
+// grant, revoke, grants (admin socket).
+void RegisterGrantCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
+
+// maintenance on | off | status (admin socket).
+void RegisterMaintenanceCommands(CLI::App& app, const GlobalOptions& options,
+                                 CommandAction& action);
+
 }  // namespace dbproxy::cli
