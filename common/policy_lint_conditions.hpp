@@ -1,0 +1,20 @@
+// Satisfiability of a rule's conditions, for policy lint (internal to common/).
+#pragma once
+
+#include <string>
+
+#include "common/policy.hpp"
+
+namespace dbproxy {
+
+// Why `rule` can never apply, or empty when it may. Reports only certain contradictions:
+//   - `when` conditions on one attribute that no single value satisfies (two eq values, eq
+//     outside an `in` list, disjoint lists, bounds that exclude each other, ordering tests of
+//     different types, present = false with a test that needs a value);
+//   - `when` request.action values that none of the rule's action patterns match;
+//   - `when` service.name (eq / in) naming existing services none of which satisfies the other
+//     service.* `when` conditions, or all of which satisfy service-only `unless` conditions.
+// Services the rule names that the policy does not declare are not an error (fleet-wide rules).
+std::string NeverMatchesReason(const Policy& policy, const Rule& rule);
+
+}  // namespace dbproxy
