@@ -31,4 +31,7 @@ void RegisterGrantCommands(CLI::App& app, const GlobalOptions& options, CommandA
 void RegisterMaintenanceCommands(CLI::App& app, const GlobalOptions& options,
                                  CommandAction& action);
 
+// policy lint | keygen | sign | verify (local files only; no agent).
+void RegisterPolicyCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
+
 }  // namespace dbproxy::cli
