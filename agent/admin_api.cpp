@@ -1,5 +1,7 @@
 #include "agent/admin_api.hpp"
 
+#include "agent/admin_policy_api.hpp"
+#include "agent/admin_runtime_api.hpp"
 #include "agent/blocking.hpp"
 #include "agent/clock.hpp"
 #include "agent/responses.hpp"
@@ -29,7 +31,16 @@ nlohmann::json StatusBody(const AgentState& state) {
           {"credentials", state.store->credential_count()},
           {"tokens_cached", state.broker->List().size()},
           {"services", state.policy->services.size()},
-          {"roles", state.policy->roles.size()}};
+          {"roles", state.policy->roles.size()},
+          {"rules", state.policy->rules.size()},
+          {"policy_revision", state.policy->revision},
+          {"policy_loaded_at", state.policy_loaded_at},
+          {"policy_error", state.policy_error.empty() ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(state.policy_error)},
+          {"shadow_revision", state.shadow_policy ? nlohmann::json(state.shadow_policy->revision)
+                                                  : nlohmann::json(nullptr)},
+          {"grants", state.runtime->grants().grants().size()},
+          {"maintenance", state.runtime->maintenance().entries().size()}};
 }
 
 nlohmann::json WorkspacesBody(const AgentState& state) {
@@ -174,6 +185,11 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
     const std::string credential = cred_path ? p[4] : std::string();
     co_return co_await Remove(state, context, p[2], credential);
   }
+  if (std::optional<HttpResponse> handled = HandlePolicyAdmin(state, request, context, p, audit)) {
+    co_return std::move(*handled);
+  }
+  std::optional<HttpResponse> runtime = co_await HandleRuntimeAdmin(state, request, context, p, audit);
+  if (runtime) co_return std::move(*runtime);
   co_return ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint or method"),
                           context.request_id);
 }

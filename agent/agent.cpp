@@ -13,7 +13,6 @@
 #include "agent/files.hpp"
 #include "agent/log.hpp"
 #include "agent/master_key.hpp"
-#include "agent/policy_loader.hpp"
 #include "agent/responses.hpp"
 
 namespace dbproxy {
@@ -63,8 +62,13 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   Result<std::unique_ptr<CredentialStore>> store =
       CredentialStore::Open(paths.state_dir + "/credentials.enc", std::move(*key));
   if (Status s = Take(store, state.store); !s) return std::move(s).error();
-  Result<std::shared_ptr<const Policy>> policy = LoadPolicyDirectory(paths.policy_dir);
-  if (Status s = Take(policy, state.policy); !s) return std::move(s).error();
+  agent->policy_manager_ = std::make_unique<PolicyManager>(agent->io_, state);
+  if (Status s = agent->policy_manager_->LoadInitial(); !s) return std::move(s).error();
+  Result<std::unique_ptr<RuntimeState>> runtime = RuntimeState::Load(paths.state_dir);
+  if (Status s = Take(runtime, state.runtime); !s) return std::move(s).error();
+  state.reload_policy = [manager = agent->policy_manager_.get()](std::string_view trigger) {
+    return manager->Reload(trigger);
+  };
   Result<AuditLog> audit = AuditLog::Open(state.config.audit.file);
   if (!audit) return std::move(audit).error();
   state.audit.emplace(std::move(*audit));
@@ -113,7 +117,7 @@ int Agent::Run() {
       [this, &on_signal](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         if (signal == SIGHUP) {
-          Reload();
+          (void)policy_manager_->Reload("SIGHUP");
           signals_->async_wait(on_signal);
         } else {
           Shutdown();
@@ -122,6 +126,7 @@ int Agent::Run() {
   signals_->async_wait(on_signal);
   client_server_->Start();
   admin_server_->Start();
+  policy_manager_->StartWatching();
   Log(LogLevel::kInfo, "ready: agent socket " + state_.config.agent.socket + ", admin socket " +
                            state_.config.agent.admin_socket + ", " +
                            std::to_string(state_.policy->services.size()) + " services, " +
@@ -132,27 +137,13 @@ int Agent::Run() {
   return 0;
 }
 
-void Agent::Reload() {
-  sd_notify(0, "RELOADING=1");
-  Result<std::shared_ptr<const Policy>> policy = LoadPolicyDirectory(state_.config.agent.policy_dir);
-  if (policy) {
-    state_.policy = std::move(*policy);
-    Log(LogLevel::kInfo, "policy reloaded: " + std::to_string(state_.policy->services.size()) +
-                             " services, " + std::to_string(state_.policy->roles.size()) +
-                             " roles");
-  } else {
-    Log(LogLevel::kError, "policy reload failed; keeping the previous policy:\n" +
-                              policy.error().message);
-  }
-  sd_notify(0, "READY=1");
-}
-
 void Agent::Shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   sd_notify(0, "STOPPING=1");
   Log(LogLevel::kInfo, "stopping: draining connections");
   signals_->cancel();
+  policy_manager_->Stop();
   client_server_->Stop();
   admin_server_->Stop();
   asio::co_spawn(io_, Drain(), asio::detached);

@@ -7,6 +7,7 @@
 #include "agent/agent_state.hpp"
 #include "agent/asio.hpp"
 #include "agent/http_server.hpp"
+#include "agent/policy_manager.hpp"
 #include "common/config.hpp"
 #include "common/result.hpp"
 
@@ -22,15 +23,17 @@ class Agent {
   // Runs until SIGTERM/SIGINT. Returns the process exit code.
   int Run();
 
+  PolicyManager& policy_manager() { return *policy_manager_; }
+
  private:
   Agent() = default;
   void Shutdown();
-  void Reload();
   asio::awaitable<void> Drain();
 
   asio::io_context io_{1};
   asio::thread_pool pool_{4};
   AgentState state_;
+  std::unique_ptr<PolicyManager> policy_manager_;
   std::unique_ptr<UnixHttpServer> client_server_;
   std::unique_ptr<UnixHttpServer> admin_server_;
   std::unique_ptr<asio::signal_set> signals_;

@@ -5,12 +5,15 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "agent/asio.hpp"
 #include "agent/audit_log.hpp"
 #include "agent/credential_store.hpp"
+#include "agent/runtime_state.hpp"
 #include "agent/token_broker.hpp"
 #include "common/config.hpp"
 #include "common/policy.hpp"
@@ -22,7 +25,15 @@ struct AgentState {
   asio::thread_pool* pool = nullptr;
   std::unique_ptr<CredentialStore> store;
   std::unique_ptr<TokenBroker> broker;
-  std::shared_ptr<const Policy> policy;  // swapped whole on reload
+  std::shared_ptr<const Policy> policy;         // swapped whole on reload
+  std::shared_ptr<const Policy> shadow_policy;  // evaluated and logged, never enforced; may be null
+  std::int64_t policy_loaded_at = 0;
+  std::string policy_error;  // why the last reload failed; empty when it succeeded
+  std::uint64_t policy_reloads = 0;
+  std::uint64_t policy_reload_failures = 0;
+  std::unique_ptr<RuntimeState> runtime;  // grants and maintenance
+  // Re-reads the policy (admin API "reload"); set by Agent.
+  std::function<Status(std::string_view trigger)> reload_policy;
   std::optional<AuditLog> audit;
   gid_t admin_gid = static_cast<gid_t>(-1);  // -1: root only
   std::int64_t started_at = 0;

@@ -1,6 +1,7 @@
 #include "agent/client_api.hpp"
 
 #include "agent/clock.hpp"
+#include "agent/log.hpp"
 #include "agent/responses.hpp"
 #include "common/error_mapping.hpp"
 #include "common/http_target.hpp"
@@ -38,6 +39,29 @@ Result<TokenRequest> ParseTokenRequest(const std::string& body) {
     }
   }
   return out;
+}
+
+// Evaluates the shadow policy (when loaded) and records its verdict beside the real one; logs
+// when it would decide differently. Never affects the answer.
+void ShadowDecide(const AgentState& state, const RequestContext& context, const RequestFacts& facts,
+                  AuditRecord& audit) {
+  if (!state.shadow_policy) return;
+  const CallerIdentity& identity = context.peer.identity();
+  Result<const Service*> service =
+      MatchService(*state.shadow_policy, identity, context.peer.group_names());
+  if (!service) {
+    audit.shadow_decision = "deny";
+    audit.shadow_rule = "unidentified";
+    return;
+  }
+  const std::vector<std::string> granted =
+      state.runtime->grants().ActiveRoles((*service)->name, facts.now_unix);
+  const EvalInput input{.service = *service, .identity = &identity,
+                        .group_names = &context.peer.group_names(), .facts = &facts,
+                        .granted_roles = &granted};
+  const Decision decision = Evaluate(*state.shadow_policy, input);
+  audit.shadow_decision = decision.allow ? "allow" : "deny";
+  audit.shadow_rule = decision.rule;
 }
 
 nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context, AuditRecord& audit) {
@@ -90,10 +114,19 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
         context.request_id);
   }
   const CallerIdentity& identity = context.peer.identity();
-  const RequestFacts facts{.action = audit.action, .workspace = workspace, .now_unix = NowUnix()};
+  const std::int64_t now = NowUnix();
+  if (auto maintenance = state.runtime->maintenance().Find((*service)->name, workspace, now)) {
+    Error error = MaintenanceError(*maintenance, now);
+    audit.decision = "deny";
+    audit.rule = error.rule;
+    co_return ErrorResponse(error, context.request_id);
+  }
+  const std::vector<std::string> granted = state.runtime->grants().ActiveRoles((*service)->name, now);
+  const RequestFacts facts{.action = audit.action, .workspace = workspace, .now_unix = now};
   const EvalInput input{.service = *service, .identity = &identity,
                         .group_names = &context.peer.group_names(), .facts = &facts,
-                        .granted_roles = nullptr};
+                        .granted_roles = &granted};
+  ShadowDecide(state, context, facts, audit);
   const Decision decision = Evaluate(*state.policy, input);
   audit.rule = decision.rule;
   if (!decision.allow) {
@@ -127,10 +160,10 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
   Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(key, min_ttl);
   if (!token) co_return ErrorResponse(token.error(), context.request_id);
   const IssuedToken& issued = **token;
-  const std::int64_t now = NowUnix();
+  const std::int64_t answered_at = NowUnix();  // the broker may have waited upstream
   co_return TokenResponse(issued.access_token,
                          {{"token_type", "Bearer"},
-                          {"expires_in", std::max<std::int64_t>(0, issued.expires_at - now)},
+                          {"expires_in", std::max<std::int64_t>(0, issued.expires_at - answered_at)},
                           {"expires_at", issued.expires_at},
                           {"scope", issued.scope},
                           {"workspace", workspace},
@@ -166,6 +199,12 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
     response = ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint"), context.request_id);
   }
   FinishAudit(audit, response, context);
+  if (!audit.shadow_decision.empty() && audit.shadow_decision != audit.decision) {
+    Log(LogLevel::kInfo, "shadow policy would " + audit.shadow_decision + " (" + audit.shadow_rule +
+                             ") what was " + audit.decision + " (" + audit.rule + "): service '" +
+                             audit.service + "' " + audit.action + ", request " +
+                             context.request_id);
+  }
   if (state.audit) (void)state.audit->Write(audit);  // fail-closed arrives with the audit issue
   co_return response;
 }

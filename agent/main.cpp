@@ -12,6 +12,7 @@
 #include "agent/policy_loader.hpp"
 #include "agent/upstream_http.hpp"
 #include "common/config.hpp"
+#include "common/policy_lint.hpp"
 
 namespace {
 
@@ -30,14 +31,23 @@ int CheckConfig(const std::string& path) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return 1;
   }
-  auto policy = dbproxy::LoadPolicyDirectory(config->agent.policy_dir);
+  auto policy =
+      dbproxy::LoadPolicyDirectory(config->agent.policy_dir, config->policy.trusted_keys);
   if (!policy) {
     std::fprintf(stderr, "%s\n", policy.error().message.c_str());
     return 1;
   }
-  std::printf("%s: ok (%zu services, %zu roles in %s)\n", path.c_str(),
-              (*policy)->services.size(), (*policy)->roles.size(),
-              config->agent.policy_dir.c_str());
+  // The same findings as `dbproxyctl policy lint`: errors fail the check, warnings do not.
+  bool failed = false;
+  for (const dbproxy::LintFinding& finding : dbproxy::LintPolicy(**policy)) {
+    failed = failed || finding.severity == "error";
+    std::fprintf(stderr, "%s: %s: %s: %s\n", finding.source.c_str(), finding.severity.c_str(),
+                 finding.code.c_str(), finding.message.c_str());
+  }
+  if (failed) return 1;
+  std::printf("%s: ok (%zu services, %zu roles, %zu rules in %s, revision %s)\n", path.c_str(),
+              (*policy)->services.size(), (*policy)->roles.size(), (*policy)->rules.size(),
+              config->agent.policy_dir.c_str(), (*policy)->revision.c_str());
   return 0;
 }
 

@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   dbproxy::cli::RegisterGrantCommands(app, options, action);
   dbproxy::cli::RegisterMaintenanceCommands(app, options, action);
   dbproxy::cli::RegisterPolicyCommands(app, options, action);
+  dbproxy::cli::RegisterExplainCommands(app, options, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -46,6 +46,10 @@ std::string FormatAuditRecord(const AuditRecord& r) {
       {"status", r.status},
       {"latency_us", r.latency_us},
   };
+  if (!r.shadow_decision.empty()) {
+    line["shadow_decision"] = r.shadow_decision;
+    line["shadow_rule"] = r.shadow_rule;
+  }
   if (!r.error_code.empty()) line["error"] = r.error_code;
   // Replace invalid UTF-8 (e.g. from a hostile exe path) instead of throwing.
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

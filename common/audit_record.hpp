@@ -27,6 +27,8 @@ struct AuditRecord {
   std::string credential;
   std::string decision;  // "allow", "deny" or "error"
   std::string rule;
+  std::string shadow_decision;  // "allow"/"deny" under the shadow policy; empty when none
+  std::string shadow_rule;
   std::string error_code;  // wire code when the request failed
   int status = 0;
   std::int64_t latency_us = 0;

@@ -54,6 +54,29 @@ void ReadTokens(const toml::table& table, std::string_view source, TokenSection&
   reader.Finish();
 }
 
+void ReadPolicy(const toml::table& table, std::string_view source, PolicySection& out,
+                std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[policy]", errors);
+  ReadPath(reader, "shadow_dir", out.shadow_dir, true);
+  if (auto keys = reader.StringArray("trusted_keys")) {
+    for (const std::string& key : *keys) {
+      if (!key.starts_with("ed25519:")) {
+        reader.AddError(reader.Peek("trusted_keys"), "trusted keys look like \"ed25519:<base64>\"");
+      }
+    }
+    out.trusted_keys = *keys;
+  }
+  if (const toml::node* watch = reader.Peek("watch")) {
+    reader.MarkRead("watch");
+    if (const auto* flag = watch->as_boolean()) {
+      out.watch = flag->get();
+    } else {
+      reader.AddError(watch, "'watch' must be true or false");
+    }
+  }
+  reader.Finish();
+}
+
 void ReadAudit(const toml::table& table, std::string_view source, AuditSection& out,
                std::vector<std::string>& errors) {
   TableReader reader(table, source, "[audit]", errors);
@@ -75,6 +98,9 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
     }
     if (const toml::table* t = reader.Table("tokens")) {
       ReadTokens(*t, source_name, config.tokens, errors);
+    }
+    if (const toml::table* t = reader.Table("policy")) {
+      ReadPolicy(*t, source_name, config.policy, errors);
     }
     if (const toml::table* t = reader.Table("audit")) ReadAudit(*t, source_name, config.audit, errors);
     reader.Finish();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -34,6 +35,16 @@ struct TokenSection {
   int min_ttl_seconds = 60;
 };
 
+struct PolicySection {
+  // A second policy directory evaluated beside the enforced one; its would-allow/would-deny is
+  // logged and audited, never enforced. Empty: none.
+  std::string shadow_dir;
+  // "ed25519:<base64>" keys; when non-empty, policy_dir must carry a policy.sig by one of them.
+  std::vector<std::string> trusted_keys;
+  // Reload when a *.toml file (or policy.sig) in policy_dir changes (inotify).
+  bool watch = true;
+};
+
 struct AuditSection {
   std::string file = "/var/log/dbproxy/audit.log";
 };
@@ -42,6 +53,7 @@ struct AgentConfig {
   AgentSection agent;
   UpstreamSection upstream;
   TokenSection tokens;
+  PolicySection policy;
   AuditSection audit;
 };
 

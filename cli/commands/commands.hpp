@@ -34,4 +34,7 @@ void RegisterMaintenanceCommands(CLI::App& app, const GlobalOptions& options,
 // policy lint | keygen | sign | verify (local files only; no agent).
 void RegisterPolicyCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 
+// explain, reload (admin socket).
+void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
+
 }  // namespace dbproxy::cli

@@ -67,7 +67,8 @@ void Agent::WriteConfig() {
       "refresh_ahead_seconds = " + std::to_string(options_.refresh_ahead_seconds) + "\n" +
       "min_ttl_seconds = " + std::to_string(options_.min_ttl_seconds) + "\n" +
       "\n[audit]\n"
-      "file = " + Quote(audit_file()) + "\n";
+      "file = " + Quote(audit_file()) + "\n" +
+      (options_.policy_section.empty() ? "" : "\n[policy]\n" + options_.policy_section);
   WriteFile(config_file(), config, 0644);
   WriteFile(policy_dir() / "test.toml", options_.policy, 0644);
 }

@@ -22,6 +22,7 @@ struct AgentOptions {
   int upstream_timeout_ms = 5000;
   std::string admin_group = "root";
   std::vector<std::string> env;  // extra environment, e.g. "CREDENTIALS_DIRECTORY=/x"
+  std::string policy_section;    // body of a [policy] table, e.g. "shadow_dir = \"/x\"\n"
 };
 
 // Layout inside `dir`: agent.toml, agent.sock, admin.sock, state/, policy.d/, master.key,

@@ -1,0 +1,122 @@
+// explain (dry-run a policy decision with its trace) and reload (re-read the policy), admin socket.
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands/commands.hpp"
+#include "cli/output.hpp"
+
+namespace dbproxy::cli {
+namespace {
+
+struct ExplainOptions {
+  std::optional<std::int64_t> uid;
+  std::optional<std::int64_t> gid;
+  std::string unit;
+  std::string exe;
+  std::string service;
+  std::string workspace;
+  std::optional<std::int64_t> row_limit;
+  std::string warehouse;
+  std::string what;  // an action ("jobs.run") or "METHOD PATH"
+};
+
+// "GET /api/2.1/jobs/list" -> method + path; anything else is an action.
+nlohmann::json ExplainBody(const ExplainOptions& o) {
+  nlohmann::json body = nlohmann::json::object();
+  if (o.uid) body["uid"] = *o.uid;
+  if (o.gid) body["gid"] = *o.gid;
+  if (!o.unit.empty()) body["unit"] = o.unit;
+  if (!o.exe.empty()) body["exe"] = o.exe;
+  if (!o.service.empty()) body["service"] = o.service;
+  if (!o.workspace.empty()) body["workspace"] = o.workspace;
+  if (o.row_limit) body["row_limit"] = *o.row_limit;
+  if (!o.warehouse.empty()) body["warehouse"] = o.warehouse;
+  const std::size_t space = o.what.find(' ');
+  if (space != std::string::npos && o.what.find('/', space) == space + 1) {
+    body["method"] = o.what.substr(0, space);
+    body["path"] = o.what.substr(space + 1);
+  } else {
+    body["action"] = o.what;
+  }
+  return body;
+}
+
+std::string ExplainText(const nlohmann::json& answer) {
+  const nlohmann::json& decision = Member(answer, "decision");
+  std::string text = FormatKeyValues({
+      {"decision", Sanitize(Field(decision, "effect"))},
+      {"rule", Field(decision, "rule")},
+      {"reason", Field(decision, "reason")},
+      {"service", Member(answer, "service").is_null() ? "(none)" : Field(answer, "service")},
+      {"matched_by", Field(answer, "matched_by")},
+      {"action", Field(answer, "action")},
+      {"workspace", Field(answer, "workspace")},
+      {"credential", Field(answer, "credential")},
+      {"policy", Field(answer, "policy_revision")},
+  });
+  const nlohmann::json& trace = Member(answer, "trace");
+  if (trace.is_array() && !trace.empty()) {
+    std::vector<Row> rows;
+    for (const nlohmann::json& step : trace) {
+      rows.push_back({Field(step, "step"), Field(step, "outcome")});
+    }
+    text += "\n" + FormatTable({"CONSIDERED", "OUTCOME"}, rows);
+  }
+  return text;
+}
+
+int RunExplain(const GlobalOptions& options, const ExplainOptions& explain) {
+  const std::string body = ExplainBody(explain).dump();
+  const JsonAnswer answer = CallAgent(
+      AgentClient(options.admin_socket),
+      {.method = "POST",
+       .target = "/v1/explain",
+       .body = {reinterpret_cast<const unsigned char*>(body.data()), body.size()},
+       .content_type = "application/json"},
+      options);
+  if (answer.exit_code != kExitOk) return answer.exit_code;
+  PrintAnswer(options, answer.answer, ExplainText);
+  // Scripts can test the verdict: 0 allow, 1 deny.
+  return Field(Member(answer.answer, "decision"), "effect") == "allow" ? kExitOk : kExitFailure;
+}
+
+std::string ReloadText(const nlohmann::json& answer) {
+  return "policy reloaded: revision " + Field(answer, "revision") + ", " +
+         Field(answer, "services") + " services, " + Field(answer, "roles") + " roles, " +
+         Field(answer, "rules") + " rules\n";
+}
+
+int RunReload(const GlobalOptions& options) {
+  const JsonAnswer answer = CallAgent(
+      AgentClient(options.admin_socket),
+      {.method = "POST", .target = "/v1/reload", .body = {}, .content_type = "application/json"},
+      options);
+  if (answer.exit_code != kExitOk) return answer.exit_code;
+  return PrintAnswer(options, answer.answer, ReloadText);
+}
+
+}  // namespace
+
+void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action) {
+  static ExplainOptions explain;
+  CLI::App* command = app.add_subcommand(
+      "explain", "Dry-run a decision with its trace: ACTION (jobs.run, token:sql) or \"METHOD PATH\"");
+  command->add_option("--uid", explain.uid, "caller uid");
+  command->add_option("--gid", explain.gid, "caller gid");
+  command->add_option("--unit", explain.unit, "caller systemd unit");
+  command->add_option("--exe", explain.exe, "caller executable");
+  command->add_option("--service", explain.service, "explain for this service directly");
+  command->add_option("--workspace", explain.workspace, "workspace (default: the service's)");
+  command->add_option("--row-limit", explain.row_limit, "request row_limit (SQL)");
+  command->add_option("--warehouse", explain.warehouse, "request warehouse_id (SQL)");
+  command->add_option("what", explain.what, "ACTION or \"METHOD PATH\"")->required();
+  command->callback([&options, &action] {
+    action = [&options] { return RunExplain(options, explain); };
+  });
+  app.add_subcommand("reload", "Re-read the policy now (it is also reloaded on change and SIGHUP)")
+      ->callback([&options, &action] { action = [&options] { return RunReload(options); }; });
+}
+
+}  // namespace dbproxy::cli
