@@ -44,6 +44,13 @@ const std::vector<ScopeMapping>& Mappings() {
 
 std::span<const std::string_view> KnownActions() { return kActions; }
 
+int KnownActionIndex(std::string_view action) {
+  for (std::size_t i = 0; i < kActions.size(); ++i) {
+    if (kActions[i] == action) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 bool IsKnownActionPattern(std::string_view pattern) {
   if (pattern == "*") return true;
   if (pattern.starts_with("token:")) {

@@ -13,6 +13,9 @@ namespace dbproxy {
 // Every call-level action the classifier can produce ("jobs.run", "sql.execute", ...).
 std::span<const std::string_view> KnownActions();
 
+// Index of `action` in KnownActions(), or -1.
+int KnownActionIndex(std::string_view action);
+
 // True for "token:<scope>" (scope non-empty, may contain '*'), "*", and any pattern that matches
 // at least one known action ("jobs.*", "sql.execute").
 bool IsKnownActionPattern(std::string_view pattern);

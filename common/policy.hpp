@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,12 +77,17 @@ struct Policy {
 
   const Service* FindService(std::string_view name) const;
   const Role* FindRole(std::string_view name) const;
-  // Indices into `rules` whose action patterns may match `action`, ascending.
-  std::vector<std::size_t> CandidateRules(std::string_view action) const;
+  // Indices into `rules` whose action patterns match `action`, ascending. For a known
+  // call-level action the list is precomputed (no allocation); other actions are collected into
+  // `scratch`, which the result then refers to.
+  std::span<const std::size_t> CandidateRules(std::string_view action,
+                                              std::vector<std::size_t>& scratch) const;
 
-  // Built by ParsePolicy: literal action -> rules; rules with patterns are always candidates.
-  std::map<std::string, std::vector<std::size_t>, std::less<>> rules_by_action;
-  std::vector<std::size_t> pattern_rules;
+  // Built by ParsePolicy (see BuildIndex in policy_parse.cpp).
+  std::vector<std::vector<std::size_t>> rules_by_known_action;  // by KnownActions() index
+  std::map<std::string, std::vector<std::size_t>, std::less<>> rules_by_token_action;  // literal
+  std::vector<std::size_t> token_pattern_rules;  // patterns that may match some token action
+  std::size_t pattern_rule_count = 0;            // rules with at least one '*' pattern
 };
 
 struct PolicySource {

@@ -191,25 +191,36 @@ bool ActionMatches(std::string_view pattern, std::string_view action) {
   return p == pattern.size();
 }
 
-std::vector<std::size_t> Policy::CandidateRules(std::string_view action) const {
-  std::vector<std::size_t> out;
-  if (auto found = rules_by_action.find(action); found != rules_by_action.end()) {
-    out = found->second;
+std::span<const std::size_t> Policy::CandidateRules(std::string_view action,
+                                                    std::vector<std::size_t>& scratch) const {
+  const int known = KnownActionIndex(action);
+  if (known >= 0 && static_cast<std::size_t>(known) < rules_by_known_action.size()) {
+    return rules_by_known_action[static_cast<std::size_t>(known)];
   }
-  if (pattern_rules.empty()) return out;
-  for (std::size_t index : pattern_rules) {
-    if (AnyActionMatches(rules[index].actions, action)) out.push_back(index);
+  scratch.clear();
+  if (action.starts_with("token:") && !rules_by_known_action.empty()) {
+    if (auto found = rules_by_token_action.find(action); found != rules_by_token_action.end()) {
+      scratch = found->second;
+    }
+    for (std::size_t index : token_pattern_rules) {
+      if (AnyActionMatches(rules[index].actions, action)) scratch.push_back(index);
+    }
+  } else {  // an unknown action, or a policy built without ParsePolicy: look at everything
+    for (std::size_t index = 0; index < rules.size(); ++index) {
+      if (AnyActionMatches(rules[index].actions, action)) scratch.push_back(index);
+    }
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
+  std::sort(scratch.begin(), scratch.end());
+  scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
+  return scratch;
 }
 
 Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<TraceStep>* trace) {
   const std::string& action = input.facts->action;
   const EvalSubject subject{.service = input.service, .identity = input.identity,
                             .group_names = input.group_names, .facts = input.facts};
-  const std::vector<std::size_t> candidates = policy.CandidateRules(action);
+  std::vector<std::size_t> scratch;
+  const std::span<const std::size_t> candidates = policy.CandidateRules(action, scratch);
   std::string why;
   std::string* why_out = trace != nullptr ? &why : nullptr;
   // 1. Deny wins.
@@ -270,20 +281,28 @@ Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<Trac
 std::string RawTokenBypass(const Policy& policy, const EvalInput& input, std::string_view scope) {
   const std::vector<std::string> reach = ScopeReach(scope);
   if (reach.empty()) return {};
-  auto reachable = [&](std::string_view action) { return AnyActionMatches(reach, action); };
+  const std::span<const std::string_view> known = KnownActions();
+  std::uint32_t reachable = 0;
+  for (std::size_t k = 0; k < known.size(); ++k) {
+    if (AnyActionMatches(reach, known[k])) reachable |= std::uint32_t{1} << k;
+  }
+  // Each reachable action the rule covers is tried as the request's action: a condition on
+  // request.action must see the call the token could make, not the token request itself.
+  RequestFacts probe = *input.facts;
   const EvalSubject subject{.service = input.service, .identity = input.identity,
-                            .group_names = input.group_names, .facts = input.facts};
+                            .group_names = input.group_names, .facts = &probe};
   for (const Rule& rule : policy.rules) {
     if (rule.effect != RuleEffect::kDeny) continue;
-    for (std::string_view action : KnownActions()) {
-      if (!reachable(action) || !AnyActionMatches(rule.actions, action)) continue;
+    const std::uint32_t covered = rule.known_actions & reachable;
+    for (std::size_t k = 0; covered != 0 && k < known.size(); ++k) {
+      if ((covered & (std::uint32_t{1} << k)) == 0) continue;
+      probe.action.assign(known[k]);
       if (RuleApplies(rule, subject, false, nullptr) != Applies::kNo) return rule.id;
-      break;
     }
   }
   std::string limited;
   ForEachRole(policy, input, [&](const Role& role, bool) {
-    if (role.limits.any() && reachable("sql.execute") &&
+    if (role.limits.any() && AnyActionMatches(reach, "sql.execute") &&
         AnyActionMatches(role.actions, "sql.execute")) {
       limited = "role:" + role.name;
       return true;
@@ -292,7 +311,6 @@ std::string RawTokenBypass(const Policy& policy, const EvalInput& input, std::st
   });
   return limited;
 }
-
 
 Result<std::string> DefaultTokenScope(const Policy& policy, const Service& service) {
   for (const std::string& role_name : service.roles) {

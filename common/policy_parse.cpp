@@ -156,18 +156,38 @@ void CheckReferences(const Policy& policy, std::vector<std::string>& errors) {
   }
 }
 
+// A pattern that could match some "token:<scope>" action: its literal prefix (up to the first
+// '*') is compatible with "token:".
+bool MayMatchTokenAction(std::string_view pattern) {
+  const std::string_view prefix = pattern.substr(0, pattern.find('*'));
+  const std::string_view token = "token:";
+  return prefix.size() <= token.size() ? token.starts_with(prefix) : prefix.starts_with(token);
+}
+
+// Candidate lists per action, so evaluation only looks at rules that can apply.
 void BuildIndex(Policy& policy) {
+  const std::span<const std::string_view> known = KnownActions();
+  policy.rules_by_known_action.assign(known.size(), {});
   for (std::size_t i = 0; i < policy.rules.size(); ++i) {
-    bool has_pattern = false;
-    for (const std::string& action : policy.rules[i].actions) {
-      if (action.find('*') != std::string::npos) {
-        has_pattern = true;
-      } else {
-        std::vector<std::size_t>& list = policy.rules_by_action[action];
+    Rule& rule = policy.rules[i];
+    bool token_pattern = false, has_pattern = false;
+    for (const std::string& action : rule.actions) {
+      const bool pattern = action.find('*') != std::string::npos;
+      has_pattern = has_pattern || pattern;
+      if (pattern && MayMatchTokenAction(action)) token_pattern = true;
+      if (!pattern && action.starts_with("token:")) {
+        std::vector<std::size_t>& list = policy.rules_by_token_action[action];
         if (list.empty() || list.back() != i) list.push_back(i);
       }
+      for (std::size_t k = 0; k < known.size(); ++k) {
+        if (ActionMatches(action, known[k])) rule.known_actions |= std::uint32_t{1} << k;
+      }
     }
-    if (has_pattern) policy.pattern_rules.push_back(i);
+    for (std::size_t k = 0; k < known.size(); ++k) {
+      if (rule.known_actions & (std::uint32_t{1} << k)) policy.rules_by_known_action[k].push_back(i);
+    }
+    if (token_pattern) policy.token_pattern_rules.push_back(i);
+    if (has_pattern) ++policy.pattern_rule_count;
   }
 }
 

@@ -53,11 +53,24 @@ class ConditionReader {
       const std::string name = prefix.empty() ? std::string(key.str())
                                               : prefix + "." + std::string(key.str());
       const toml::table* nested = value.as_table();
+      std::optional<AttributeRef> attribute = ParseAttributeRef(name);
       if (nested != nullptr && !IsOperatorTable(*nested)) {
+        if (attribute) {  // a whole attribute name: its table must hold operators only
+          std::string unknown;
+          for (const auto& [op_name, ignored] : *nested) {
+            if (!FindOperator(op_name.str())) unknown += (unknown.empty() ? "'" : ", '") +
+                                                         std::string(op_name.str()) + "'";
+          }
+          rule_.AddError(&value, nested->empty()
+                                     ? "empty condition on '" + name + "'"
+                                     : "unknown operator " + unknown + " in the condition on '" +
+                                           name + "' (eq ne lt le gt ge in not_in between " +
+                                           "present glob)");
+          continue;
+        }
         Walk(*nested, name);
         continue;
       }
-      std::optional<AttributeRef> attribute = ParseAttributeRef(name);
       if (!attribute) {
         rule_.AddError(&value, "unknown attribute '" + name +
                                    "' (service.*, caller.*, request.*, time.utc, time.weekday)");

@@ -36,14 +36,19 @@ constexpr std::array<NamedAttribute, 18> kAttributes = {{
     {"time.weekday", AttributeKind::kTimeWeekday},
 }};
 
-std::optional<ConditionValue> Text(const std::string& value) {
-  return ConditionValue(value);
+std::optional<AttributeValue> Text(std::string_view value) { return AttributeValue(value); }
+std::optional<AttributeValue> NonEmpty(const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  return AttributeValue(std::string_view(value));
 }
-std::optional<ConditionValue> Number(std::int64_t value) { return ConditionValue(value); }
-template <class T>
-std::optional<ConditionValue> Maybe(const std::optional<T>& value) {
+std::optional<AttributeValue> Number(std::int64_t value) { return AttributeValue(value); }
+std::optional<AttributeValue> Maybe(const std::optional<std::string>& value) {
   if (!value) return std::nullopt;
-  return ConditionValue(*value);
+  return AttributeValue(std::string_view(*value));
+}
+std::optional<AttributeValue> Maybe(const std::optional<std::int64_t>& value) {
+  if (!value) return std::nullopt;
+  return AttributeValue(*value);
 }
 
 std::tm Utc(std::int64_t now_unix) {
@@ -54,9 +59,9 @@ std::tm Utc(std::int64_t now_unix) {
 }
 
 // -1, 0, 1; nullopt when the types differ (a string never compares with a number).
-std::optional<int> Compare(const ConditionValue& a, const ConditionValue& b) {
+std::optional<int> Compare(const AttributeValue& a, const ConditionValue& b) {
   if (a.index() != b.index()) return std::nullopt;
-  if (const auto* text = std::get_if<std::string>(&a)) {
+  if (const auto* text = std::get_if<std::string_view>(&a)) {
     const int c = text->compare(std::get<std::string>(b));
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
   }
@@ -64,18 +69,20 @@ std::optional<int> Compare(const ConditionValue& a, const ConditionValue& b) {
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-bool Equal(const ConditionValue& a, const ConditionValue& b) { return Compare(a, b) == 0; }
+bool Equal(const AttributeValue& a, const ConditionValue& b) { return Compare(a, b) == 0; }
 
-bool Between(const ConditionValue& value, const ConditionValue& low, const ConditionValue& high) {
+bool Between(const AttributeValue& value, const ConditionValue& low, const ConditionValue& high) {
   const std::optional<int> above_low = Compare(value, low);
   const std::optional<int> below_high = Compare(value, high);
-  const std::optional<int> ordered = Compare(low, high);
-  if (!above_low || !below_high || !ordered) return false;
-  if (*ordered <= 0) return *above_low >= 0 && *below_high <= 0;
+  if (!above_low || !below_high) return false;
+  const bool ordered = std::holds_alternative<std::string>(low)
+                           ? std::get<std::string>(low) <= std::get<std::string>(high)
+                           : std::get<std::int64_t>(low) <= std::get<std::int64_t>(high);
+  if (ordered) return *above_low >= 0 && *below_high <= 0;
   return *above_low >= 0 || *below_high <= 0;  // wraps around, e.g. "22:00".."06:00"
 }
 
-bool Holds(const Condition& condition, const std::optional<ConditionValue>& value) {
+bool Holds(const Condition& condition, const std::optional<AttributeValue>& value) {
   const std::vector<ConditionValue>& operands = condition.operands;
   switch (condition.op) {
     case ConditionOp::kPresent:
@@ -100,7 +107,7 @@ bool Holds(const Condition& condition, const std::optional<ConditionValue>& valu
     case ConditionOp::kGe: return Compare(*value, operands.at(0)).value_or(-1) >= 0;
     case ConditionOp::kBetween: return Between(*value, operands.at(0), operands.at(1));
     case ConditionOp::kGlob: {
-      const auto* text = std::get_if<std::string>(&*value);
+      const auto* text = std::get_if<std::string_view>(&*value);
       return text != nullptr && ActionMatches(std::get<std::string>(operands.at(0)), *text);
     }
     default: return false;
@@ -140,7 +147,7 @@ std::optional<AttributeRef> ParseAttributeRef(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<ConditionValue> LookupAttribute(const AttributeRef& ref, const EvalSubject& s) {
+std::optional<AttributeValue> LookupAttribute(const AttributeRef& ref, const EvalSubject& s) {
   const CallerIdentity& id = *s.identity;
   const RequestFacts& facts = *s.facts;
   switch (ref.kind) {
@@ -152,34 +159,28 @@ std::optional<ConditionValue> LookupAttribute(const AttributeRef& ref, const Eva
     }
     case AttributeKind::kCallerUid: return Number(id.uid);
     case AttributeKind::kCallerGid: return Number(id.gid);
-    case AttributeKind::kCallerUser:
-      return id.user.empty() ? std::nullopt : Text(id.user);
-    case AttributeKind::kCallerGroup:
-      return id.group.empty() ? std::nullopt : Text(id.group);
-    case AttributeKind::kCallerUnit:
-      return id.unit.empty() ? std::nullopt : Text(id.unit);
-    case AttributeKind::kCallerExe:
-      return id.exe.empty() ? std::nullopt : Text(id.exe);
+    case AttributeKind::kCallerUser: return NonEmpty(id.user);
+    case AttributeKind::kCallerGroup: return NonEmpty(id.group);
+    case AttributeKind::kCallerUnit: return NonEmpty(id.unit);
+    case AttributeKind::kCallerExe: return NonEmpty(id.exe);
     case AttributeKind::kRequestAction: return Text(facts.action);
     case AttributeKind::kRequestWorkspace: return Text(facts.workspace);
-    case AttributeKind::kRequestMethod:
-      return facts.method.empty() ? std::nullopt : Text(facts.method);
-    case AttributeKind::kRequestPath:
-      return facts.path.empty() ? std::nullopt : Text(facts.path);
+    case AttributeKind::kRequestMethod: return NonEmpty(facts.method);
+    case AttributeKind::kRequestPath: return NonEmpty(facts.path);
     case AttributeKind::kRequestWarehouse: return Maybe(facts.warehouse);
     case AttributeKind::kRequestRowLimit: return Maybe(facts.row_limit);
     case AttributeKind::kRequestByteLimit: return Maybe(facts.byte_limit);
     case AttributeKind::kRequestStatementBytes: return Maybe(facts.statement_bytes);
     case AttributeKind::kRequestJobId: return Maybe(facts.job_id);
     case AttributeKind::kTimeUtc: {
+      thread_local char text[8];
       const std::tm utc = Utc(facts.now_unix);
-      char text[8];
       std::snprintf(text, sizeof text, "%02d:%02d", utc.tm_hour % 24, utc.tm_min % 60);
-      return Text(text);
+      return Text(std::string_view(text, 5));
     }
     case AttributeKind::kTimeWeekday: {
-      static constexpr std::array<const char*, 7> kDays = {"sun", "mon", "tue", "wed",
-                                                           "thu", "fri", "sat"};
+      static constexpr std::array<std::string_view, 7> kDays = {"sun", "mon", "tue", "wed",
+                                                                "thu", "fri", "sat"};
       return Text(kDays.at(static_cast<std::size_t>(Utc(facts.now_unix).tm_wday % 7)));
     }
   }

@@ -74,8 +74,12 @@ struct EvalSubject {
   const RequestFacts* facts = nullptr;
 };
 
-// The attribute's value for `subject`; nullopt when absent.
-std::optional<ConditionValue> LookupAttribute(const AttributeRef& ref, const EvalSubject& subject);
+// An attribute's value as looked up: views into the subject, never copies (the hot path).
+using AttributeValue = std::variant<std::string_view, std::int64_t>;
+
+// The attribute's value for `subject`; nullopt when absent. A string view points into the
+// subject, or (time.*) into a thread-local buffer valid until the next lookup on this thread.
+std::optional<AttributeValue> LookupAttribute(const AttributeRef& ref, const EvalSubject& subject);
 
 // Whether `condition` holds. Three-valued when `facts_known` is false: a condition on a
 // call-level attribute is then unknown (nullopt) — used to decide whether a raw token would
@@ -93,6 +97,8 @@ struct Rule {
   std::vector<Condition> unless;     // if all hold, the rule does not apply (empty: never)
   std::string description;
   std::string source;  // file:line
+  // Bit i set when an action pattern matches KnownActions()[i]; filled by ParsePolicy.
+  std::uint32_t known_actions = 0;
 };
 
 }  // namespace dbproxy

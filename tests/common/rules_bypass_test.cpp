@@ -156,7 +156,7 @@ TEST(RulesBypassTest, FirstBlockingDenyRuleInFileOrder) {
 // BUG: request.action is not call-level, so RawTokenBypass evaluates it against the token
 // action ("token:all-apis") rather than the actions the token reaches: a deny rule conditioned
 // on the call's action never blocks a raw token that can perform that call.
-TEST(RulesBypassTest, DISABLED_ConditionOnRequestActionBlocksTokensThatReachIt) {
+TEST(RulesBypassTest, ConditionOnRequestActionBlocksTokensThatReachIt) {
   const Policy policy = MustParse(std::string(kServices) +
                                   DenyRule("no-job-writes", R"(["*"])",
                                            "when = { \"request.action\" = { glob = \"jobs.*\" } }\n"
