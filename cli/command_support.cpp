@@ -1,5 +1,7 @@
 #include "cli/command_support.hpp"
 
+#include "common/duration.hpp"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,6 +43,30 @@ void PrintError(std::string_view message) {
   line += message;
   line += '\n';
   WriteAll(STDERR_FILENO, line);
+}
+
+JsonAnswer PostJsonToAdmin(const std::string& target, const nlohmann::json& body,
+                           const GlobalOptions& options) {
+  const std::string text = body.dump();
+  const AgentRequest request{
+      .method = "POST",
+      .target = target,
+      .body = {reinterpret_cast<const unsigned char*>(text.data()), text.size()},
+      .content_type = "application/json",
+  };
+  return CallAgent(AgentClient(options.admin_socket), request, options);
+}
+
+bool ParseForOption(const std::string& text, std::int64_t& seconds) {
+  seconds = 0;
+  if (text.empty()) return true;
+  const Result<std::int64_t> parsed = ParseDuration(text);
+  if (!parsed) {
+    PrintError("--for: " + parsed.error().message);
+    return false;
+  }
+  seconds = *parsed;
+  return true;
 }
 
 JsonAnswer CallAgent(const AgentClient& client, const AgentRequest& request,

@@ -6,6 +6,7 @@
 // Threading: single-threaded CLI use.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,14 @@ struct JsonAnswer {
 // wiped before returning; the parsed copy is then the caller's to wipe (WipeJsonStrings).
 JsonAnswer CallAgent(const AgentClient& client, const AgentRequest& request,
                      const GlobalOptions& options, bool sensitive = false);
+
+// POSTs `body` (JSON) to `target` on the admin socket through CallAgent.
+JsonAnswer PostJsonToAdmin(const std::string& target, const nlohmann::json& body,
+                           const GlobalOptions& options);
+
+// Parses a --for DURATION option ("90s", "1h30m") into `seconds`; an empty text leaves it 0.
+// On a bad value prints "--for: <why>" and returns false (the caller exits kExitUsage).
+bool ParseForOption(const std::string& text, std::int64_t& seconds);
 
 // Prints PrettyJson(answer) with --json, else human(answer). Returns kExitOk.
 int PrintAnswer(const GlobalOptions& options, const nlohmann::json& answer,

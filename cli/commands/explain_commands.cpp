@@ -68,14 +68,7 @@ std::string ExplainText(const nlohmann::json& answer) {
 }
 
 int RunExplain(const GlobalOptions& options, const ExplainOptions& explain) {
-  const std::string body = ExplainBody(explain).dump();
-  const JsonAnswer answer = CallAgent(
-      AgentClient(options.admin_socket),
-      {.method = "POST",
-       .target = "/v1/explain",
-       .body = {reinterpret_cast<const unsigned char*>(body.data()), body.size()},
-       .content_type = "application/json"},
-      options);
+  const JsonAnswer answer = PostJsonToAdmin("/v1/explain", ExplainBody(explain), options);
   if (answer.exit_code != kExitOk) return answer.exit_code;
   PrintAnswer(options, answer.answer, ExplainText);
   // Scripts can test the verdict: 0 allow, 1 deny.
@@ -89,10 +82,7 @@ std::string ReloadText(const nlohmann::json& answer) {
 }
 
 int RunReload(const GlobalOptions& options) {
-  const JsonAnswer answer = CallAgent(
-      AgentClient(options.admin_socket),
-      {.method = "POST", .target = "/v1/reload", .body = {}, .content_type = "application/json"},
-      options);
+  const JsonAnswer answer = PostJsonToAdmin("/v1/reload", nlohmann::json::object(), options);
   if (answer.exit_code != kExitOk) return answer.exit_code;
   return PrintAnswer(options, answer.answer, ReloadText);
 }

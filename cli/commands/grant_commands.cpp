@@ -41,22 +41,8 @@ int RunGrant(const GlobalOptions& options, const GrantArgs& args) {
   if (!CheckNames(args)) return kExitUsage;
   GrantRequest grant{.service = args.service, .role = args.role, .reason = args.reason,
                      .for_seconds = 0};
-  if (!args.for_text.empty()) {
-    const Result<std::int64_t> seconds = ParseDuration(args.for_text);
-    if (!seconds) {
-      PrintError("--for: " + seconds.error().message);
-      return kExitUsage;
-    }
-    grant.for_seconds = *seconds;
-  }
-  const std::string body = GrantRequestToJson(grant).dump();
-  const AgentRequest request{
-      .method = "POST",
-      .target = "/v1/grants",
-      .body = {reinterpret_cast<const unsigned char*>(body.data()), body.size()},
-      .content_type = "application/json",
-  };
-  const JsonAnswer answer = CallAgent(AgentClient(options.admin_socket), request, options);
+  if (!ParseForOption(args.for_text, grant.for_seconds)) return kExitUsage;
+  const JsonAnswer answer = PostJsonToAdmin("/v1/grants", GrantRequestToJson(grant), options);
   if (answer.exit_code != kExitOk) return answer.exit_code;
   return PrintAnswer(options, answer.answer, [&args](const nlohmann::json& reply) {
     const nlohmann::json& expires_at = Member(Member(reply, "grant"), "expires_at");

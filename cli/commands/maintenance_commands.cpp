@@ -48,22 +48,8 @@ int RunOn(const GlobalOptions& options, const MaintenanceArgs& args) {
   if (!key) return kExitUsage;
   MaintenanceRequest on{.scope = key->scope, .target = key->target, .reason = args.reason,
                         .for_seconds = 0};
-  if (!args.for_text.empty()) {
-    const Result<std::int64_t> seconds = ParseDuration(args.for_text);
-    if (!seconds) {
-      PrintError("--for: " + seconds.error().message);
-      return kExitUsage;
-    }
-    on.for_seconds = *seconds;
-  }
-  const std::string body = MaintenanceRequestToJson(on).dump();
-  const AgentRequest request{
-      .method = "POST",
-      .target = "/v1/maintenance",
-      .body = {reinterpret_cast<const unsigned char*>(body.data()), body.size()},
-      .content_type = "application/json",
-  };
-  const JsonAnswer answer = CallAgent(AgentClient(options.admin_socket), request, options);
+  if (!ParseForOption(args.for_text, on.for_seconds)) return kExitUsage;
+  const JsonAnswer answer = PostJsonToAdmin("/v1/maintenance", MaintenanceRequestToJson(on), options);
   if (answer.exit_code != kExitOk) return answer.exit_code;
   return PrintAnswer(options, answer.answer, [&key](const nlohmann::json& reply) {
     const nlohmann::json& until = Member(Member(reply, "maintenance"), "until");
