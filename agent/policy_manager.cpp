@@ -107,7 +107,7 @@ void PolicyManager::Stop() {
 }
 
 asio::awaitable<void> PolicyManager::WatchLoop() {
-  alignas(inotify_event) std::array<char, 8192> buffer{};
+  std::array<char, 8192> buffer{};
   for (;;) {
     boost::system::error_code ec;
     const std::size_t n = co_await watcher_->async_read_some(
@@ -115,9 +115,16 @@ asio::awaitable<void> PolicyManager::WatchLoop() {
     if (ec) co_return;  // closed at shutdown
     bool relevant = false;
     for (std::size_t offset = 0; offset + sizeof(inotify_event) <= n;) {
-      const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + offset);
-      if (event->len > 0 && Relevant(event->name)) relevant = true;
-      offset += sizeof(inotify_event) + event->len;
+      // Copy the header out: the buffer lives in a coroutine frame, which g++ 12 does not align
+      // for alignas() locals (UBSan caught the misaligned access).
+      inotify_event event{};
+      std::memcpy(&event, buffer.data() + offset, sizeof event);
+      const std::size_t name_offset = offset + sizeof(inotify_event);
+      if (event.len > 0 && name_offset + event.len <= n) {
+        const char* name = buffer.data() + name_offset;
+        if (Relevant(std::string_view(name, ::strnlen(name, event.len)))) relevant = true;
+      }
+      offset = name_offset + event.len;
     }
     if (relevant && !reload_pending_) {
       reload_pending_ = true;
