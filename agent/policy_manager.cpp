@@ -22,6 +22,23 @@ bool Relevant(std::string_view name) {
   return !name.starts_with(".") && (name.ends_with(".toml") || name == "policy.sig");
 }
 
+// Whether a read from the inotify fd names a policy file. A plain function on purpose: an
+// inotify_event (flexible array member) cannot be a coroutine-frame local, and the buffer in
+// the frame is not aligned for one, so each header is copied out.
+bool AnyRelevantEvent(const char* data, std::size_t size) {
+  for (std::size_t offset = 0; offset + sizeof(inotify_event) <= size;) {
+    inotify_event event{};
+    std::memcpy(&event, data + offset, sizeof event);
+    const std::size_t name_offset = offset + sizeof(inotify_event);
+    if (event.len > 0 && name_offset + event.len <= size) {
+      const char* name = data + name_offset;
+      if (Relevant(std::string_view(name, ::strnlen(name, event.len)))) return true;
+    }
+    offset = name_offset + event.len;
+  }
+  return false;
+}
+
 }  // namespace
 
 PolicyManager::PolicyManager(asio::io_context& io, AgentState& state)
@@ -113,19 +130,7 @@ asio::awaitable<void> PolicyManager::WatchLoop() {
     const std::size_t n = co_await watcher_->async_read_some(
         asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;  // closed at shutdown
-    bool relevant = false;
-    for (std::size_t offset = 0; offset + sizeof(inotify_event) <= n;) {
-      // Copy the header out: the buffer lives in a coroutine frame, which g++ 12 does not align
-      // for alignas() locals (UBSan caught the misaligned access).
-      inotify_event event{};
-      std::memcpy(&event, buffer.data() + offset, sizeof event);
-      const std::size_t name_offset = offset + sizeof(inotify_event);
-      if (event.len > 0 && name_offset + event.len <= n) {
-        const char* name = buffer.data() + name_offset;
-        if (Relevant(std::string_view(name, ::strnlen(name, event.len)))) relevant = true;
-      }
-      offset = name_offset + event.len;
-    }
+    const bool relevant = AnyRelevantEvent(buffer.data(), n);
     if (relevant && !reload_pending_) {
       reload_pending_ = true;
       asio::co_spawn(io_, DebouncedReload(), asio::detached);
