@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 #include "common/secret_bytes.hpp"
@@ -47,10 +50,19 @@ struct UnixHttpServer::Session {
 };
 
 std::string NewRequestId() {
-  unsigned char bytes[8];
-  randombytes_buf(bytes, sizeof bytes);
-  char hex[2 * sizeof bytes + 1];
-  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  // Ids must be unique and not guessable across restarts, not secret: a random start and a
+  // counter through a bijective mixer (splitmix64) — no getrandom(2) per request.
+  static std::atomic<std::uint64_t> counter = [] {
+    std::uint64_t seed = 0;
+    randombytes_buf(&seed, sizeof seed);
+    return seed;
+  }();
+  std::uint64_t x = counter.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(x));
   return hex;
 }
 

@@ -41,7 +41,9 @@ std::string PreadAll(int fd) {
     if (n <= 0) break;
     text.append(buffer.data(), static_cast<std::size_t>(n));
     offset += n;
-    if (text.size() > (1 << 16)) break;
+    // seq_file hands out the whole text in one read when it fits: a short read is the end,
+    // which saves the extra read that would only return 0.
+    if (static_cast<std::size_t>(n) < buffer.size() || text.size() > (1 << 16)) break;
   }
   return text;
 }
@@ -90,20 +92,24 @@ Result<PeerAttestation> PeerAttestation::Attest(int socket_fd) {
   if (peer.status_fd_ < 0 || peer.cgroup_fd_ < 0) {
     return MakeError(Errc::kUnidentified, "the calling process is gone");
   }
-  if (Status read = peer.ReadProc(); !read) return std::move(read).error();
+  if (Status read = peer.ReadProc(/*check_alive=*/true); !read) return std::move(read).error();
   return peer;
 }
 
-Status PeerAttestation::Refresh() { return ReadProc(); }
+Status PeerAttestation::Refresh() { return ReadProc(/*check_alive=*/false); }
 
-Status PeerAttestation::ReadProc() {
+Status PeerAttestation::ReadProc(bool check_alive) {
   const std::optional<ProcStatus> status = ParseProcStatus(PreadAll(status_fd_));
   const std::string cgroup_text = PreadAll(cgroup_fd_);
   std::array<char, 4096> exe{};
   const ssize_t exe_length = ::readlinkat(proc_dir_, "exe", exe.data(), exe.size() - 1);
-  // Everything above must describe the process the pidfd names: if it has exited, its PID
-  // could have been reused while we read, so none of it can be trusted.
-  if (!status || !Alive()) return MakeError(Errc::kUnidentified, "the calling process is gone");
+  // At attestation the /proc fds were opened by PID after accept: they describe the caller only
+  // if it was still alive afterwards (else the PID may have been reused). Once open, they stay
+  // bound to that very process — reads fail after it is reaped — so later refreshes need no
+  // extra check.
+  if (!status || (check_alive && !Alive())) {
+    return MakeError(Errc::kUnidentified, "the calling process is gone");
+  }
   if (status->effective_uid != connected_uid_) {
     return MakeError(Errc::kUnidentified, "the calling process changed its user id");
   }

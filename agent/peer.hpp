@@ -5,7 +5,8 @@
 // supplementary groups, exe and cgroup, and the pidfd is polled: if the process is gone, the PID
 // may have been reused while we read, so the caller is refused. Refresh() repeats the cheap
 // reads for every request on a keep-alive connection, so a process that execs, changes uid or
-// moves cgroup is seen; identity is never cached by PID alone.
+// moves cgroup is seen; identity is never cached by PID alone: the /proc files stay open, bound
+// to the process itself, and reading them fails once it is gone.
 //
 // Threading: a PeerAttestation belongs to one connection; not synchronised.
 #pragma once
@@ -40,7 +41,7 @@ class PeerAttestation {
 
  private:
   PeerAttestation() = default;
-  Status ReadProc();
+  Status ReadProc(bool check_alive);
   bool Alive() const;
   void Close();
 

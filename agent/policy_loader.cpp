@@ -15,7 +15,7 @@ Result<std::vector<PolicySource>> ReadPolicySources(const std::string& directory
   std::vector<std::filesystem::path> paths;
   for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with(".") || !name.ends_with(".toml")) continue;
+    if (!IsPolicyFileName(name)) continue;
     if (!entry.is_regular_file(ec)) continue;
     paths.push_back(entry.path());
   }

@@ -11,6 +11,7 @@
 #include "agent/clock.hpp"
 #include "agent/log.hpp"
 #include "agent/policy_loader.hpp"
+#include "common/policy_bundle.hpp"
 
 namespace dbproxy {
 namespace {
@@ -19,7 +20,7 @@ namespace {
 constexpr std::chrono::milliseconds kDebounce{250};
 
 bool Relevant(std::string_view name) {
-  return !name.starts_with(".") && (name.ends_with(".toml") || name == "policy.sig");
+  return IsPolicyFileName(name) || name == kPolicySignatureFile;
 }
 
 // Whether a read from the inotify fd names a policy file. A plain function on purpose: an

@@ -79,7 +79,7 @@ Result<std::vector<PolicySource>> ReadPolicyFiles(const std::string& directory) 
   std::vector<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with(".") || !name.ends_with(".toml")) continue;
+    if (!IsPolicyFileName(name)) continue;
     if (entry.is_regular_file(ec)) names.push_back(name);
   }
   if (ec) return MakeError(Errc::kInternal, "cannot list " + directory + ": " + ec.message());

@@ -95,6 +95,10 @@ struct PolicySource {
   std::string text;
 };
 
+// Whether a directory entry named `file_name` is part of a policy directory: "*.toml" not
+// starting with '.', so editors' and config management's temp files are never read.
+bool IsPolicyFileName(std::string_view file_name);
+
 // Parses and validates a whole policy directory's files together. All errors are reported at
 // once ("file:line: message" per line) in an Errc::kInvalidRequest error: syntax, unknown keys,
 // unknown actions, duplicate names, undefined roles, identical matchers, empty matchers.

@@ -211,6 +211,10 @@ std::string Revision(const std::vector<PolicySource>& files) {
 
 }  // namespace
 
+bool IsPolicyFileName(std::string_view file_name) {
+  return !file_name.starts_with(".") && file_name.ends_with(".toml") && file_name.size() > 5;
+}
+
 Result<Policy> ParsePolicy(const std::vector<PolicySource>& files) {
   Policy policy;
   std::vector<std::string> errors;
