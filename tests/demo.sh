@@ -111,8 +111,15 @@ step "5. a process outside that unit is refused"
 setpriv --reuid 4343 --regid 4343 --clear-groups \
   curl -s --unix-socket "$work/agent.sock" -X POST -d '{}' http://localhost/v1/token; echo
 
-step "6. operators see token metadata, never values"
+step "6. policy: explain a decision; switch the service off for maintenance and back on"
+ctl explain --unit billing-etl.service token:sql || true
+ctl maintenance on --service billing-etl --reason "demo: rotating the secret" --for 10m
+bash -c 'echo $$ > "$0/cgroup.procs" 2>/dev/null; exec setpriv --reuid 4242 --regid 4242 --clear-groups curl -s --unix-socket "$1/agent.sock" -X POST -d "{}" http://localhost/v1/token' \
+  "${cgroup:-/nonexistent}" "$work"; echo
+ctl maintenance off --service billing-etl
+
+step "7. operators see token metadata, never values"
 ctl tokens
 
-step "7. the audit trail"
+step "8. the audit trail"
 cat "$work/audit.log"
