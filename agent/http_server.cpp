@@ -181,8 +181,10 @@ asio::awaitable<void> UnixHttpServer::Serve(asio::local::stream_protocol::socket
       break;
     }
     if (ec) {
+      WipeString(parser.get().body());  // a partial body may hold part of a secret
       response = on_error_(LimitError(ec), &context);
     } else if (Status fresh = peer.Refresh(); !fresh) {
+      WipeString(parser.get().body());
       response = on_error_(fresh.error(), &context);
     } else {
       HttpRequest request = parser.release();
