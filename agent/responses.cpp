@@ -1,6 +1,7 @@
 #include "agent/responses.hpp"
 
 #include "agent/clock.hpp"
+#include "agent/log.hpp"
 #include "common/error_mapping.hpp"
 #include "common/http_target.hpp"
 
@@ -45,6 +46,12 @@ HttpResponse TokenResponse(const SecretBytes& access_token, const nlohmann::json
 
 HttpResponse ErrorResponse(const Error& error, const std::string& request_id) {
   const HttpError mapped = ToHttpError(error.code);
+  // The caller gets `message`; what only the operator may see (URLs, errno and curl texts) goes
+  // to the log here, the one place every error answer passes through.
+  if (!error.log_detail.empty()) {
+    Log(mapped.status >= 500 ? LogLevel::kWarning : LogLevel::kInfo,
+        "request " + request_id + ": " + std::string(mapped.code) + ": " + error.log_detail);
+  }
   HttpResponse response(static_cast<http::status>(mapped.status), 11);
   response.set(http::field::content_type, "application/json");
   response.set(http::field::cache_control, "no-store");

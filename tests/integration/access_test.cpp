@@ -113,5 +113,29 @@ TEST_F(AccessTest, CtlTokensListsMetadataNeverTheValue) {
   EXPECT_EQ(json.out.find(kSecret), std::string::npos);
 }
 
+TEST_F(AccessTest, UnreachableWorkspaceIsExplainedInTheLogNotToTheCaller) {
+  ASSERT_TRUE(StartAgent().ok());
+  // Nothing listens on port 1: the caller gets a short error, the operator the details.
+  const HttpResponse enroll =
+      agent_->Enroll(kWorkspace, kCredential, "https://127.0.0.1:1", kClientId, kSecret);
+  EXPECT_EQ(enroll.status, 503) << enroll.Describe();
+  const nlohmann::json body = enroll.Json();
+  ASSERT_TRUE(body.is_object()) << enroll.body;
+  EXPECT_EQ(body["error"].value("code", ""), "upstream_unavailable") << enroll.body;
+  EXPECT_EQ(enroll.body.find("127.0.0.1:1/oidc"), std::string::npos) << enroll.body;
+  const std::string request_id = body["error"].value("request_id", "");
+  ASSERT_FALSE(request_id.empty());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        const std::string log = agent_->Stderr();
+        return log.find("request " + request_id) != std::string::npos &&
+               log.find("https://127.0.0.1:1/oidc/.well-known/oauth-authorization-server") !=
+                   std::string::npos;
+      },
+      std::chrono::seconds(5)))
+      << agent_->Stderr();
+  EXPECT_EQ(agent_->Stderr().find(kSecret), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dbproxy::testing
