@@ -41,6 +41,33 @@ void ReadUpstream(const toml::table& table, std::string_view source, UpstreamSec
   TableReader reader(table, source, "[upstream]", errors);
   ReadPath(reader, "ca_file", out.ca_file, true);
   if (auto ms = reader.Int("timeout_ms", 100, 300000)) out.timeout_ms = static_cast<int>(*ms);
+  if (auto ms = reader.Int("connect_timeout_ms", 100, 60000)) {
+    out.connect_timeout_ms = static_cast<int>(*ms);
+  }
+  if (auto n = reader.Int("max_connections_per_host", 1, 1024)) {
+    out.max_connections_per_host = static_cast<int>(*n);
+  }
+  reader.Finish();
+}
+
+std::optional<bool> ReadBool(TableReader& reader, std::string_view key) {
+  const toml::node* node = reader.Peek(key);
+  if (node == nullptr) return std::nullopt;
+  reader.MarkRead(key);
+  if (const auto* flag = node->as_boolean()) return flag->get();
+  reader.AddError(node, "'" + std::string(key) + "' must be true or false");
+  return std::nullopt;
+}
+
+void ReadProxy(const toml::table& table, std::string_view source, ProxySection& out,
+               std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[proxy]", errors);
+  if (auto enabled = ReadBool(reader, "enabled")) out.enabled = *enabled;
+  if (auto n = reader.Int("inspect_body_limit", 1024, 64 * 1024 * 1024)) out.inspect_body_limit = *n;
+  if (auto n = reader.Int("max_request_body", 0, std::int64_t{1} << 40)) out.max_request_body = *n;
+  if (auto ms = reader.Int("request_timeout_ms", 1000, 3600000)) {
+    out.request_timeout_ms = static_cast<int>(*ms);
+  }
   reader.Finish();
 }
 
@@ -66,21 +93,31 @@ void ReadPolicy(const toml::table& table, std::string_view source, PolicySection
     }
     out.trusted_keys = *keys;
   }
-  if (const toml::node* watch = reader.Peek("watch")) {
-    reader.MarkRead("watch");
-    if (const auto* flag = watch->as_boolean()) {
-      out.watch = flag->get();
-    } else {
-      reader.AddError(watch, "'watch' must be true or false");
-    }
-  }
+  if (auto watch = ReadBool(reader, "watch")) out.watch = *watch;
   reader.Finish();
 }
 
 void ReadAudit(const toml::table& table, std::string_view source, AuditSection& out,
                std::vector<std::string>& errors) {
   TableReader reader(table, source, "[audit]", errors);
-  ReadPath(reader, "file", out.file, false);
+  ReadPath(reader, "file", out.file, true);
+  if (const toml::node* node = reader.Peek("fsync")) {
+    std::optional<std::string> mode = reader.String("fsync");
+    if (mode == "always") {
+      out.fsync = AuditFsync::kAlways;
+    } else if (mode == "batch") {
+      out.fsync = AuditFsync::kBatch;
+    } else if (mode == "never") {
+      out.fsync = AuditFsync::kNever;
+    } else if (mode) {
+      reader.AddError(node, "'fsync' must be \"always\", \"batch\" or \"never\"");
+    }
+  }
+  if (auto ms = reader.Int("batch_ms", 1, 10000)) out.batch_ms = static_cast<int>(*ms);
+  if (auto journald = ReadBool(reader, "journald")) out.journald = *journald;
+  if (auto fail_closed = ReadBool(reader, "fail_closed")) out.fail_closed = *fail_closed;
+  if (auto statements = ReadBool(reader, "log_statements")) out.log_statements = *statements;
+  if (auto n = reader.Int("queue_size", 16, 1 << 20)) out.queue_size = static_cast<int>(*n);
   reader.Finish();
 }
 
@@ -96,6 +133,7 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
     if (const toml::table* t = reader.Table("upstream")) {
       ReadUpstream(*t, source_name, config.upstream, errors);
     }
+    if (const toml::table* t = reader.Table("proxy")) ReadProxy(*t, source_name, config.proxy, errors);
     if (const toml::table* t = reader.Table("tokens")) {
       ReadTokens(*t, source_name, config.tokens, errors);
     }

@@ -25,7 +25,21 @@ struct AgentSection {
 
 struct UpstreamSection {
   std::string ca_file;  // empty: the system trust store
-  int timeout_ms = 10000;
+  int timeout_ms = 10000;          // token grants; and for proxied calls, the wait for headers
+  int connect_timeout_ms = 5000;   // TCP + TLS handshake
+  int max_connections_per_host = 32;  // pooled keep-alive connections to one workspace
+};
+
+struct ProxySection {
+  // Proxy Databricks REST calls on the agent socket (/api/..., /w/<workspace>/api/...).
+  bool enabled = true;
+  // Request bodies the policy must read (SQL statements, job and cluster calls) are buffered up
+  // to this size; larger ones are refused with 413. Other bodies stream unbuffered.
+  std::int64_t inspect_body_limit = 1024 * 1024;
+  // Cap on any proxied request body; 0: no cap.
+  std::int64_t max_request_body = 0;
+  // A proxied call may take this long end to end (long-polling SQL waits up to 50 s).
+  int request_timeout_ms = 120000;
 };
 
 struct TokenSection {
@@ -45,13 +59,29 @@ struct PolicySection {
   bool watch = true;
 };
 
+enum class AuditFsync { kAlways, kBatch, kNever };
+
 struct AuditSection {
+  // The audit file; empty: no file sink.
   std::string file = "/var/log/dbproxy/audit.log";
+  // "always": fsync before the request is answered; "batch": fsync each batch of lines written
+  // together (at most `batch_ms` after the line); "never": leave it to the kernel.
+  AuditFsync fsync = AuditFsync::kBatch;
+  int batch_ms = 50;
+  // Also send each record to journald with DBPROXY_* fields.
+  bool journald = true;
+  // Refuse requests (503 audit_unavailable) while a sink cannot be written.
+  bool fail_closed = true;
+  // Put SQL statement text in the audit line; by default only its length and SHA-256.
+  bool log_statements = false;
+  // Records waiting for the writer; when full, requests wait (back-pressure) and then fail.
+  int queue_size = 8192;
 };
 
 struct AgentConfig {
   AgentSection agent;
   UpstreamSection upstream;
+  ProxySection proxy;
   TokenSection tokens;
   PolicySection policy;
   AuditSection audit;

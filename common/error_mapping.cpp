@@ -17,6 +17,7 @@ HttpError ToHttpError(Errc code) noexcept {
     case Errc::kInvalidCredential: return {422, "invalid_credential"};
     case Errc::kRateLimited: return {429, "rate_limited"};
     case Errc::kMaintenance: return {503, "maintenance"};
+    case Errc::kAuditUnavailable: return {503, "audit_unavailable"};
     case Errc::kUpstreamUnavailable: return {503, "upstream_unavailable"};
     case Errc::kUpstreamError: return {502, "upstream_error"};
     case Errc::kUpstreamTimeout: return {504, "upstream_timeout"};

@@ -25,6 +25,7 @@ enum class Errc {
   kPayloadTooLarge,      // a header or body exceeds its cap
   kRateLimited,          // too many requests
   kMaintenance,          // access switched off by an operator
+  kAuditUnavailable,     // a required audit sink cannot be written (fail-closed)
   kInvalidCredential,    // the workspace rejected a credential
   kUpstreamUnavailable,  // the workspace cannot be reached or said 429/503
   kUpstreamError,        // the workspace answered with something unusable

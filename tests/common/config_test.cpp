@@ -89,6 +89,63 @@ file = "/srv/audit.log"
   EXPECT_EQ(config->audit.file, "/srv/audit.log");
 }
 
+TEST(ConfigTest, ReadsProxyAndAuditKeys) {
+  const std::string text = R"(
+[upstream]
+connect_timeout_ms       = 750
+max_connections_per_host = 4
+
+[proxy]
+enabled            = false
+inspect_body_limit = 4096
+max_request_body   = 1048576
+request_timeout_ms = 5000
+
+[audit]
+file           = ""
+fsync          = "always"
+batch_ms       = 5
+journald       = false
+fail_closed    = false
+log_statements = true
+queue_size     = 64
+)";
+  Result<AgentConfig> config = ParseAgentConfig(text, kFile);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->upstream.connect_timeout_ms, 750);
+  EXPECT_EQ(config->upstream.max_connections_per_host, 4);
+  EXPECT_FALSE(config->proxy.enabled);
+  EXPECT_EQ(config->proxy.inspect_body_limit, 4096);
+  EXPECT_EQ(config->proxy.max_request_body, 1048576);
+  EXPECT_EQ(config->proxy.request_timeout_ms, 5000);
+  EXPECT_EQ(config->audit.file, "");
+  EXPECT_EQ(config->audit.fsync, AuditFsync::kAlways);
+  EXPECT_EQ(config->audit.batch_ms, 5);
+  EXPECT_FALSE(config->audit.journald);
+  EXPECT_FALSE(config->audit.fail_closed);
+  EXPECT_TRUE(config->audit.log_statements);
+  EXPECT_EQ(config->audit.queue_size, 64);
+}
+
+TEST(ConfigTest, AuditAndProxyDefaults) {
+  Result<AgentConfig> config = ParseAgentConfig("", kFile);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_TRUE(config->proxy.enabled);
+  EXPECT_EQ(config->proxy.inspect_body_limit, 1024 * 1024);
+  EXPECT_EQ(config->audit.fsync, AuditFsync::kBatch);
+  EXPECT_TRUE(config->audit.journald);
+  EXPECT_TRUE(config->audit.fail_closed);
+  EXPECT_FALSE(config->audit.log_statements);
+}
+
+TEST(ConfigTest, BadAuditFsyncAndBoolsAreErrors) {
+  const std::string message =
+      ErrorOf("[audit]\nfsync = \"sometimes\"\njournald = \"yes\"\n[proxy]\nenabled = 1\n");
+  EXPECT_NE(message.find("'fsync' must be"), std::string::npos) << message;
+  EXPECT_NE(message.find("'journald' must be true or false"), std::string::npos) << message;
+  EXPECT_NE(message.find("'enabled' must be true or false"), std::string::npos) << message;
+}
+
 TEST(ConfigTest, ReadmeExampleParses) {
   const std::string text = R"([agent]
 socket       = "/run/dbproxy/agent.sock"   # client API
