@@ -2,6 +2,7 @@
 
 #include "agent/admin_policy_api.hpp"
 #include "agent/admin_runtime_api.hpp"
+#include "agent/audit_commit.hpp"
 #include "agent/blocking.hpp"
 #include "agent/clock.hpp"
 #include "agent/responses.hpp"
@@ -200,7 +201,11 @@ asio::awaitable<HttpResponse> HandleAdminRequest(AgentState& state, HttpRequest&
                                                  RequestContext& context) {
   AuditRecord audit = BeginAudit("admin", request, context);
   HttpResponse response;
-  if (!IsAdmin(state, context.peer.identity())) {
+  if (Status admitted = AdmitAudited(state); !admitted) {
+    WipeString(request.body());
+    audit.action = "admin";
+    response = ErrorResponse(admitted.error(), context.request_id);
+  } else if (!IsAdmin(state, context.peer.identity())) {
     WipeString(request.body());
     audit.action = "admin";
     audit.decision = "deny";
@@ -211,7 +216,7 @@ asio::awaitable<HttpResponse> HandleAdminRequest(AgentState& state, HttpRequest&
     response = co_await Route(state, request, context, audit);
   }
   FinishAudit(audit, response, context);
-  if (state.audit) (void)state.audit->Write(audit);
+  co_await CommitAudit(state, audit);
   co_return response;
 }
 

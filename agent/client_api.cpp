@@ -1,5 +1,6 @@
 #include "agent/client_api.hpp"
 
+#include "agent/audit_commit.hpp"
 #include "agent/clock.hpp"
 #include "agent/log.hpp"
 #include "agent/responses.hpp"
@@ -182,6 +183,9 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
     response = request.method() == http::verb::get
                    ? JsonResponse(http::status::ok, {{"status", "ok"}})
                    : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context.request_id);
+  } else if (Status admitted = AdmitAudited(state); !admitted) {
+    audit.action = path == "/v1/token" ? "token" : "unknown";
+    response = ErrorResponse(admitted.error(), context.request_id);
   } else if (path == "/v1/whoami") {
     audit.action = "whoami";
     response = request.method() == http::verb::get
@@ -205,7 +209,7 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
                              audit.service + "' " + audit.action + ", request " +
                              context.request_id);
   }
-  if (state.audit) (void)state.audit->Write(audit);  // fail-closed arrives with the audit issue
+  co_await CommitAudit(state, audit);
   co_return response;
 }
 

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dbproxy {
 
@@ -22,7 +24,13 @@ struct AuditRecord {
   std::string service;
   std::string action;  // "token:all-apis", "admin.enroll", "whoami", ...
   std::string method;
-  std::string path;  // without the query string
+  std::string path;   // without the query string
+  std::string query;  // raw query string (no '?'); FormatAuditRecord drops sensitive values
+  // The service attributes and request facts that decided ("service.env" -> "production",
+  // "request.row_limit" -> "500"), in the order they were recorded.
+  std::vector<std::pair<std::string, std::string>> attributes;
+  // Admin changes: what was changed ("role" -> "etl", "service" -> "billing"); never a secret.
+  std::vector<std::pair<std::string, std::string>> detail;
   std::string workspace;
   std::string credential;
   std::string decision;  // "allow", "deny" or "error"
@@ -31,6 +39,16 @@ struct AuditRecord {
   std::string shadow_rule;
   std::string error_code;  // wire code when the request failed
   int status = 0;
+  int upstream_status = 0;              // proxied calls: the workspace's HTTP status; 0: none
+  std::string databricks_request_id;    // proxied calls: X-Request-Id / x-databricks-request-id
+  std::int64_t upstream_latency_us = 0;  // proxied calls: time waiting for the workspace
+  std::int64_t bytes_in = 0;             // request body bytes from the caller
+  std::int64_t bytes_out = 0;            // response body bytes to the caller
+  // SQL statements: length and SHA-256 (hex) of the statement text; the text itself only when
+  // [audit] log_statements is on.
+  std::int64_t statement_bytes = -1;  // -1: not a SQL statement call
+  std::string statement_sha256;
+  std::string statement;
   std::int64_t latency_us = 0;
 };
 
