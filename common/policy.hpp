@@ -54,11 +54,19 @@ struct Service {
 struct RoleLimits {
   std::optional<std::int64_t> sql_row_limit_max;   // sql.execute needs row_limit <= this
   std::optional<std::int64_t> sql_byte_limit_max;  // sql.execute needs byte_limit <= this
+  // Instead of refusing a statement whose row_limit (byte_limit) is absent or above the max,
+  // the role allows it and the proxy rewrites the body to the max (Decision::clamps).
+  bool sql_row_limit_clamp = false;
+  bool sql_byte_limit_clamp = false;
   std::vector<std::string> sql_warehouses;         // sql.execute only on these warehouses
-  std::optional<std::int64_t> requests_per_minute;  // per service, on the proxy
-  bool any() const {
+  // Per service, on the proxy, whatever the action (rate_limiter.hpp). A raw token is not
+  // paced, so it restricts tokens like the other limits do.
+  std::optional<std::int64_t> requests_per_minute;
+  // Limits on sql.execute (these restrict only tokens that reach sql.execute).
+  bool any_sql() const {
     return sql_row_limit_max || sql_byte_limit_max || !sql_warehouses.empty();
   }
+  bool any() const { return any_sql() || requests_per_minute.has_value(); }
 };
 
 struct Role {
@@ -119,6 +127,10 @@ struct Decision {
   std::string rule;
   std::string reason;          // one sentence for the caller and the audit trail
   const Role* role = nullptr;  // whose credential to use; null on deny
+  // Set when the allowing role clamps: what the proxy must rewrite before forwarding, e.g.
+  // {"row_limit=1000"}. The proxy forwards ApplyClamps(body, role->limits, facts)
+  // (request_body.hpp) instead of the caller's body; the audit record lists these.
+  std::vector<std::string> clamps{};
 };
 
 // One line of an explanation: what was considered and what came of it.

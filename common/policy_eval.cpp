@@ -302,7 +302,7 @@ std::string RawTokenBypass(const Policy& policy, const EvalInput& input, std::st
   }
   std::string limited;
   ForEachRole(policy, input, [&](const Role& role, bool) {
-    if (role.limits.any() && AnyActionMatches(reach, "sql.execute") &&
+    if (role.limits.any_sql() && AnyActionMatches(reach, "sql.execute") &&
         AnyActionMatches(role.actions, "sql.execute")) {
       limited = "role:" + role.name;
       return true;

@@ -15,7 +15,7 @@ struct NamedAttribute {
   AttributeKind kind;
 };
 
-constexpr std::array<NamedAttribute, 18> kAttributes = {{
+constexpr std::array<NamedAttribute, 22> kAttributes = {{
     {"service.name", AttributeKind::kServiceName},
     {"caller.uid", AttributeKind::kCallerUid},
     {"caller.gid", AttributeKind::kCallerGid},
@@ -32,6 +32,10 @@ constexpr std::array<NamedAttribute, 18> kAttributes = {{
     {"request.byte_limit", AttributeKind::kRequestByteLimit},
     {"request.statement_bytes", AttributeKind::kRequestStatementBytes},
     {"request.job_id", AttributeKind::kRequestJobId},
+    {"request.disposition", AttributeKind::kRequestDisposition},
+    {"request.node_type", AttributeKind::kRequestNodeType},
+    {"request.driver_node_type", AttributeKind::kRequestDriverNodeType},
+    {"request.num_workers", AttributeKind::kRequestNumWorkers},
     {"time.utc", AttributeKind::kTimeUtc},
     {"time.weekday", AttributeKind::kTimeWeekday},
 }};
@@ -125,6 +129,24 @@ bool AttributeRef::CallLevel() const {
     case AttributeKind::kRequestByteLimit:
     case AttributeKind::kRequestStatementBytes:
     case AttributeKind::kRequestJobId:
+    case AttributeKind::kRequestDisposition:
+    case AttributeKind::kRequestNodeType:
+    case AttributeKind::kRequestDriverNodeType:
+    case AttributeKind::kRequestNumWorkers:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool AttributeRef::IntegerValued() const {
+  switch (kind) {
+    case AttributeKind::kCallerUid:
+    case AttributeKind::kCallerGid:
+    case AttributeKind::kRequestRowLimit:
+    case AttributeKind::kRequestByteLimit:
+    case AttributeKind::kRequestStatementBytes:
+    case AttributeKind::kRequestNumWorkers:
       return true;
     default:
       return false;
@@ -172,6 +194,10 @@ std::optional<AttributeValue> LookupAttribute(const AttributeRef& ref, const Eva
     case AttributeKind::kRequestByteLimit: return Maybe(facts.byte_limit);
     case AttributeKind::kRequestStatementBytes: return Maybe(facts.statement_bytes);
     case AttributeKind::kRequestJobId: return Maybe(facts.job_id);
+    case AttributeKind::kRequestDisposition: return Maybe(facts.disposition);
+    case AttributeKind::kRequestNodeType: return Maybe(facts.node_type);
+    case AttributeKind::kRequestDriverNodeType: return Maybe(facts.driver_node_type);
+    case AttributeKind::kRequestNumWorkers: return Maybe(facts.num_workers);
     case AttributeKind::kTimeUtc: {
       thread_local char text[8];
       const std::tm utc = Utc(facts.now_unix);

@@ -33,6 +33,10 @@ struct RequestFacts {
   std::optional<std::int64_t> byte_limit{};
   std::optional<std::int64_t> statement_bytes{};
   std::optional<std::string> job_id{};
+  std::optional<std::string> disposition{};       // SQL: INLINE, EXTERNAL_LINKS
+  std::optional<std::string> node_type{};         // clusters: node_type_id
+  std::optional<std::string> driver_node_type{};  // clusters: driver_node_type_id
+  std::optional<std::int64_t> num_workers{};      // clusters: max(num_workers, autoscale max)
   std::int64_t now_unix = 0;  // for time.* attributes
 };
 
@@ -41,6 +45,7 @@ enum class AttributeKind {
   kCallerUid, kCallerGid, kCallerUser, kCallerGroup, kCallerUnit, kCallerExe,
   kRequestAction, kRequestWorkspace, kRequestMethod, kRequestPath, kRequestWarehouse,
   kRequestRowLimit, kRequestByteLimit, kRequestStatementBytes, kRequestJobId,
+  kRequestDisposition, kRequestNodeType, kRequestDriverNodeType, kRequestNumWorkers,
   kTimeUtc,      // "HH:MM" (UTC)
   kTimeWeekday,  // "mon" .. "sun" (UTC)
 };
@@ -49,8 +54,10 @@ struct AttributeRef {
   AttributeKind kind = AttributeKind::kServiceName;
   std::string key;   // the <attribute> of service.<attribute>
   std::string name;  // as written, for traces
-  // Facts that only a proxied call carries (method, path, warehouse, limits, job id).
+  // Facts that only a proxied call carries (method, path, warehouse, limits, job id...).
   bool CallLevel() const;
+  // Whether the attribute's values are integers (uid, gid, row_limit...); otherwise strings.
+  bool IntegerValued() const;
 };
 
 // Parses "service.env", "caller.uid", "request.row_limit", "time.utc"; nullopt when unknown.
