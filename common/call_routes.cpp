@@ -41,6 +41,7 @@ constexpr std::array kRoutes = {
     CallRoute{"GET", kClusters, "clusters/list-zones", "clusters.read", "clusters"},
     CallRoute{"POST", kClusters, "clusters/create", "clusters.manage", "clusters"},
     CallRoute{"POST", kClusters, "clusters/edit", "clusters.manage", "clusters"},
+    CallRoute{"POST", kClusters, "clusters/update", "clusters.manage", "clusters"},
     CallRoute{"POST", kClusters, "clusters/start", "clusters.manage", "clusters"},
     CallRoute{"POST", kClusters, "clusters/restart", "clusters.manage", "clusters"},
     CallRoute{"POST", kClusters, "clusters/resize", "clusters.manage", "clusters"},

@@ -93,14 +93,33 @@ bool ContainsWord(std::string_view list, std::string_view word) {
   return false;
 }
 
-bool SegmentMatches(std::string_view pattern, std::string_view segment) {
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// How literal segments compare: exactly, or ignoring ASCII letter case (to find paths that a
+// case-insensitive server could read as a known call).
+enum class Case { kExact, kFold };
+
+bool SameText(std::string_view a, std::string_view b, Case mode) {
+  if (mode == Case::kExact) return a == b;
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool SegmentMatches(std::string_view pattern, std::string_view segment, Case mode) {
   if (pattern == "{id}") return true;
-  if (pattern.ends_with('*')) return segment.starts_with(pattern.substr(0, pattern.size() - 1));
-  return pattern == segment;
+  if (pattern.ends_with('*')) {
+    const std::string_view prefix = pattern.substr(0, pattern.size() - 1);
+    return segment.size() >= prefix.size() &&
+           SameText(prefix, segment.substr(0, prefix.size()), mode);
+  }
+  return SameText(pattern, segment, mode);
 }
 
 // REQUIRES: `segments` are the path segments after the part the route's versions consume.
-bool PatternMatches(std::string_view pattern, std::span<const std::string> segments) {
+bool PatternMatches(std::string_view pattern, std::span<const std::string> segments, Case mode) {
   std::size_t index = 0;
   std::size_t start = 0;
   while (start <= pattern.size()) {
@@ -108,19 +127,39 @@ bool PatternMatches(std::string_view pattern, std::span<const std::string> segme
     if (end == std::string_view::npos) end = pattern.size();
     const std::string_view part = pattern.substr(start, end - start);
     if (part == "**") return true;
-    if (index == segments.size() || !SegmentMatches(part, segments[index])) return false;
+    if (index == segments.size() || !SegmentMatches(part, segments[index], mode)) return false;
     ++index;
     start = end + 1;
   }
   return index == segments.size();
 }
 
-bool PathMatches(const CallRoute& route, std::span<const std::string> segments) {
-  if (route.versions.empty()) return PatternMatches(route.pattern, segments);
+bool PathMatches(const CallRoute& route, std::span<const std::string> segments,
+                 Case mode = Case::kExact) {
+  if (route.versions.empty()) return PatternMatches(route.pattern, segments, mode);
   if (segments.size() < 2 || segments[0] != "api" || !ContainsWord(route.versions, segments[1])) {
     return false;
   }
-  return PatternMatches(route.pattern, segments.subspan(2));
+  return PatternMatches(route.pattern, segments.subspan(2), mode);
+}
+
+struct Match {
+  std::string_view action = "api.unknown";
+  std::string_view resource = {};
+};
+
+// The first row for `segments` and `method`; for a known path with an unlisted method, the
+// API's worst action: Databricks may still accept the method (several 2.0 APIs take GET and
+// POST alike), so assume the worst rather than the cheapest.
+Match MatchRoute(std::span<const std::string> segments, std::string_view method, Case mode) {
+  const CallRoute* same_path = nullptr;  // first row for this path, whatever its method
+  for (const CallRoute& route : CallRoutes()) {
+    if (!PathMatches(route, segments, mode)) continue;
+    if (same_path == nullptr) same_path = &route;
+    if (route.method == "*" || route.method == method) return Match{route.action, route.resource};
+  }
+  if (same_path != nullptr) return Match{FallbackAction(same_path->resource), same_path->resource};
+  return Match{};
 }
 
 std::string JoinPath(const std::vector<std::string>& segments) {
@@ -147,24 +186,15 @@ Result<Classification> ClassifyCall(std::string_view method, std::string_view pa
   }
 
   const std::string_view effective_method = method == "HEAD" ? std::string_view("GET") : method;
-  const CallRoute* same_path = nullptr;  // first row for this path, whatever its method
-  for (const CallRoute& route : CallRoutes()) {
-    if (!PathMatches(route, *segments)) continue;
-    if (same_path == nullptr) same_path = &route;
-    if (route.method == "*" || route.method == effective_method) {
-      out.action = std::string(route.action);
-      out.resource = std::string(route.resource);
-      return out;
-    }
+  const Match exact = MatchRoute(*segments, effective_method, Case::kExact);
+  // "/api/2.1/Jobs/Run-Now" or ".../unity-catalog/Temporary-table-credentials" match another
+  // row (or none) than their lower-case spelling; a server that ignores case would run the
+  // other call, which may be the more privileged one.
+  if (MatchRoute(*segments, effective_method, Case::kFold).action != exact.action) {
+    return Invalid("path differs from a known Databricks call only in letter case");
   }
-  if (same_path != nullptr) {
-    // Known path, unlisted method: Databricks may still accept it (several 2.0 APIs take GET
-    // and POST alike), so assume the API's worst rather than its cheapest.
-    out.action = std::string(FallbackAction(same_path->resource));
-    out.resource = std::string(same_path->resource);
-    return out;
-  }
-  out.action = "api.unknown";
+  out.action = std::string(exact.action);
+  out.resource = std::string(exact.resource);
   return out;
 }
 

@@ -36,7 +36,10 @@ struct Classification {
 //   - contains a percent-escape that is malformed or decodes to anything but an unreserved
 //     character ("%2F", "%5c", "%00", "%3B"...);
 //   - has a segment made only of dots (".", "..", also when spelt "%2e%2E").
-// Matching is case-sensitive on the normalised path: "/api/2.1/Jobs/list" is api.unknown.
+//   - matches no row exactly but would match one if letter case were ignored
+//     ("/api/2.1/Jobs/run-now", "/api/2.0/preview/scim/v2/me"): a server that ignores case
+//     would execute the known call, so it must not pass as api.unknown.
+// Matching is otherwise case-sensitive (identifiers in {id} segments keep their case).
 // `method` is case-sensitive too; HEAD is classified as GET. A method that no row lists for a
 // known path gets the API's most privileged action (FallbackAction), never a read.
 // `path` excludes the query string (the caller splits it off; a '?' here is rejected).

@@ -56,10 +56,25 @@ std::vector<PathCase> AttackCases() {
       {"POST", "/api/2%2E1/jobs/run-now", "jobs.run", run_now, "escaped '.' in the version"},
       {"POST", "/api/2.0/unity-catalog/%74emporary-table-credentials", "uc.credentials",
        "/api/2.0/unity-catalog/temporary-table-credentials", "escaping cannot dodge a row"},
-      // Case: Databricks paths are case-sensitive lower case.
+      // Case: a server that ignored case would run the known call, so a spelling that another
+      // row (or none) matches than its lower-case form is refused.
       {"POST", "/API/2.1/jobs/run-now", kReject, "", "not /api/"},
-      {"GET", "/api/2.1/Jobs/list", "api.unknown", "/api/2.1/Jobs/list", "no such row"},
-      {"POST", "/api/2.1/jobs/RUN-NOW", "api.unknown", "/api/2.1/jobs/RUN-NOW", "no such row"},
+      {"GET", "/api/2.1/Jobs/list", kReject, "", "case variant of jobs/list"},
+      {"POST", "/api/2.1/jobs/RUN-NOW", kReject, "", "case variant of run-now"},
+      {"POST", "/api/2.2/Jobs/Run-Now", kReject, "", "case variant on 2.2"},
+      {"GET", "/api/2.0/preview/scim/v2/me", kReject, "", "case variant of Me"},
+      {"GET", "/api/2.0/preview/SCIM/v2/Me", kReject, "", "case variant of Me"},
+      {"POST", "/api/2.1/unity-catalog/Temporary-table-credentials", kReject, "",
+       "would be uc.write exactly, uc.credentials ignoring case"},
+      {"GET", "/api/2.1/unity-catalog/ICEBERG-rest/v1/config", kReject, "",
+       "would be uc.read exactly, uc.credentials ignoring case"},
+      {"GET", "/api/2.0/Token/list", kReject, "", "case variant of a token call"},
+      {"GET", "/api/2.0/sql/statements/ABC-def", "sql.read", "/api/2.0/sql/statements/ABC-def",
+       "identifiers keep their case"},
+      {"GET", "/api/2.1/unity-catalog/tables/Main.Default.T", "uc.read",
+       "/api/2.1/unity-catalog/tables/Main.Default.T", "names keep their case"},
+      {"GET", "/api/2.1/Unknown/Thing", "api.unknown", "/api/2.1/Unknown/Thing",
+       "no row in any case"},
       // NUL, control bytes, characters a server might strip or split on.
       {"GET", "/api/2.1/jobs/list%00", kReject, "", "encoded NUL"},
       {"GET", std::string("/api/2.1/jobs/list\0", 19), kReject, "", "raw NUL"},

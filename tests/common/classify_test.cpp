@@ -48,7 +48,7 @@ std::vector<Call> ExpectedCalls() {
     add("2.0 2.1", "GET", std::string("/clusters/") + tail, "clusters.read", "clusters");
   }
   add("2.0 2.1", "POST", "/clusters/events", "clusters.read", "clusters");
-  for (const char* tail : {"create", "edit", "start", "restart", "resize", "delete",
+  for (const char* tail : {"create", "edit", "update", "start", "restart", "resize", "delete",
                            "permanent-delete", "pin", "unpin", "change-owner"}) {
     add("2.0 2.1", "POST", std::string("/clusters/") + tail, "clusters.manage", "clusters");
   }
