@@ -34,7 +34,7 @@ struct HeaderField {
 };
 
 // The caller's fields to send upstream, in their order, with User-Agent rewritten (appended
-// last when the caller sent none). `version` is the agent's version, e.g. "0.4.0".
+// last when the caller sent none; of several User-Agent fields only the first is kept). `version` is the agent's version, e.g. "0.4.0".
 std::vector<HeaderField> RequestHeadersToForward(std::span<const HeaderField> caller,
                                                  std::string_view version);
 
@@ -43,8 +43,13 @@ std::vector<HeaderField> ResponseHeadersToReturn(std::span<const HeaderField> up
 
 // Whether a single field `name` may be forwarded in the given direction, ignoring fields named
 // by Connection (for callers that filter in place; RequestHeadersToForward handles those).
+// User-Agent is forwardable: a caller filtering in place sets it to UserAgentFor(value).
 bool IsForwardableRequestHeader(std::string_view name);
 bool IsReturnableResponseHeader(std::string_view name);
+
+// The User-Agent to send upstream: `caller_value` (trimmed) + " dbproxy/<version>", or
+// "dbproxy/<version>" when the caller sent none or an empty one.
+std::string UserAgentFor(std::string_view caller_value, std::string_view version);
 
 // The Databricks request id of a response: the value of X-Request-Id, else of
 // x-databricks-request-id (any case); empty when neither is present.

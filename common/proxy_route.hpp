@@ -46,8 +46,9 @@ bool IsProxyTarget(std::string_view target);
 //   kInvalidRequest: a '#' fragment or a target not in origin form; a workspace segment or
 //     header that is not a valid name (IsValidName; the /w/ segment is taken literally, so a
 //     percent-escape there is refused); /w/<ws>/ and the header naming different workspaces;
-//     any path ClassifyCall rejects (dot segments, encoded slashes, bad escapes...).
-//   kNotFound: not a proxy path (IsProxyTarget false), or no workspace from any source.
+//     no workspace from any source (as for POST /v1/token); any path ClassifyCall rejects
+//     (dot segments, encoded slashes, bad escapes, letter-case variants of known calls...).
+//   kNotFound: not a proxy path (IsProxyTarget false).
 Result<ProxyRoute> ParseProxyRoute(std::string_view method, std::string_view target,
                                    std::string_view workspace_header,
                                    std::string_view default_workspace);
