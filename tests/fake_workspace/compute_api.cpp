@@ -23,16 +23,21 @@ FakeReply UnknownCluster(std::string_view id) {
   return InvalidParameter("Cluster " + std::string(id) + " does not exist");
 }
 
-FakeReply UnknownJob(std::int64_t id) {
-  return InvalidParameter("Job " + std::to_string(id) + " does not exist.");
+bool IsNonEmptyString(const nlohmann::json& body, const char* field) {
+  return body.contains(field) && body[field].is_string() &&
+         !body[field].get_ref<const std::string&>().empty();
 }
 
-// A job_id given as a JSON integer or a decimal string (query parameters are strings).
-std::optional<std::int64_t> JobIdFrom(const nlohmann::json& value) {
-  if (value.is_number_integer()) return value.get<std::int64_t>();
-  std::int64_t id = 0;
-  if (value.is_string() && ParseDecimal(value.get_ref<const std::string&>(), &id)) return id;
-  return std::nullopt;
+// The cluster named by the body's cluster_id, or the reply to send instead.
+std::variant<nlohmann::json*, FakeReply> FindCluster(const nlohmann::json& body,
+                                                     WorkspaceState& state) {
+  if (!IsNonEmptyString(body, "cluster_id")) {
+    return InvalidParameter("Missing required field: cluster_id");
+  }
+  const std::string& id = body["cluster_id"].get_ref<const std::string&>();
+  nlohmann::json* cluster = state.clusters.Find(id);
+  if (cluster == nullptr) return UnknownCluster(id);
+  return cluster;
 }
 
 }  // namespace
@@ -43,15 +48,7 @@ void SeedComputeResources(WorkspaceState& state) {
   state.clusters.Put("0101-120000-analyt02",
                      ClusterJson("0101-120000-analyt02", "analytics", "RUNNING"));
   state.clusters.Put("0101-120000-mlbox003",
-                     ClusterJson("0101-120000-mlbox003", "ml-training", "RUNNING"));
-  const std::pair<std::int64_t, std::string_view> jobs[] = {
-      {101, "nightly-etl"}, {102, "hourly-billing"}, {103, "weekly-report"}};
-  for (const auto& [id, name] : jobs) {
-    state.jobs[id] = {{"job_id", id},
-                      {"creator_user_name", "admin@example.com"},
-                      {"created_time", 1700000000000 + id},
-                      {"settings", {{"name", name}, {"max_concurrent_runs", 1}}}};
-  }
+                     ClusterJson("0101-120000-mlbox003", "ml-training", "TERMINATED"));
 }
 
 FakeReply HandleClustersList(const ApiContext& /*context*/, WorkspaceState& state) {
@@ -73,8 +70,7 @@ FakeReply HandleClustersCreate(const ApiContext& context, WorkspaceState& state)
   if (auto* error = std::get_if<FakeReply>(&parsed)) return std::move(*error);
   const auto& body = std::get<nlohmann::json>(parsed);
   for (const char* field : {"cluster_name", "spark_version"}) {
-    if (!body.contains(field) || !body[field].is_string() ||
-        body[field].get_ref<const std::string&>().empty()) {
+    if (!IsNonEmptyString(body, field)) {
       return InvalidParameter(std::string("Missing required field: ") + field);
     }
   }
@@ -83,49 +79,56 @@ FakeReply HandleClustersCreate(const ApiContext& context, WorkspaceState& state)
                 static_cast<long long>(state.next_cluster_serial++));
   nlohmann::json cluster = ClusterJson(id, body["cluster_name"].get<std::string>(), "PENDING");
   cluster["spark_version"] = body["spark_version"];
+  for (const char* field : {"node_type_id", "num_workers", "autoscale"}) {
+    if (body.contains(field)) cluster[field] = body[field];
+  }
   state.clusters.Put(id, std::move(cluster));
   return JsonReply(200, {{"cluster_id", id}});
+}
+
+// clusters/edit replaces the configuration; cluster_id and spark_version are required, as in
+// Databricks' API reference.
+FakeReply HandleClustersEdit(const ApiContext& context, WorkspaceState& state) {
+  auto parsed = ParseJsonBody(context.request);
+  if (auto* error = std::get_if<FakeReply>(&parsed)) return std::move(*error);
+  const auto& body = std::get<nlohmann::json>(parsed);
+  auto found = FindCluster(body, state);
+  if (auto* error = std::get_if<FakeReply>(&found)) return std::move(*error);
+  if (!IsNonEmptyString(body, "spark_version")) {
+    return InvalidParameter("Missing required field: spark_version");
+  }
+  nlohmann::json& cluster = *std::get<nlohmann::json*>(found);
+  for (const char* field :
+       {"cluster_name", "spark_version", "node_type_id", "num_workers", "autoscale"}) {
+    if (body.contains(field)) cluster[field] = body[field];
+  }
+  return JsonReply(200, nlohmann::json::object());
+}
+
+// Starting a cluster that is not TERMINATED is an error in Databricks (INVALID_STATE).
+FakeReply HandleClustersStart(const ApiContext& context, WorkspaceState& state) {
+  auto parsed = ParseJsonBody(context.request);
+  if (auto* error = std::get_if<FakeReply>(&parsed)) return std::move(*error);
+  auto found = FindCluster(std::get<nlohmann::json>(parsed), state);
+  if (auto* error = std::get_if<FakeReply>(&found)) return std::move(*error);
+  nlohmann::json& cluster = *std::get<nlohmann::json*>(found);
+  if (cluster["state"] != "TERMINATED") {
+    return ApiError(400, "INVALID_STATE",
+                    "Cluster " + cluster["cluster_id"].get<std::string>() +
+                        " is in unexpected state " + cluster["state"].get<std::string>() + ".");
+  }
+  cluster["state"] = "PENDING";
+  return JsonReply(200, nlohmann::json::object());
 }
 
 // Databricks' clusters/delete terminates: the cluster stays listed as TERMINATED.
 FakeReply HandleClustersDelete(const ApiContext& context, WorkspaceState& state) {
   auto parsed = ParseJsonBody(context.request);
   if (auto* error = std::get_if<FakeReply>(&parsed)) return std::move(*error);
-  const auto& body = std::get<nlohmann::json>(parsed);
-  if (!body.contains("cluster_id") || !body["cluster_id"].is_string()) {
-    return InvalidParameter("Missing required field: cluster_id");
-  }
-  const std::string id = body["cluster_id"].get<std::string>();
-  nlohmann::json* cluster = state.clusters.Find(id);
-  if (cluster == nullptr) return UnknownCluster(id);
-  (*cluster)["state"] = "TERMINATED";
+  auto found = FindCluster(std::get<nlohmann::json>(parsed), state);
+  if (auto* error = std::get_if<FakeReply>(&found)) return std::move(*error);
+  (*std::get<nlohmann::json*>(found))["state"] = "TERMINATED";
   return JsonReply(200, nlohmann::json::object());
-}
-
-FakeReply HandleJobsList(const ApiContext& /*context*/, WorkspaceState& state) {
-  nlohmann::json jobs = nlohmann::json::array();
-  for (const auto& [id, job] : state.jobs)
-    jobs.push_back(job);
-  return JsonReply(200, {{"jobs", std::move(jobs)}, {"has_more", false}});
-}
-
-FakeReply HandleJobsGet(const ApiContext& context, WorkspaceState& state) {
-  const auto param = context.request.query.find("job_id");
-  const auto id = param == context.request.query.end() ? std::nullopt : JobIdFrom(param->second);
-  if (!id) return InvalidParameter("Missing or invalid job_id");
-  const auto job = state.jobs.find(*id);
-  return job == state.jobs.end() ? UnknownJob(*id) : JsonReply(200, job->second);
-}
-
-FakeReply HandleJobsRunNow(const ApiContext& context, WorkspaceState& state) {
-  auto parsed = ParseJsonBody(context.request);
-  if (auto* error = std::get_if<FakeReply>(&parsed)) return std::move(*error);
-  const auto& body = std::get<nlohmann::json>(parsed);
-  const auto id = body.contains("job_id") ? JobIdFrom(body["job_id"]) : std::nullopt;
-  if (!id) return InvalidParameter("Missing or invalid job_id");
-  if (!state.jobs.contains(*id)) return UnknownJob(*id);
-  const std::int64_t number_in_job = ++state.runs_per_job[*id];
-  return JsonReply(200, {{"run_id", state.next_run_id++}, {"number_in_job", number_in_job}});
 }
 
 }  // namespace dbproxy::fake

@@ -1,21 +1,18 @@
-// Clusters and Jobs endpoints of the fake workspace (3 fixed clusters and jobs, plus whatever
-// tests create).
+// Clusters endpoints of the fake workspace (3 fixed clusters, plus whatever tests create).
 #pragma once
 
 #include "tests/fake_workspace/api_context.hpp"
 
 namespace dbproxy::fake {
 
-// Puts the fixed clusters and jobs into `state`.
+// Puts the fixed clusters into `state`: two RUNNING, one TERMINATED (so clusters/start works).
 void SeedComputeResources(WorkspaceState& state);
 
 FakeReply HandleClustersList(const ApiContext& context, WorkspaceState& state);
 FakeReply HandleClustersGet(const ApiContext& context, WorkspaceState& state);
 FakeReply HandleClustersCreate(const ApiContext& context, WorkspaceState& state);
+FakeReply HandleClustersEdit(const ApiContext& context, WorkspaceState& state);
+FakeReply HandleClustersStart(const ApiContext& context, WorkspaceState& state);
 FakeReply HandleClustersDelete(const ApiContext& context, WorkspaceState& state);
-
-FakeReply HandleJobsList(const ApiContext& context, WorkspaceState& state);
-FakeReply HandleJobsGet(const ApiContext& context, WorkspaceState& state);
-FakeReply HandleJobsRunNow(const ApiContext& context, WorkspaceState& state);
 
 }  // namespace dbproxy::fake

@@ -124,7 +124,12 @@ FakeReply Requests(const FakeRequest& request, const WorkspaceState& state) {
     nlohmann::json headers = nlohmann::json::object();
     for (const auto& [name, value] : logged.headers)
       headers[name] = value;
-    entries.push_back({{"method", logged.method}, {"target", logged.target}, {"headers", headers}});
+    nlohmann::json entry = {{"method", logged.method},
+                            {"target", logged.target},
+                            {"headers", headers},
+                            {"body_bytes", logged.body_bytes}};
+    if (logged.body) entry["body"] = *logged.body;
+    entries.push_back(std::move(entry));
   }
   return JsonReply(200, entries);
 }

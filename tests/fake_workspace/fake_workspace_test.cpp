@@ -2,7 +2,9 @@
 // it writes. Each test starts its own process and the fixture always kills it.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -153,19 +155,94 @@ TEST_F(FakeWorkspaceTest, EnforcesTokenScopes) {
 TEST_F(FakeWorkspaceTest, RunsSqlStatements) {
   const std::string token = Token();
   const HttpResponse ok = Api("POST", "/api/2.0/sql/statements", token,
-                              R"({"statement":"SELECT 1","warehouse_id":"w","row_limit":3})");
+                              R"({"statement":"SELECT 1","warehouse_id":"wh-1","row_limit":3})");
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(ok.Json()["manifest"]["truncated"], true);
   EXPECT_EQ(ok.Json()["result"]["data_array"].size(), 3U);
   const std::string id = ok.Json()["statement_id"];
   EXPECT_EQ(Api("GET", "/api/2.0/sql/statements/" + id, token).Json()["statement_id"], id);
   const HttpResponse failed = Api("POST", "/api/2.0/sql/statements", token,
-                                  R"({"statement":"SELECT FAIL","warehouse_id":"w"})");
+                                  R"({"statement":"SELECT FAIL","warehouse_id":"wh-1"})");
   EXPECT_EQ(failed.status, 200);
   EXPECT_EQ(failed.Json()["status"]["state"], "FAILED");
   EXPECT_EQ(Api("POST", "/api/2.0/sql/statements", token, R"({"statement":"SELECT 1"})")
                 .Json()["error_code"],
             "INVALID_PARAMETER_VALUE");
+}
+
+TEST_F(FakeWorkspaceTest, SqlStatementsHonourWarehouseLimitsAndDisposition) {
+  const std::string token = Token();
+  const HttpResponse unknown = Api("POST", "/api/2.0/sql/statements", token,
+                                   R"({"statement":"SELECT 1","warehouse_id":"nope"})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(unknown.Json()["message"], "nope is not a valid endpoint id.");
+  const HttpResponse bytes = Api("POST", "/api/2.0/sql/statements", token,
+                                 R"({"statement":"SELECT 1","warehouse_id":"wh-2","byte_limit":30})");
+  ASSERT_EQ(bytes.status, 200) << bytes.body;
+  EXPECT_EQ(bytes.Json()["result"]["data_array"].size(), 2U);  // ["1","row-1"] is 13 bytes
+  EXPECT_EQ(bytes.Json()["manifest"]["truncated"], true);
+  EXPECT_EQ(Api("POST", "/api/2.0/sql/statements", token,
+                R"({"statement":"SELECT 1","warehouse_id":"wh-1","format":"CSV"})")
+                .status,
+            400);
+
+  const HttpResponse linked = Api(
+      "POST", "/api/2.0/sql/statements", token,
+      R"({"statement":"SELECT 1","warehouse_id":"wh-1","disposition":"EXTERNAL_LINKS"})");
+  ASSERT_EQ(linked.status, 200) << linked.body;
+  const std::string link = linked.Json()["result"]["external_links"][0]["external_link"];
+  ASSERT_EQ(link.rfind(workspace_->url() + "/fake-storage/", 0), 0U) << link;
+  const std::string path = link.substr(workspace_->url().size());
+  EXPECT_EQ(Api("GET", path, token).status, 400) << "a pre-signed URL refuses a bearer token";
+  const HttpResponse rows = Api("GET", path, "");
+  ASSERT_EQ(rows.status, 200) << rows.body;
+  EXPECT_EQ(rows.Json().size(), 10U);
+  EXPECT_EQ(Api("GET", "/api/2.0/sql/warehouses", token).Json()["warehouses"].size(), 3U);
+}
+
+TEST_F(FakeWorkspaceTest, SubmitsListsAndGetsJobRuns) {
+  const std::string token = Token();
+  const std::string submit =
+      R"({"run_name":"adhoc","idempotency_token":"t-1","tasks":[{"task_key":"a"}]})";
+  const HttpResponse first = Api("POST", "/api/2.1/jobs/runs/submit", token, submit);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const auto run_id = first.Json()["run_id"].get<std::int64_t>();
+  EXPECT_EQ(Api("POST", "/api/2.1/jobs/runs/submit", token, submit).Json()["run_id"], run_id);
+  EXPECT_EQ(Api("POST", "/api/2.2/jobs/runs/submit", token, R"({"run_name":"x"})").status, 400);
+  const HttpResponse now = Api("POST", "/api/2.2/jobs/run-now", token, R"({"job_id":102})");
+  ASSERT_EQ(now.status, 200) << now.body;
+
+  const HttpResponse all = Api("GET", "/api/2.2/jobs/runs/list", token);
+  ASSERT_EQ(all.Json()["runs"].size(), 2U) << all.body;
+  EXPECT_EQ(all.Json()["runs"][0]["job_id"], 102) << "newest first";
+  EXPECT_EQ(Api("GET", "/api/2.1/jobs/runs/list?job_id=102", token).Json()["runs"].size(), 1U);
+  const HttpResponse run =
+      Api("GET", "/api/2.1/jobs/runs/get?run_id=" + std::to_string(run_id), token);
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_EQ(run.Json()["run_name"], "adhoc");
+  EXPECT_EQ(run.Json()["state"]["life_cycle_state"], "TERMINATED");
+  EXPECT_EQ(Api("GET", "/api/2.1/jobs/runs/get?run_id=1", token).status, 400);
+}
+
+TEST_F(FakeWorkspaceTest, EditsAndStartsClusters) {
+  const std::string token = Token();
+  const HttpResponse edit = Api(
+      "POST", "/api/2.1/clusters/edit", token,
+      R"({"cluster_id":"0101-120000-shared01","spark_version":"16.0.x","num_workers":8})");
+  ASSERT_EQ(edit.status, 200) << edit.body;
+  const auto cluster =
+      Api("GET", "/api/2.1/clusters/get?cluster_id=0101-120000-shared01", token).Json();
+  EXPECT_EQ(cluster["num_workers"], 8);
+  EXPECT_EQ(Api("POST", "/api/2.1/clusters/edit", token, R"({"cluster_id":"0101-120000-shared01"})")
+                .status,
+            400);
+  const HttpResponse running =
+      Api("POST", "/api/2.1/clusters/start", token, R"({"cluster_id":"0101-120000-shared01"})");
+  EXPECT_EQ(running.Json()["error_code"], "INVALID_STATE");
+  EXPECT_EQ(
+      Api("POST", "/api/2.0/clusters/start", token, R"({"cluster_id":"0101-120000-mlbox003"})")
+          .status,
+      200);
 }
 
 TEST_F(FakeWorkspaceTest, InjectsFaultsInOrder) {
@@ -190,12 +267,42 @@ TEST_F(FakeWorkspaceTest, InjectsFaultsInOrder) {
   EXPECT_EQ(Api("GET", "/api/2.1/clusters/list", "x").status, 403);
 }
 
-TEST_F(FakeWorkspaceTest, LogsRequestHeadersAsReceived) {
-  Api("GET", "/api/2.1/clusters/list", "caller-token");
-  const auto log = workspace_->Request("GET", "/_fake/requests?limit=1").Json();
-  ASSERT_EQ(log.size(), 1U);
+TEST_F(FakeWorkspaceTest, LogsRequestHeadersAndBodiesAsReceived) {
+  const HttpResponse listed = Api("GET", "/api/2.1/clusters/list", "caller-token");
+  EXPECT_EQ(listed.headers.at("x-databricks-request-id"), listed.headers.at("x-request-id"));
+  const std::string small = R"({"statement":"SELECT 1","warehouse_id":"wh-1","row_limit":5})";
+  Api("POST", "/api/2.0/sql/statements", "caller-token", small);
+  Api("POST", "/api/2.0/sql/statements", "caller-token", std::string(5000, ' '));
+  const auto log = workspace_->Request("GET", "/_fake/requests?limit=3").Json();
+  ASSERT_EQ(log.size(), 3U);
   EXPECT_EQ(log[0]["target"], "/api/2.1/clusters/list");
   EXPECT_EQ(log[0]["headers"]["Authorization"], "Bearer caller-token");
+  EXPECT_EQ(log[0]["body_bytes"], 0);
+  EXPECT_EQ(log[1]["body"], small);
+  EXPECT_EQ(log[2]["body_bytes"], 5000);
+  EXPECT_FALSE(log[2].contains("body")) << "large bodies are not kept";
+}
+
+TEST_F(FakeWorkspaceTest, ServesFromSeveralThreads) {
+  Start({"--threads", "3"});
+  const std::string token = Token();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      FakeWorkspaceProcess::Client client(*workspace_);
+      for (int i = 0; i < 20; ++i) {
+        if (client.Request("GET", "/api/2.1/clusters/list", "",
+                           {"Authorization: Bearer " + token})
+                .status == 200) {
+          ++ok;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), 80);
+  EXPECT_EQ(workspace_->Request("GET", "/_fake/counters").Json()["api_requests"], 80);
 }
 
 TEST_F(FakeWorkspaceTest, StreamsLargeBlobs) {

@@ -2,6 +2,10 @@
 // slice of the REST API) served over HTTPS on 127.0.0.1, with a /_fake/ control channel.
 //
 //   dbproxy-fake-workspace --dir DIR [--port N] [--token-lifetime SECONDS] [--clients-file FILE]
+//                          [--threads N]
+//
+// --threads: io_context threads (default 1). Benchmarks use more, so that the fake upstream is
+// not what limits the proxies measured against it.
 //
 // Writes DIR/ca.pem (the CA to trust) and then DIR/url ("https://127.0.0.1:PORT"), prints
 // "READY <url>" and serves until SIGTERM or SIGINT, then exits 0.
@@ -15,11 +19,15 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 #include "tests/fake_workspace/cert_gen.hpp"
 #include "tests/fake_workspace/clients_file.hpp"
 #include "tests/fake_workspace/compute_api.hpp"
+#include "tests/fake_workspace/jobs_api.hpp"
 #include "tests/fake_workspace/server.hpp"
+#include "tests/fake_workspace/sql_api.hpp"
 #include "tests/fake_workspace/state.hpp"
 
 namespace {
@@ -29,13 +37,14 @@ namespace fake = dbproxy::fake;
 
 constexpr const char* kUsage =
     "usage: dbproxy-fake-workspace --dir DIR [--port N] [--token-lifetime SECONDS] "
-    "[--clients-file FILE]\n";
+    "[--clients-file FILE] [--threads N]\n";
 
 struct Options {
   fs::path dir;
   unsigned short port = 0;
   long token_lifetime_seconds = 3600;
   std::optional<fs::path> clients_file;
+  int threads = 1;
 };
 
 std::optional<long> ParseNumber(const std::string& text, long low, long high) {
@@ -63,6 +72,8 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
       options.clients_file = value;
     } else if (flag == "--port" && ParseNumber(value, 0, 65535)) {
       options.port = static_cast<unsigned short>(*ParseNumber(value, 0, 65535));
+    } else if (flag == "--threads" && ParseNumber(value, 1, 64)) {
+      options.threads = static_cast<int>(*ParseNumber(value, 1, 64));
     } else if (flag == "--token-lifetime" && ParseNumber(value, 1, 7L * 24 * 3600)) {
       options.token_lifetime_seconds = *ParseNumber(value, 1, 7L * 24 * 3600);
     } else {
@@ -109,11 +120,13 @@ int Run(const Options& options) {
     }
   }
   fake::SeedComputeResources(state);
+  fake::SeedJobs(state);
+  fake::SeedWarehouses(state);
 
   const fake::TlsIdentity identity = fake::GenerateTlsIdentity();
   dbproxy::asio::ssl::context tls = fake::MakeServerTlsContext(identity);
   // Declared after `state` and `tls`: sessions suspended in the io_context refer to both.
-  dbproxy::asio::io_context io(1);
+  dbproxy::asio::io_context io(options.threads);
   fake::FakeWorkspaceServer server(io, tls, state, options.port);
   state.base_url = "https://127.0.0.1:" + std::to_string(server.port());
 
@@ -129,7 +142,10 @@ int Run(const Options& options) {
   WriteFileAtomically(options.dir / "url", state.base_url);
   std::cout << "READY " << state.base_url << std::endl;
 
+  std::vector<std::thread> extra_threads;
+  for (int i = 1; i < options.threads; ++i) extra_threads.emplace_back([&io] { io.run(); });
   io.run();
+  for (auto& thread : extra_threads) thread.join();
   return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "tests/fake_workspace/api_context.hpp"
 #include "tests/fake_workspace/compute_api.hpp"
+#include "tests/fake_workspace/jobs_api.hpp"
 #include "tests/fake_workspace/sql_api.hpp"
 
 namespace dbproxy::fake {
@@ -48,16 +49,23 @@ FakeReply HandleBlob(const ApiContext& context, WorkspaceState& /*state*/) {
 
 // Versions as Databricks serves them: clusters on 2.0/2.1, jobs on 2.0/2.1/2.2.
 // SCIM /Me is listed under every API scope in Databricks' scope docs, so any token may call it.
-constexpr std::array<Route, 11> kRoutes = {{
+constexpr std::array<Route, 18> kRoutes = {{
     {"GET", "preview/scim/v2/Me", false, {"2.0"}, ApiFamily::kAnyScope, HandleScimMe},
     {"GET", "fake/blob", false, {"2.0"}, ApiFamily::kAnyScope, HandleBlob},
     {"GET", "clusters/list", false, {"2.0", "2.1"}, ApiFamily::kClusters, HandleClustersList},
     {"GET", "clusters/get", false, {"2.0", "2.1"}, ApiFamily::kClusters, HandleClustersGet},
     {"POST", "clusters/create", false, {"2.0", "2.1"}, ApiFamily::kClusters, HandleClustersCreate},
+    {"POST", "clusters/edit", false, {"2.0", "2.1"}, ApiFamily::kClusters, HandleClustersEdit},
+    {"POST", "clusters/start", false, {"2.0", "2.1"}, ApiFamily::kClusters, HandleClustersStart},
     {"POST", "clusters/delete", false, {"2.0", "2.1"}, ApiFamily::kClusters, HandleClustersDelete},
     {"GET", "jobs/list", false, {"2.0", "2.1", "2.2"}, ApiFamily::kJobs, HandleJobsList},
     {"GET", "jobs/get", false, {"2.0", "2.1", "2.2"}, ApiFamily::kJobs, HandleJobsGet},
     {"POST", "jobs/run-now", false, {"2.0", "2.1", "2.2"}, ApiFamily::kJobs, HandleJobsRunNow},
+    {"POST", "jobs/runs/submit", false, {"2.0", "2.1", "2.2"}, ApiFamily::kJobs, HandleRunsSubmit},
+    {"GET", "jobs/runs/list", false, {"2.0", "2.1", "2.2"}, ApiFamily::kJobs, HandleRunsList},
+    {"GET", "jobs/runs/get", false, {"2.0", "2.1", "2.2"}, ApiFamily::kJobs, HandleRunsGet},
+    {"GET", "sql/warehouses", false, {"2.0"}, ApiFamily::kSql, HandleWarehousesList},
+    {"GET", "sql/warehouses/", true, {"2.0"}, ApiFamily::kSql, HandleWarehouseGet},
     {"POST", "sql/statements", false, {"2.0"}, ApiFamily::kSql, HandleStatementSubmit},
     {"GET", "sql/statements/", true, {"2.0"}, ApiFamily::kSql, HandleStatementGet},
 }};

@@ -6,6 +6,7 @@
 #include "tests/fake_workspace/encoding.hpp"
 #include "tests/fake_workspace/oauth_endpoints.hpp"
 #include "tests/fake_workspace/rest_api.hpp"
+#include "tests/fake_workspace/sql_api.hpp"
 
 namespace dbproxy::fake {
 namespace {
@@ -43,7 +44,12 @@ bool ParseTarget(FakeRequest& request) {
 
 std::optional<Fault> AdmitRequest(const FakeRequest& request, WorkspaceState& state) {
   if (IsControlPath(request.path)) return std::nullopt;
-  state.request_log.push_back({request.method, request.target, request.headers});
+  LoggedRequest logged{.method = request.method,
+                       .target = request.target,
+                       .headers = request.headers,
+                       .body_bytes = request.body.size()};
+  if (request.body.size() <= WorkspaceState::kLoggedBodyLimit) logged.body = request.body;
+  state.request_log.push_back(std::move(logged));
   if (state.request_log.size() > WorkspaceState::kRequestLogLimit) state.request_log.pop_front();
   if (IsTokenPath(request.path)) {
     ++state.counters.token_requests;
@@ -87,6 +93,7 @@ FakeReply RouteRequest(const FakeRequest& request, WorkspaceState& state) {
     }
     return HandleTokenRequest(request, state);
   }
+  if (path.starts_with("/fake-storage/")) return HandleExternalResult(request, state);
   if (request.method == "GET" && path == "/oidc/.well-known/oauth-authorization-server") {
     return HandleOAuthDiscovery(state);
   }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 #include <iostream>
+#include <mutex>
 #include <string>
 
 #include "tests/fake_workspace/encoding.hpp"
@@ -47,7 +48,10 @@ FakeRequest ToFakeRequest(const RawRequest& raw) {
 template <class Body>
 void SetCommonHeaders(http::response<Body>& response, const FakeReply& reply, bool keep_alive) {
   response.set(http::field::content_type, reply.content_type);
-  response.set("X-Request-Id", NewUuid());
+  // Databricks clients read x-databricks-request-id first, then X-Request-Id: send both.
+  const std::string request_id = NewUuid();
+  response.set("X-Request-Id", request_id);
+  response.set("X-Databricks-Request-Id", request_id);
   for (const auto& [name, value] : reply.headers)
     response.insert(name, value);
   response.keep_alive(keep_alive);
@@ -112,7 +116,11 @@ asio::awaitable<After> ServeRequest(TlsStream& stream, const RawRequest& raw,
     const FakeReply reply = ApiError(400, "MALFORMED_REQUEST", "Malformed query string");
     co_return next(co_await WriteReply(stream, reply, version, keep_alive));
   }
-  const std::optional<Fault> fault = AdmitRequest(request, state);
+  std::optional<Fault> fault;
+  {
+    const std::lock_guard<std::mutex> lock(state.mutex);
+    fault = AdmitRequest(request, state);
+  }
   if (fault && fault->latency_ms > 0) {
     asio::steady_timer timer(co_await asio::this_coro::executor,
                              std::chrono::milliseconds(fault->latency_ms));
@@ -120,8 +128,13 @@ asio::awaitable<After> ServeRequest(TlsStream& stream, const RawRequest& raw,
     co_await timer.async_wait(Redirect(ec));
   }
   if (fault && fault->drop) co_return After::kAbort;
-  const FakeReply reply =
-      fault && fault->status != 0 ? FaultReply(request, *fault) : RouteRequest(request, state);
+  FakeReply reply;
+  if (fault && fault->status != 0) {
+    reply = FaultReply(request, *fault);
+  } else {
+    const std::lock_guard<std::mutex> lock(state.mutex);
+    reply = RouteRequest(request, state);
+  }
   const bool written = reply.stream_bytes ? co_await StreamBlob(stream, reply, version, keep_alive)
                                           : co_await WriteReply(stream, reply, version, keep_alive);
   co_return next(written);
@@ -174,7 +187,10 @@ asio::awaitable<void> AcceptLoop(tcp::acceptor& acceptor, asio::ssl::context& tl
                                  WorkspaceState& state) {
   while (acceptor.is_open()) {
     beast::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(Redirect(ec));
+    // Each session runs on its own strand: with --threads, a stream's I/O and its timeout
+    // handler must never run at the same time.
+    const auto strand = asio::make_strand(acceptor.get_executor());
+    tcp::socket socket = co_await acceptor.async_accept(strand, Redirect(ec));
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // e.g. EMFILE under a benchmark: back off instead of spinning.
@@ -182,7 +198,8 @@ asio::awaitable<void> AcceptLoop(tcp::acceptor& acceptor, asio::ssl::context& tl
       co_await timer.async_wait(Redirect(ec));
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(), RunSession(std::move(socket), tls, state),
+    const auto session_executor = socket.get_executor();
+    asio::co_spawn(session_executor, RunSession(std::move(socket), tls, state),
                    ReportSessionError);
   }
 }

@@ -1,6 +1,7 @@
 // The fake workspace's HTTPS server: accepts TLS connections on 127.0.0.1 and runs each one as a
 // coroutine that reads requests (with deadlines and size limits) and answers them through
-// router.hpp. HTTP/1.1 keep-alive; one io_context thread is enough for hundreds of connections.
+// router.hpp. HTTP/1.1 keep-alive. The io_context may be run by several threads: each session
+// has its own strand and handlers run under WorkspaceState::mutex.
 #pragma once
 
 #include <boost/asio/ssl.hpp>

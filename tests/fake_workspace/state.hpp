@@ -1,7 +1,8 @@
 // Everything the fake workspace remembers between requests.
 //
-// Threading: the server runs one io_context thread and every handler runs on it, so the state
-// has no locks. Every collection that requests can grow is bounded (see the k* limits).
+// Threading: the server may run several io_context threads (--threads); it holds `mutex` around
+// every handler call (handlers never suspend), so handlers themselves take no locks. Every
+// collection that requests can grow is bounded (see the k* limits).
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -52,9 +54,11 @@ struct Counters {
 };
 
 struct LoggedRequest {
-  std::string method;
-  std::string target;
-  HeaderList headers;
+  std::string method = {};
+  std::string target = {};
+  HeaderList headers = {};
+  std::size_t body_bytes = 0;
+  std::optional<std::string> body = std::nullopt;  // kept when at most kLoggedBodyLimit bytes
 };
 
 // Keys are kept in insertion order so the oldest entry is evicted when `limit` is reached.
@@ -81,6 +85,9 @@ struct WorkspaceState {
   static constexpr std::size_t kRequestLogLimit = 1000;
   static constexpr std::size_t kTokenLimit = 100000;
   static constexpr std::size_t kFaultQueueLimit = 1000;
+  static constexpr std::size_t kLoggedBodyLimit = 4096;
+
+  std::mutex mutex;  // see the threading note above
 
   std::string base_url;  // "https://127.0.0.1:PORT"
   std::chrono::seconds token_lifetime{3600};
@@ -96,6 +103,10 @@ struct WorkspaceState {
   std::map<std::int64_t, nlohmann::json> jobs;  // fixed at start
   std::map<std::int64_t, std::int64_t> runs_per_job;
   BoundedJsonMap<std::string> statements;
+  std::map<std::string, nlohmann::json> warehouses;  // fixed at start
+  BoundedJsonMap<std::string> external_results;      // "<statement_id>/<chunk>" -> rows
+  BoundedJsonMap<std::int64_t> runs;                 // run_id -> run, as runs/get answers
+  BoundedJsonMap<std::string> run_idempotency;       // idempotency_token -> run_id
   std::int64_t next_run_id = 1000;
   std::int64_t next_cluster_serial = 1;
 };

@@ -132,14 +132,13 @@ int FakeWorkspaceProcess::Terminate() {
   return status < 0 ? -1 : status;
 }
 
-HttpResponse FakeWorkspaceProcess::Request(const std::string& method, const std::string& path,
-                                           const std::string& body,
-                                           const std::vector<std::string>& headers) {
-  CURL* curl = curl_.get();
+namespace {
+
+HttpResponse Perform(CURL* curl, const std::string& url, const std::string& ca_file, bool fresh,
+                     const std::string& method, const std::string& body,
+                     const std::vector<std::string>& headers) {
   curl_easy_reset(curl);  // keeps the connection cache
   HttpResponse response;
-  const std::string url = url_ + path;
-  const std::string ca_file = (dir_ / "ca.pem").string();
   curl_slist* list = nullptr;
   for (const std::string& header : headers)
     list = curl_slist_append(list, header.c_str());
@@ -152,7 +151,7 @@ HttpResponse FakeWorkspaceProcess::Request(const std::string& method, const std:
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, fresh_connections_ ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
   if (method != "GET") {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
@@ -168,6 +167,28 @@ HttpResponse FakeWorkspaceProcess::Request(const std::string& method, const std:
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
+}
+
+}  // namespace
+
+HttpResponse FakeWorkspaceProcess::Request(const std::string& method, const std::string& path,
+                                           const std::string& body,
+                                           const std::vector<std::string>& headers) {
+  return Perform(curl_.get(), url_ + path, (dir_ / "ca.pem").string(), fresh_connections_, method,
+                 body, headers);
+}
+
+FakeWorkspaceProcess::Client::Client(const FakeWorkspaceProcess& workspace)
+    : url_(workspace.url()), ca_file_((workspace.dir() / "ca.pem").string()) {
+  curl_.reset(curl_easy_init());
+  if (!curl_) throw std::runtime_error("curl_easy_init failed");
+}
+
+HttpResponse FakeWorkspaceProcess::Client::Request(const std::string& method,
+                                                   const std::string& path,
+                                                   const std::string& body,
+                                                   const std::vector<std::string>& headers) {
+  return Perform(curl_.get(), url_ + path, ca_file_, false, method, body, headers);
 }
 
 }  // namespace dbproxy::fake::testing

@@ -53,6 +53,20 @@ class FakeWorkspaceProcess {
   HttpResponse Request(const std::string& method, const std::string& path,
                        const std::string& body = "", const std::vector<std::string>& headers = {});
 
+  // Another kept-alive connection to the same workspace, for use from another thread.
+  class Client {
+   public:
+    explicit Client(const FakeWorkspaceProcess& workspace);
+    HttpResponse Request(const std::string& method, const std::string& path,
+                         const std::string& body = "",
+                         const std::vector<std::string>& headers = {});
+
+   private:
+    std::string url_;
+    std::string ca_file_;
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl_{nullptr, &curl_easy_cleanup};
+  };
+
  private:
   std::filesystem::path dir_;
   std::string url_;
