@@ -163,7 +163,10 @@ Decision Evaluate(const Policy& policy, const EvalInput& input,
 // Raw tokens bypass call-level rules. Returns the id of a deny rule or role limit that a token
 // of `scope` could bypass for this service (empty when none): a deny rule counts when one of its
 // actions is reachable with the scope (ScopeReach) and its conditions on service, caller and
-// time do not rule it out (conditions on call-level facts are unknown, so they cannot).
+// time do not rule it out (conditions on call-level facts are unknown, so they cannot). A role
+// of the service (own or granted) counts as "role:<name>" when it has SQL limits (clamping or
+// not) and both it and the scope reach sql.execute, or when it has requests_per_minute and the
+// scope reaches any call action the role allows.
 std::string RawTokenBypass(const Policy& policy, const EvalInput& input, std::string_view scope);
 
 // The scope a token request without "scope" gets: the first literal "token:<scope>" action of

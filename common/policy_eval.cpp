@@ -46,26 +46,42 @@ Applies RuleApplies(const Rule& rule, const EvalSubject& subject, bool call_fact
   return unknown ? Applies::kUnknown : Applies::kYes;
 }
 
-// Why `role` may not be used for this request, or empty. Limits apply to sql.execute.
-std::string LimitViolation(const Role& role, const RequestFacts& facts) {
-  if (facts.action != "sql.execute") return {};
+// What a role's limits make of a request: why it may not be used (empty when it may), and the
+// rewrites a clamping role allows it with. Limits apply to sql.execute.
+struct LimitCheck {
+  std::string violation;
+  std::vector<std::string> clamps;
+};
+
+// Checks one "<field> <= max" limit; a clamping role rewrites a statement body it can read
+// instead of refusing it.
+void CheckMax(const Role& role, std::string_view field, const std::optional<std::int64_t>& max,
+              bool clamp, const std::optional<std::int64_t>& value, const RequestFacts& facts,
+              LimitCheck& out) {
+  if (!max || !out.violation.empty() || (value && *value <= *max)) return;
+  if (clamp && facts.sql_statement_body) {
+    out.clamps.push_back(std::string(field) + "=" + std::to_string(*max));
+    return;
+  }
+  out.violation = "role '" + role.name + "' requires " + std::string(field) +
+                  " <= " + std::to_string(*max);
+}
+
+LimitCheck CheckLimits(const Role& role, const RequestFacts& facts) {
+  LimitCheck out;
+  if (facts.action != "sql.execute") return out;
   const RoleLimits& limits = role.limits;
-  if (limits.sql_row_limit_max &&
-      (!facts.row_limit || *facts.row_limit > *limits.sql_row_limit_max)) {
-    return "role '" + role.name + "' requires row_limit <= " +
-           std::to_string(*limits.sql_row_limit_max);
-  }
-  if (limits.sql_byte_limit_max &&
-      (!facts.byte_limit || *facts.byte_limit > *limits.sql_byte_limit_max)) {
-    return "role '" + role.name + "' requires byte_limit <= " +
-           std::to_string(*limits.sql_byte_limit_max);
-  }
-  if (!limits.sql_warehouses.empty() &&
+  CheckMax(role, "row_limit", limits.sql_row_limit_max, limits.sql_row_limit_clamp,
+           facts.row_limit, facts, out);
+  CheckMax(role, "byte_limit", limits.sql_byte_limit_max, limits.sql_byte_limit_clamp,
+           facts.byte_limit, facts, out);
+  if (out.violation.empty() && !limits.sql_warehouses.empty() &&
       (!facts.warehouse || std::find(limits.sql_warehouses.begin(), limits.sql_warehouses.end(),
                                      *facts.warehouse) == limits.sql_warehouses.end())) {
-    return "role '" + role.name + "' does not allow this warehouse";
+    out.violation = "role '" + role.name + "' does not allow this warehouse";
   }
-  return {};
+  if (!out.violation.empty()) out.clamps.clear();
+  return out;
 }
 
 void Note(std::vector<TraceStep>* trace, std::string subject, std::string outcome) {
@@ -243,14 +259,20 @@ Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<Trac
       if (trace != nullptr) Note(trace, name, "does not list " + action);
       return false;
     }
-    if (std::string violation = LimitViolation(role, *input.facts); !violation.empty()) {
-      if (trace != nullptr) Note(trace, name, "limit: " + violation);
-      if (limit_reason.empty()) limit_reason = std::move(violation);
+    LimitCheck limits = CheckLimits(role, *input.facts);
+    if (!limits.violation.empty()) {
+      if (trace != nullptr) Note(trace, name, "limit: " + limits.violation);
+      if (limit_reason.empty()) limit_reason = std::move(limits.violation);
       return false;
     }
-    if (trace != nullptr) Note(trace, name, "allows " + action);
+    std::string allows = "allows " + action;
+    for (const std::string& clamp : limits.clamps) {
+      allows += (&clamp == &limits.clamps.front() ? " with " : ", ") + clamp;
+    }
+    if (trace != nullptr) Note(trace, name, allows);
     decision = Decision{.allow = true, .rule = "role:" + role.name,
-                        .reason = "role '" + role.name + "' allows " + action, .role = &role};
+                        .reason = "role '" + role.name + "' " + allows, .role = &role,
+                        .clamps = std::move(limits.clamps)};
     return true;
   });
   if (decision.allow) return decision;
@@ -300,10 +322,21 @@ std::string RawTokenBypass(const Policy& policy, const EvalInput& input, std::st
       if (RuleApplies(rule, subject, false, nullptr) != Applies::kNo) return rule.id;
     }
   }
+  // Role limits: SQL limits restrict the token when it reaches sql.execute, a rate limit when it
+  // reaches any call the role allows (a raw token is neither inspected nor paced).
+  auto reaches_role_call = [&](const Role& role) {
+    for (std::size_t k = 0; k < known.size(); ++k) {
+      if ((reachable & (std::uint32_t{1} << k)) != 0 && AnyActionMatches(role.actions, known[k])) {
+        return true;
+      }
+    }
+    return false;
+  };
   std::string limited;
   ForEachRole(policy, input, [&](const Role& role, bool) {
-    if (role.limits.any_sql() && AnyActionMatches(reach, "sql.execute") &&
-        AnyActionMatches(role.actions, "sql.execute")) {
+    const bool sql = role.limits.any_sql() && AnyActionMatches(reach, "sql.execute") &&
+                     AnyActionMatches(role.actions, "sql.execute");
+    if (sql || (role.limits.requests_per_minute && reaches_role_call(role))) {
       limited = "role:" + role.name;
       return true;
     }

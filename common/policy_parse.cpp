@@ -62,6 +62,25 @@ void ReadService(const toml::table& table, std::string_view source, Policy& poli
   policy.services.push_back(std::move(service));
 }
 
+// A clamp flag: `key` = true|false, and only beside a `max_key` of at least 1 (Databricks reads
+// a row_limit or byte_limit of 0 as "no limit", so clamping to 0 would lift the limit).
+bool ReadClamp(TableReader& reader, std::string_view key, std::string_view max_key,
+               const std::optional<std::int64_t>& max) {
+  const toml::node* node = reader.Peek(key);
+  if (node == nullptr) return false;
+  reader.MarkRead(key);
+  const auto* flag = node->as_boolean();
+  if (flag == nullptr) {
+    reader.AddError(node, std::string(key) + " must be true or false");
+    return false;
+  }
+  if (flag->get() && (!max || *max < 1)) {
+    reader.AddError(node, std::string(key) + " needs " + std::string(max_key) + " >= 1");
+    return false;
+  }
+  return flag->get();
+}
+
 void ReadLimits(TableReader& parent, const toml::table& table, std::string_view source,
                 Role& role) {
   std::vector<std::string> scratch;
@@ -69,6 +88,10 @@ void ReadLimits(TableReader& parent, const toml::table& table, std::string_view 
   constexpr std::int64_t kMax = std::int64_t{1} << 40;
   role.limits.sql_row_limit_max = reader.Int("sql_row_limit_max", 0, kMax);
   role.limits.sql_byte_limit_max = reader.Int("sql_byte_limit_max", 0, kMax);
+  role.limits.sql_row_limit_clamp = ReadClamp(reader, "sql_row_limit_clamp", "sql_row_limit_max",
+                                              role.limits.sql_row_limit_max);
+  role.limits.sql_byte_limit_clamp = ReadClamp(
+      reader, "sql_byte_limit_clamp", "sql_byte_limit_max", role.limits.sql_byte_limit_max);
   if (auto warehouses = reader.StringArray("sql_warehouses")) role.limits.sql_warehouses = *warehouses;
   role.limits.requests_per_minute = reader.Int("requests_per_minute", 1, 1'000'000);
   reader.Finish();

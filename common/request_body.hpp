@@ -40,6 +40,8 @@ struct BodyFacts {
   std::optional<std::string> driver_node_type{};  // clusters: driver_node_type_id
   // clusters: the largest of num_workers and autoscale.max_workers that the body sets.
   std::optional<std::int64_t> num_workers{};
+  // The body was read as a statement submission, so a clamping role may rewrite it.
+  bool sql_statement = false;
 };
 
 // Whether the proxy must buffer and inspect the request body of this call (see the table

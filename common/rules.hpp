@@ -37,6 +37,9 @@ struct RequestFacts {
   std::optional<std::string> node_type{};         // clusters: node_type_id
   std::optional<std::string> driver_node_type{};  // clusters: driver_node_type_id
   std::optional<std::int64_t> num_workers{};      // clusters: max(num_workers, autoscale max)
+  // The facts come from an inspected statement submission body: a clamping role may allow the
+  // call and have the proxy rewrite row_limit/byte_limit (anything else is refused instead).
+  bool sql_statement_body = false;
   std::int64_t now_unix = 0;  // for time.* attributes
 };
 

@@ -232,10 +232,46 @@ TEST(RulesBypassTest, GrantedRoleLimitsBlockToo) {
   rules_test::Call call = CallOf("viewer", "token:sql");
   call.granted = {"paced", "limited-runner"};
   call.has_grants = true;
-  // requests_per_minute is enforced per service on the proxy; it is not a call limit.
+  EXPECT_EQ(Bypass(policy, call, "sql"), "role:paced");
+  call.granted = {"limited-runner"};
   EXPECT_EQ(Bypass(policy, call, "sql"), "role:limited-runner");
+  EXPECT_EQ(Bypass(policy, call, "clusters"), "");
+}
+
+TEST(RulesBypassTest, RateLimitedRolesBlockTokensThatReachTheirCalls) {
+  // requests_per_minute paces proxied calls; a raw token would not be paced.
+  const Policy policy = MustParse(kLimited);
+  rules_test::Call call = CallOf("viewer", "token:all-apis");
   call.granted = {"paced"};
-  EXPECT_EQ(Bypass(policy, call, "all-apis"), "");
+  call.has_grants = true;
+  EXPECT_EQ(Bypass(policy, call, "all-apis"), "role:paced");
+  EXPECT_EQ(Bypass(policy, call, "clusters:read"), "role:paced");
+  EXPECT_EQ(Bypass(policy, call, "offline_access"), "");  // reaches no call
+}
+
+TEST(RulesBypassTest, RateLimitCountsOnlyForTheRolesOwnActions) {
+  const Policy policy = MustParse(R"(
+[[service]]
+name = "paced-jobs"
+match = { unit = "pj.service" }
+roles = ["tokens", "jobs"]
+
+[[role]]
+name = "tokens"
+credential = "t-sp"
+actions = ["token:*"]
+
+[[role]]
+name = "jobs"
+credential = "j-sp"
+actions = ["jobs.*"]
+limits = { requests_per_minute = 10 }
+)");
+  rules_test::Call call = CallOf("paced-jobs", "token:sql");
+  EXPECT_EQ(Bypass(policy, call, "sql"), "");  // a sql token cannot reach jobs.*
+  EXPECT_EQ(Bypass(policy, call, "jobs"), "role:jobs");
+  EXPECT_EQ(Bypass(policy, call, "jobs:read"), "role:jobs");
+  EXPECT_EQ(Bypass(policy, call, "all-apis"), "role:jobs");
 }
 
 TEST(RulesBypassTest, DenyRulesAreReportedBeforeRoleLimits) {
