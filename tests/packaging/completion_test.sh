@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Drives the bash completion of dbproxyctl with stand-ins for the bash-completion helpers it
+# uses (_init_completion, _filedir), so the package bash-completion is not needed.
+#   completion_test.sh SOURCE_DIR
+set -uo pipefail
+
+source_dir=$1
+# The stand-ins are called by the sourced completion function, which reads the variables.
+# shellcheck disable=SC2034,SC2317
+{
+  _init_completion() {
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=${COMP_WORDS[COMP_CWORD - 1]}
+    words=("${COMP_WORDS[@]}")
+    cword=$COMP_CWORD
+  }
+  _filedir() { COMPREPLY=("<files>"); }
+  compopt() { :; }
+}
+# shellcheck source=/dev/null
+source "$source_dir/packaging/completion/dbproxyctl" || exit 1
+
+status=0
+# expect "COMMAND LINE (cursor at the end)" "words that must all be offered" ["words that must not"]
+expect() {
+  local line=$1 want=$2 unwanted=${3:-} word
+  read -r -a COMP_WORDS <<<"$line"
+  [[ $line == *" " ]] && COMP_WORDS+=("")
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+  COMPREPLY=()
+  _dbproxyctl
+  for word in $want; do
+    if [[ " ${COMPREPLY[*]} " != *" $word "* ]]; then
+      echo "FAIL: '$line' does not offer '$word' (got: ${COMPREPLY[*]})"; status=1
+    fi
+  done
+  for word in $unwanted; do
+    if [[ " ${COMPREPLY[*]} " == *" $word "* ]]; then
+      echo "FAIL: '$line' offers '$word' (got: ${COMPREPLY[*]})"; status=1
+    fi
+  done
+}
+
+expect "dbproxyctl " "enroll workspaces remove tokens status whoami token grant revoke grants maintenance policy explain reload"
+expect "dbproxyctl e" "enroll explain" "status"
+expect "dbproxyctl --json st" "status"
+expect "dbproxyctl --socket /tmp/x.sock to" "token tokens"
+expect "dbproxyctl enroll prod --" "--host --credential --client-id --secret-file --json" "--scope"
+expect "dbproxyctl enroll prod --secret-file " "<files>"
+expect "dbproxyctl token --scope " "all-apis sql"
+expect "dbproxyctl maintenance " "on off status"
+expect "dbproxyctl maintenance on --" "--service --workspace --reason --for"
+expect "dbproxyctl maintenance off --" "--service --workspace" "--reason"
+expect "dbproxyctl policy " "lint keygen sign verify"
+expect "dbproxyctl policy sign --" "--key"
+expect "dbproxyctl policy lint " "<files>"
+expect "dbproxyctl explain --unit x.service jobs." "jobs.read jobs.run jobs.manage"
+expect "dbproxyctl grant --" "--for --reason"
+[[ $status == 0 ]] && echo "ok: dbproxyctl completion"
+exit $status
