@@ -47,14 +47,16 @@ void LintServices(const Policy& policy, std::vector<LintFinding>& out) {
   }
 }
 
+bool ListedByAService(const Policy& policy, const Role& role) {
+  return std::any_of(policy.services.begin(), policy.services.end(), [&](const Service& service) {
+    return std::find(service.roles.begin(), service.roles.end(), role.name) !=
+           service.roles.end();
+  });
+}
+
 void LintRoles(const Policy& policy, std::vector<LintFinding>& out) {
   for (const Role& role : policy.roles) {
-    const bool listed = std::any_of(policy.services.begin(), policy.services.end(),
-                                    [&](const Service& service) {
-                                      return std::find(service.roles.begin(), service.roles.end(),
-                                                       role.name) != service.roles.end();
-                                    });
-    if (!listed) {
+    if (!ListedByAService(policy, role)) {
       out.push_back(Warning(role.source, "unused-role",
                             "role '" + role.name +
                                 "' is listed by no service (only a runtime grant can use it)"));
@@ -76,6 +78,31 @@ void LintPatterns(const std::string& owner, const std::string& source,
       out.push_back(Failure(source, "pattern-matches-nothing",
                             owner + ": action pattern '" + pattern +
                                 "' matches no known action and is not a token:<scope> pattern"));
+    }
+  }
+}
+
+// Calls that mint or reveal credentials, read secrets, change permissions or run arbitrary
+// code: a policy should allow them by name, not as a side effect of a wide pattern.
+constexpr std::string_view kSensitiveActions[] = {"tokens.manage",      "secrets.read",
+                                                  "secrets.manage",     "uc.credentials",
+                                                  "permissions.manage", "commands.execute"};
+
+void LintSensitive(const std::string& owner, const std::string& source,
+                   const std::vector<std::string>& patterns, std::vector<LintFinding>& out) {
+  for (const std::string& pattern : patterns) {
+    if (pattern.find('*') == std::string::npos) continue;
+    std::string reached;
+    for (std::string_view action : kSensitiveActions) {
+      const bool named = std::find(patterns.begin(), patterns.end(), action) != patterns.end();
+      if (!named && ActionMatches(pattern, action)) {
+        reached += (reached.empty() ? "" : ", ") + std::string(action);
+      }
+    }
+    if (!reached.empty()) {
+      out.push_back(Warning(source, "sensitive-by-pattern",
+                            owner + ": action pattern '" + pattern + "' also allows " + reached +
+                                "; list sensitive actions by name if that is meant"));
     }
   }
 }
@@ -152,9 +179,25 @@ std::string ShadowReason(const std::vector<Rule>& rules, std::size_t j) {
 void LintRules(const Policy& policy, std::vector<LintFinding>& out) {
   for (const Role& role : policy.roles) {
     LintPatterns("role '" + role.name + "'", role.source, role.actions, out);
+    // An unused role has its own warning; its patterns matter once a service lists it.
+    if (ListedByAService(policy, role)) {
+      LintSensitive("role '" + role.name + "'", role.source, role.actions, out);
+    }
   }
   for (const Rule& rule : policy.rules) {
     LintPatterns("rule '" + rule.id + "'", rule.source, rule.actions, out);
+    if (rule.effect == RuleEffect::kAllow) {
+      LintSensitive("rule '" + rule.id + "'", rule.source, rule.actions, out);
+    }
+  }
+  for (const Rule& rule : policy.rules) {
+    for (const std::vector<Condition>* conditions : {&rule.when, &rule.unless}) {
+      for (const Condition& condition : *conditions) {
+        if (std::string reason = TypeMismatchReason(condition); !reason.empty()) {
+          out.push_back(Failure(rule.source, "type-mismatch", "rule '" + rule.id + "': " + reason));
+        }
+      }
+    }
   }
   for (const Rule& rule : policy.rules) {
     if (std::string reason = NeverMatchesReason(policy, rule); !reason.empty()) {

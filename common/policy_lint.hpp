@@ -26,12 +26,19 @@ struct LintFinding {
 //   unused-role              warning  a role no service lists (it can still be granted at runtime)
 //   pattern-matches-nothing  error    a role or rule action pattern that is not "token:..." and
 //                                     matches no known action
+//   sensitive-by-pattern     warning  a used role or an allow rule whose '*' pattern reaches a
+//                                     sensitive action it does not also list by name
+//                                     (tokens.manage, secrets.*, uc.credentials,
+//                                     permissions.manage, commands.execute)
 //   never-matches            error    a rule whose `when` conditions contradict each other (two
 //                                     eq values, eq outside an `in` list, disjoint lists, bounds
 //                                     that exclude each other, present = false with a test that
 //                                     needs a value, request.action outside the rule's actions),
 //                                     or whose service.name names existing services none of
 //                                     which has the other service.* values it requires
+//   type-mismatch            error    a `when` or `unless` condition whose values are of the
+//                                     other type than its attribute ("request.row_limit" =
+//                                     "100"), so it never holds
 //   shadowed                 warning  a rule that never decides: an earlier unconditional rule of
 //                                     the same effect covers all its actions, an unconditional
 //                                     deny rule covers all actions of an allow rule (deny wins

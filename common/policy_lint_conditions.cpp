@@ -206,6 +206,23 @@ std::string ServiceReason(const Policy& policy, const Rule& rule) {
 
 }  // namespace
 
+std::string TypeMismatchReason(const Condition& condition) {
+  const ConditionOp op = condition.op;
+  if (op == ConditionOp::kPresent || op == ConditionOp::kNe || op == ConditionOp::kNotIn) {
+    return {};
+  }
+  const bool integer = condition.attribute.IntegerValued();
+  const bool any_fits = std::any_of(
+      condition.operands.begin(), condition.operands.end(), [&](const ConditionValue& value) {
+        return std::holds_alternative<std::int64_t>(value) == integer;
+      });
+  if (any_fits && op != ConditionOp::kGlob) return {};
+  if (op == ConditionOp::kGlob && !integer) return {};
+  return condition.text + " can never hold: " + condition.attribute.name + " is " +
+         (integer ? "an integer" : "a string") + " and " +
+         (op == ConditionOp::kGlob ? "glob matches strings" : "the values are not");
+}
+
 std::string NeverMatchesReason(const Policy& policy, const Rule& rule) {
   std::map<std::string, Conditions> by_attribute;
   for (const Condition& c : rule.when) by_attribute[c.attribute.name].push_back(&c);

@@ -17,4 +17,9 @@ namespace dbproxy {
 // Services the rule names that the policy does not declare are not an error (fleet-wide rules).
 std::string NeverMatchesReason(const Policy& policy, const Rule& rule);
 
+// Why `condition` can never hold because its operands are of the other type than its attribute
+// ("request.row_limit" = "100": row_limit is an integer, and a string never equals one), or
+// empty. Tests that hold without a value (present, ne, not_in) are never reported.
+std::string TypeMismatchReason(const Condition& condition);
+
 }  // namespace dbproxy

@@ -121,7 +121,6 @@ TEST(PolicyLintTest, NeverMatchesOnContradictions) {
       {"bounds", R"({ "request.row_limit" = { gt = 10, lt = 5 } })"},
       {"open integer bounds", R"({ "request.row_limit" = { gt = 5, lt = 6 } })"},
       {"string bounds", R"({ "time.utc" = { ge = "18:00", lt = "09:00" } })"},
-      {"mixed types", R"({ "request.row_limit" = { gt = 5, lt = "x" } })"},
       {"eq outside bound", R"({ "request.row_limit" = { eq = 50, le = 10 } })"},
       {"present false", R"({ "request.warehouse" = { present = false, eq = "w" } })"},
       {"action", R"({ "request.action" = "sql.execute" })"},
@@ -199,7 +198,72 @@ TEST(PolicyLintTest, PartialCoverIsNotShadowing) {
                            Rule("tokens", "allow", R"(["token:*"])") +
                            Rule("sql-token", "deny", R"(["token:sql"])") +
                            Rule("everything", "allow", R"(["*"])");
-  EXPECT_EQ(Codes(Lint(text)), "");
+  EXPECT_EQ(Codes(Lint(text)), "sensitive-by-pattern");
+}
+
+TEST(PolicyLintTest, TypeMismatchInWhenOrUnless) {
+  struct Case {
+    const char* table;
+    const char* conditions;
+    bool reported;
+  };
+  const std::vector<Case> cases = {
+      {"when", R"({ "request.row_limit" = "1000" })", true},
+      {"unless", R"({ "request.row_limit" = { le = "1000" } })", true},
+      {"unless", R"({ "request.num_workers" = { between = ["1", "9"] } })", true},
+      {"when", R"({ "caller.uid" = ["1000", "1001"] })", true},
+      {"when", R"({ "request.node_type" = 5 })", true},
+      {"when", R"({ "service.env" = 1 })", true},
+      {"when", R"({ "request.row_limit" = { glob = "1*" } })", true},
+      {"when", R"({ "time.utc" = { gt = "10:00", lt = 5 } })", true},  // also never-matches
+      {"when", R"({ "request.row_limit" = ["1", 2] })", false},  // 2 can match
+      {"when", R"({ "request.row_limit" = { ne = "x" } })", false},
+      {"when", R"({ "request.row_limit" = { not_in = ["x"] } })", false},
+      {"when", R"({ "request.row_limit" = { present = true } })", false},
+      {"when", R"({ "request.num_workers" = { le = 8 } })", false},
+      {"when", R"({ "request.disposition" = "EXTERNAL_LINKS" })", false},
+      {"when", R"({ "request.job_id" = ["1", "2"] })", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.conditions);
+    const std::string text = std::string(kBase) +
+                             Rule("x", "deny", R"(["sql.execute"])",
+                                  std::string(c.table) + " = " + c.conditions + "\n");
+    const std::vector<LintFinding> findings = Lint(text);
+    const bool reported = !findings.empty() && findings[0].code == "type-mismatch";
+    EXPECT_EQ(reported, c.reported) << Codes(findings);
+    if (reported) {
+      EXPECT_EQ(findings[0].severity, "error");
+      EXPECT_NE(findings[0].message.find("can never hold"), std::string::npos);
+    }
+  }
+}
+
+TEST(PolicyLintTest, SensitiveActionsByPattern) {
+  const std::string role = "\n[[role]]\nname = \"wide\"\ncredential = \"c\"\nactions = ";
+  const std::string service =
+      "\n[[service]]\nname = \"w\"\nmatch = { unit = \"w.service\" }\nroles = [\"wide\"]\n";
+  std::vector<LintFinding> findings = Lint(std::string(kBase) + service + role + R"(["*"])");
+  ASSERT_EQ(Codes(findings), "sensitive-by-pattern");
+  EXPECT_EQ(findings[0].severity, "warning");
+  EXPECT_NE(findings[0].message.find("tokens.manage, secrets.read, secrets.manage, "
+                                     "uc.credentials, permissions.manage, commands.execute"),
+            std::string::npos)
+      << findings[0].message;
+  findings = Lint(std::string(kBase) + service + role +
+                  R"(["secrets.*", "secrets.read", "uc.*", "jobs.*"])");
+  ASSERT_EQ(Codes(findings), "sensitive-by-pattern sensitive-by-pattern");
+  EXPECT_NE(findings[0].message.find("'secrets.*' also allows secrets.manage;"),
+            std::string::npos)
+      << findings[0].message;
+  EXPECT_NE(findings[1].message.find("'uc.*' also allows uc.credentials;"), std::string::npos);
+  // Named explicitly, or in a deny rule: nothing to say.
+  EXPECT_EQ(Codes(Lint(std::string(kBase) + service + role + R"(["uc.*", "uc.credentials"])")),
+            "");
+  EXPECT_EQ(Codes(Lint(std::string(kBase) + role + R"(["*"])")), "unused-role");
+  EXPECT_EQ(Codes(Lint(std::string(kBase) + Rule("no", "deny", R"(["*"])",
+                                                  "when = { \"service.env\" = \"x\" }\n"))),
+            "");
 }
 
 TEST(PolicyLintTest, PatternMatchesNothing) {

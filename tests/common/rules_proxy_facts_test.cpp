@@ -1,0 +1,127 @@
+// Request attributes that only proxied calls carry: disposition, node types, worker counts.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/request_body.hpp"
+#include "rules_test_util.hpp"
+
+namespace dbproxy {
+namespace {
+
+using rules_test::Call;
+using rules_test::CallOf;
+using rules_test::Decide;
+using rules_test::MustParse;
+using rules_test::Outcome;
+
+TEST(RulesProxyFactsTest, NewAttributesParseAndAreCallLevel) {
+  struct Case {
+    const char* name;
+    AttributeKind kind;
+    bool integer;
+  };
+  const std::vector<Case> cases = {
+      {"request.disposition", AttributeKind::kRequestDisposition, false},
+      {"request.node_type", AttributeKind::kRequestNodeType, false},
+      {"request.driver_node_type", AttributeKind::kRequestDriverNodeType, false},
+      {"request.num_workers", AttributeKind::kRequestNumWorkers, true},
+      {"request.row_limit", AttributeKind::kRequestRowLimit, true},
+      {"request.job_id", AttributeKind::kRequestJobId, false},
+      {"caller.uid", AttributeKind::kCallerUid, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::optional<AttributeRef> ref = ParseAttributeRef(c.name);
+    ASSERT_TRUE(ref);
+    EXPECT_EQ(ref->kind, c.kind);
+    EXPECT_EQ(ref->IntegerValued(), c.integer);
+    EXPECT_EQ(ref->CallLevel(), std::string(c.name).starts_with("request.") &&
+                                    std::string(c.name) != "request.action");
+  }
+  EXPECT_FALSE(ParseAttributeRef("request.node_type_id"));
+  EXPECT_FALSE(ParseAttributeRef("request.max_workers"));
+}
+
+constexpr const char* kClusterPolicy = R"(
+[[service]]
+name = "etl"
+match = { unit = "etl.service" }
+attributes = { env = "staging" }
+roles = ["builder"]
+
+[[role]]
+name = "builder"
+credential = "b-sp"
+actions = ["clusters.*", "sql.*", "token:*"]
+
+[[rule]]
+id = "small-clusters-in-staging"
+effect = "deny"
+actions = ["clusters.manage"]
+when = { "service.env" = "staging" }
+unless = { "request.num_workers" = { le = 8 }, "request.node_type" = { in = ["m5.large", "m5.xlarge"] }, "request.driver_node_type" = { ne = "x1.32xlarge" } }
+
+[[rule]]
+id = "no-external-links"
+effect = "deny"
+actions = ["sql.execute"]
+when = { "request.disposition" = "EXTERNAL_LINKS" }
+)";
+
+Call Cluster(std::optional<std::int64_t> workers, std::optional<std::string> node,
+             std::optional<std::string> driver = std::nullopt) {
+  Call call = CallOf("etl", "clusters.manage");
+  call.facts.num_workers = workers;
+  call.facts.node_type = std::move(node);
+  call.facts.driver_node_type = std::move(driver);
+  return call;
+}
+
+TEST(RulesProxyFactsTest, ClusterSizeRule) {
+  const Policy policy = MustParse(kClusterPolicy);
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(8, "m5.large"))), "allow:role:builder");
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(0, "m5.xlarge", "m5.xlarge"))), "allow:role:builder");
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(9, "m5.large"))), "deny:small-clusters-in-staging");
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(2, "r5.24xlarge"))), "deny:small-clusters-in-staging");
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(2, "m5.large", "x1.32xlarge"))),
+            "deny:small-clusters-in-staging");
+  // A body that leaves the size out (an instance pool, a cluster policy) is not "small".
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(std::nullopt, "m5.large"))),
+            "deny:small-clusters-in-staging");
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(2, std::nullopt))), "deny:small-clusters-in-staging");
+}
+
+TEST(RulesProxyFactsTest, FactsFromABodyReachTheRules) {
+  const Policy policy = MustParse(kClusterPolicy);
+  Result<Classification> create = ClassifyCall("POST", "/api/2.1/clusters/create");
+  ASSERT_TRUE(create.has_value());
+  Result<BodyFacts> body = InspectBody(
+      *create, R"({"node_type_id": "m5.large", "autoscale": {"min_workers": 1, "max_workers": 20}})");
+  ASSERT_TRUE(body.has_value());
+  Call call = CallOf("etl", "clusters.manage");
+  AddToRequestFacts(*body, call.facts);
+  EXPECT_EQ(Outcome(Decide(policy, call)), "deny:small-clusters-in-staging");
+
+  Result<Classification> statements = ClassifyCall("POST", "/api/2.0/sql/statements");
+  ASSERT_TRUE(statements.has_value());
+  body = InspectBody(*statements, R"({"statement": "SELECT 1", "disposition": "EXTERNAL_LINKS"})");
+  ASSERT_TRUE(body.has_value());
+  call = CallOf("etl", "sql.execute");
+  AddToRequestFacts(*body, call.facts);
+  EXPECT_EQ(Outcome(Decide(policy, call)), "deny:no-external-links");
+  call.facts.disposition = "INLINE";
+  EXPECT_EQ(Outcome(Decide(policy, call)), "allow:role:builder");
+}
+
+TEST(RulesProxyFactsTest, RulesOnBodyFactsBlockRawTokens) {
+  const Policy policy = MustParse(kClusterPolicy);
+  EXPECT_EQ(rules_test::Bypass(policy, CallOf("etl", "token:clusters"), "clusters"),
+            "small-clusters-in-staging");
+  EXPECT_EQ(rules_test::Bypass(policy, CallOf("etl", "token:sql"), "sql"), "no-external-links");
+  EXPECT_EQ(rules_test::Bypass(policy, CallOf("etl", "token:jobs"), "jobs"), "");
+}
+
+}  // namespace
+}  // namespace dbproxy
