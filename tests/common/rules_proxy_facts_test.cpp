@@ -71,8 +71,8 @@ when = { "request.disposition" = "EXTERNAL_LINKS" }
 )";
 
 Call Cluster(std::optional<std::int64_t> workers, std::optional<std::string> node,
-             std::optional<std::string> driver = std::nullopt) {
-  Call call = CallOf("etl", "clusters.manage");
+             std::optional<std::string> driver = std::nullopt, const char* service = "etl") {
+  Call call = CallOf(service, "clusters.manage");
   call.facts.num_workers = workers;
   call.facts.node_type = std::move(node);
   call.facts.driver_node_type = std::move(driver);
@@ -121,6 +121,43 @@ TEST(RulesProxyFactsTest, RulesOnBodyFactsBlockRawTokens) {
             "small-clusters-in-staging");
   EXPECT_EQ(rules_test::Bypass(policy, CallOf("etl", "token:sql"), "sql"), "no-external-links");
   EXPECT_EQ(rules_test::Bypass(policy, CallOf("etl", "token:jobs"), "jobs"), "");
+}
+
+// The README's examples of clamping and cluster-size rules, written as policy.
+TEST(RulesProxyFactsTest, ReadmeClampAndClusterExamples) {
+  const Policy policy = MustParse(R"(
+[[service]]
+name = "bi"
+match = { unit = "bi.service" }
+attributes = { env = "staging" }
+roles = ["analyst", "builder"]
+
+[[role]]
+name = "analyst"
+credential = "analyst-sp"
+actions = ["sql.*"]
+limits = { sql_row_limit_max = 1000, sql_row_limit_clamp = true, requests_per_minute = 120 }
+
+[[role]]
+name = "builder"
+credential = "b-sp"
+actions = ["clusters.*"]
+
+[[rule]]
+id = "staging-small-clusters"
+effect = "deny"
+actions = ["clusters.manage"]
+when = { "service.env" = "staging" }
+unless = { "request.num_workers" = { le = 8 }, "request.node_type" = { glob = "m5.*" } }
+)");
+  Call sql = CallOf("bi", "sql.execute");
+  sql.facts.sql_statement_body = true;
+  Decision decision = Decide(policy, sql);
+  EXPECT_EQ(Outcome(decision), "allow:role:analyst");
+  EXPECT_EQ(decision.clamps, std::vector<std::string>{"row_limit=1000"});
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(4, "m5.xlarge", std::nullopt, "bi"))), "allow:role:builder");
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(4, "r5.large", std::nullopt, "bi"))), "deny:staging-small-clusters");
+  EXPECT_EQ(Outcome(Decide(policy, Cluster(16, "m5.large", std::nullopt, "bi"))), "deny:staging-small-clusters");
 }
 
 }  // namespace
