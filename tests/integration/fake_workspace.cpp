@@ -49,7 +49,7 @@ std::string ClientsFileLine(const FakeClient& c) {
 
 HttpResponse HttpsCall(const std::string& method, const std::string& url,
                        const std::filesystem::path& ca_file, const std::string& body,
-                       const std::string& bearer) {
+                       const std::string& bearer, const std::string& content_type) {
   GlobalInit();
   HttpResponse response;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
@@ -63,7 +63,7 @@ HttpResponse HttpsCall(const std::string& method, const std::string& url,
     headers.reset(curl_slist_append(headers.release(), h.c_str()));
   };
   if (!bearer.empty()) add_header("Authorization: Bearer " + bearer);
-  if (!body.empty()) add_header("Content-Type: application/json");
+  if (!body.empty()) add_header("Content-Type: " + content_type);
   CURL* h = curl.get();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
@@ -97,6 +97,9 @@ FakeWorkspace::FakeWorkspace(const std::filesystem::path& dir, FakeWorkspaceOpti
   p.args = {options.binary.empty() ? kDefaultBinary : options.binary, "--dir", dir_.string(),
             "--port", "0"};
   if (p.args[0].empty()) throw std::runtime_error("the fake workspace binary was not built");
+  if (options.threads > 0) {
+    p.args.insert(p.args.end(), {"--threads", std::to_string(options.threads)});
+  }
   if (options.token_lifetime_seconds > 0) {
     p.args.insert(p.args.end(),
                   {"--token-lifetime", std::to_string(options.token_lifetime_seconds)});
@@ -143,6 +146,15 @@ HarnessStatus FakeWorkspace::AddClient(const FakeClient& client) const {
   nlohmann::json body{{"client_id", client.client_id}, {"client_secret", client.client_secret}};
   if (!client.scopes.empty()) body["scopes"] = client.scopes;
   return Expect2xx(Control("POST", "/_fake/clients", body.dump()), "POST /_fake/clients");
+}
+
+HttpResponse FakeWorkspace::TokenGrant(const std::string& client_id,
+                                       const std::string& client_secret,
+                                       const std::string& scope) const {
+  return HttpsCall("POST", url_ + "/oidc/v1/token", ca_file(),
+                   "grant_type=client_credentials&client_id=" + client_id +
+                       "&client_secret=" + client_secret + "&scope=" + scope,
+                   "", "application/x-www-form-urlencoded");
 }
 
 HarnessStatus FakeWorkspace::SetTokenLifetime(int seconds) const {

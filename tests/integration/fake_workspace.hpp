@@ -25,13 +25,16 @@ struct FakeWorkspaceOptions {
   std::string binary;              // default: DBPROXY_FAKE_WORKSPACE_BIN
   int token_lifetime_seconds = 0;  // 0: the fake's default
   std::vector<FakeClient> clients;  // written to a --clients-file
+  int threads = 0;                  // --threads; 0: the fake's default (one)
 };
 
 // One HTTPS call made with libcurl; returns status 0 and an error on transport failure.
 // `bearer` adds "Authorization: Bearer <bearer>" when not empty. Trusts only `ca_file`.
+// A non-empty body is sent with `content_type`.
 HttpResponse HttpsCall(const std::string& method, const std::string& url,
                        const std::filesystem::path& ca_file, const std::string& body = "",
-                       const std::string& bearer = "");
+                       const std::string& bearer = "",
+                       const std::string& content_type = "application/json");
 
 // Threading: the control calls are thread-safe (one libcurl easy handle per call).
 class FakeWorkspace {
@@ -51,6 +54,10 @@ class FakeWorkspace {
                        const std::string& body = "") const;
 
   HarnessStatus AddClient(const FakeClient& client) const;
+  // A client-credentials grant straight from the token endpoint (form fields), as a reverse proxy
+  // configured with a fixed token would use. client_id/secret/scope must be URL-safe.
+  HttpResponse TokenGrant(const std::string& client_id, const std::string& client_secret,
+                          const std::string& scope = "all-apis") const;
   HarnessStatus SetTokenLifetime(int seconds) const;
   // fault: {"target":"token"|"api","count","status","retry_after"?,"latency_ms"?,"drop"?}
   HarnessStatus InjectFault(const nlohmann::json& fault) const;
