@@ -320,6 +320,7 @@ TEST_F(ProxyPolicyTest, RateLimitAnswers429WithRetryAfter) {
   const std::int64_t before = UpstreamApiRequests();
   const HttpResponse limited = client.Get(kClusters);
   ExpectRefused(limited, 429, "rate_limited", "", before);
+  EXPECT_NE(Rule(limited).find("paced"), std::string::npos) << "names the role: " << limited.body;
   const std::string retry_after = limited.Header("retry-after");
   ASSERT_FALSE(retry_after.empty()) << limited.Describe();
   EXPECT_GE(std::stoi(retry_after), 1);
