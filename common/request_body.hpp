@@ -49,14 +49,20 @@ struct BodyFacts {
 bool BodyNeedsInspection(const Classification& call, std::string_view method);
 
 // Reads the facts of `body` (the complete request body; an empty body counts as "{}") for the
-// call. Returns empty facts for calls BodyNeedsInspection does not list.
+// call, taken as the POST the table above lists. Returns empty facts for other calls.
+// REQUIRES: BodyNeedsInspection(call, method) for the request's method.
 // Errors: kInvalidRequest for malformed JSON, a non-object body, a wrong type or a negative
 // value ("row_limit must be an integer"), or an ambiguous key (see above).
 // REQUIRES: the caller bounded `body` (config: proxy.inspect_body_limit).
 Result<BodyFacts> InspectBody(const Classification& call, std::string_view body);
 
 // Reads job_id from the raw query string of a jobs call (GET jobs/get, jobs/runs/list...) into
-// `facts`. Errors: kInvalidRequest for a repeated or non-numeric job_id or a bad escape.
+// `facts`; when `facts` already holds a job_id (from InspectBody), the query's must be the same.
+// On a statement submission or a cluster create/edit/resize, refuses query keys that name an
+// inspected body field ("?row_limit=", "?autoscale.max_workers="): a server that also reads
+// fields from the query would see a value the policy did not.
+// Errors: kInvalidRequest for a repeated, ambiguous or non-numeric job_id, a job_id that differs
+// from the body's, an inspected field in the query, or a bad escape.
 Status InspectQuery(const Classification& call, std::string_view query, BodyFacts& facts);
 
 // Copies the facts into the evaluator's request facts (leaves the others alone).

@@ -231,6 +231,29 @@ TEST(RequestBodyTest, JobIdFromQuery) {
   EXPECT_FALSE(facts.job_id);
 }
 
+TEST(RequestBodyTest, InspectedFieldsMayNotHideInTheQuery) {
+  const Classification create = Call("POST", "/api/2.1/clusters/create");
+  for (const auto& [call, query] : std::vector<std::pair<Classification, std::string>>{
+           {kStatements, "row_limit=100000"},
+           {kStatements, "x=1&rowLimit=5"},
+           {kStatements, "warehouse%5Fid=wh-9"},
+           {kStatements, "statement=DROP"},
+           {create, "num_workers=100"},
+           {create, "autoscale.max_workers=100"},
+           {create, "nodeTypeId=x"}}) {
+    SCOPED_TRACE(query);
+    BodyFacts facts;
+    Status status = InspectQuery(call, query, facts);
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.error().code, Errc::kInvalidRequest);
+    EXPECT_NE(status.error().message.find("belongs in the body"), std::string::npos);
+  }
+  BodyFacts facts;
+  EXPECT_TRUE(InspectQuery(kStatements, "trace=1&rows=5", facts).ok());
+  EXPECT_TRUE(InspectQuery(Call("GET", "/api/2.0/sql/statements/abc"), "row_limit=5", facts).ok());
+  EXPECT_TRUE(InspectQuery(Call("POST", "/api/2.1/clusters/start"), "num_workers=5", facts).ok());
+}
+
 TEST(RequestBodyTest, JobIdInQueryAndBodyMustAgree) {
   const Classification run_now = Call("POST", "/api/2.1/jobs/run-now");
   BodyFacts facts = MustInspect(run_now, R"({"job_id": 5})");
