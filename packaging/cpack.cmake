@@ -42,6 +42,8 @@ install(FILES ${DBPROXY_PKG_DIR}/completion/dbproxyctl
         DESTINATION share/bash-completion/completions)
 install(FILES ${DBPROXY_PKG_DIR}/debian/copyright ${DBPROXY_PKG_OUT}/changelog.Debian.gz
         DESTINATION share/doc/dbproxy)
+install(FILES ${DBPROXY_PKG_DIR}/debian/lintian-overrides
+        DESTINATION share/lintian/overrides RENAME dbproxy)
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/dbproxyd-exe-matching.conf
               ${PROJECT_SOURCE_DIR}/systemd/dbproxyd-encrypted-key.conf
         DESTINATION share/doc/dbproxy/examples)

@@ -31,12 +31,12 @@ field() { dpkg-deb --field "$deb" "$1"; }
 [[ $(field Version) == 0.1.0-1 ]] || fail "Version is $(field Version)"
 [[ $(field Section) == admin ]] || fail "Section is $(field Section)"
 depends=$(field Depends)
-for dep in libc6 libsodium23 libcurl4 libsystemd0 libssl3 libtomlplusplus3 adduser; do
+for dep in libc6 libsodium23 libcurl4 libsystemd0 libtomlplusplus3 adduser; do
   [[ $depends == *"$dep"* ]] || fail "Depends lacks $dep: $depends"
 done
 ok "control: $(field Package) $(field Version) $(field Architecture); Depends: $depends"
 
-dpkg-deb --ctrl-tarfile "$deb" | tar -x -C "$work" --one-top-level=control
+mkdir "$work/control" && dpkg-deb --ctrl-tarfile "$deb" | tar -x -C "$work/control"
 expected_conffiles=$'/etc/dbproxy/agent.toml\n/etc/dbproxy/policy.d/00-example.toml\n/etc/logrotate.d/dbproxy'
 [[ $(cat "$work/control/conffiles") == "$expected_conffiles" ]] ||
   fail "conffiles: $(cat "$work/control/conffiles")"
@@ -70,6 +70,7 @@ expect_file -rw-r--r-- /usr/share/man/man8/dbproxyctl.8.gz
 expect_file -rw-r--r-- /usr/share/man/man5/dbproxy-policy.5.gz
 expect_file -rw-r--r-- /usr/share/bash-completion/completions/dbproxyctl
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/copyright
+expect_file -rw-r--r-- /usr/share/lintian/overrides/dbproxy
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/changelog.Debian.gz
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/examples/dbproxyd-exe-matching.conf
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/examples/dbproxyd-encrypted-key.conf
@@ -84,16 +85,20 @@ for binary in usr/sbin/dbproxyd usr/bin/dbproxyctl; do
   dynamic=$(readelf -d "$work/data/$binary")
   grep -q '\.debug_\|\.symtab' <<<"$sections" && fail "$binary is not stripped"
   grep -q 'BIND_NOW\|FLAGS.*NOW' <<<"$dynamic" || fail "$binary lacks -z now"
-  readelf -l "$work/data/$binary" | grep -q GNU_RELRO || fail "$binary lacks RELRO"
-  readelf -h "$work/data/$binary" | grep -q 'DYN (Position-Independent' || fail "$binary is not PIE"
-  readelf --dyn-syms --wide "$work/data/$binary" | grep -q '__stack_chk_fail' ||
-    fail "$binary lacks the stack protector"
+  # Captured first: grep -q closing a pipe early would fail the pipeline (pipefail).
+  segments=$(readelf -l "$work/data/$binary")
+  header=$(readelf -h "$work/data/$binary")
+  symbols=$(readelf --dyn-syms --wide "$work/data/$binary")
+  grep -q GNU_RELRO <<<"$segments" || fail "$binary lacks RELRO"
+  grep -q 'DYN (Position-Independent' <<<"$header" || fail "$binary is not PIE"
+  grep -q '__stack_chk_fail' <<<"$symbols" || fail "$binary lacks the stack protector"
+  grep -q '__[a-z]*_chk@' <<<"$symbols" || fail "$binary has no _FORTIFY_SOURCE calls"
 done
-ok "binaries stripped, PIE, full RELRO, stack protector"
+ok "binaries stripped, PIE, full RELRO, stack protector, fortified"
 
 # --- lintian ---------------------------------------------------------------------------------
 if command -v lintian >/dev/null; then
-  lintian_out=$(lintian --no-tag-display-limit "$deb" 2>&1) || true
+  lintian_out=$(lintian --tag-display-limit 0 "$deb" 2>&1) || true
   if grep -q '^[EW]:' <<<"$lintian_out"; then
     fail "lintian:"; echo "$lintian_out"
   else
