@@ -5,7 +5,7 @@
 #   cli_docs_test.sh SOURCE_DIR DBPROXYCTL
 set -euo pipefail
 
-source_dir=$1
+source_dir=$(realpath "$1")
 dbproxyctl=$2
 help=$("$dbproxyctl" --help)
 commands=$(awk '/^Subcommands:/ { on = 1; next } on && NF { print $1 }' <<<"$help")

@@ -4,7 +4,7 @@
 #   completion_test.sh SOURCE_DIR
 set -uo pipefail
 
-source_dir=$1
+source_dir=$(realpath "$1")
 # The stand-ins are called by the sourced completion function, which reads the variables.
 # shellcheck disable=SC2034,SC2317
 {

@@ -5,8 +5,8 @@
 #   config_test.sh SOURCE_DIR DBPROXYD_BINARY
 set -euo pipefail
 
-source_dir=$1
-dbproxyd=$2
+source_dir=$(realpath "$1")
+dbproxyd=$(realpath "$2")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -4,7 +4,7 @@
 # Exit 77 (CTest: skipped) when man(1) is missing.
 set -euo pipefail
 
-source_dir=$1
+source_dir=$(realpath "$1")
 if ! command -v man >/dev/null; then
   echo "SKIP: man not found (apt-get install man-db groff-base)"
   exit 77

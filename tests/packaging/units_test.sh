@@ -5,8 +5,8 @@
 # Exit 77 (CTest: skipped) when systemd-analyze is missing.
 set -euo pipefail
 
-source_dir=$1
-dbproxyd=$2
+source_dir=$(realpath "$1")
+dbproxyd=$(realpath "$2")
 readonly max_exposure=1.5            # the unit as shipped
 readonly max_exposure_exe=1.9        # with dbproxyd-exe-matching.conf (CAP_SYS_PTRACE)
 
