@@ -50,6 +50,7 @@ install(FILES ${PROJECT_SOURCE_DIR}/systemd/dbproxyd-exe-matching.conf
 
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/dbproxyd.service
               ${PROJECT_SOURCE_DIR}/systemd/dbproxyd.socket
+              ${PROJECT_SOURCE_DIR}/systemd/dbproxyd-admin.socket
         DESTINATION /lib/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/dbproxy.sysusers
         DESTINATION /usr/lib/sysusers.d RENAME dbproxy.conf)

@@ -60,6 +60,7 @@ expect_file -rwxr-xr-x /usr/sbin/dbproxyd
 expect_file -rwxr-xr-x /usr/bin/dbproxyctl
 expect_file -rw-r--r-- /lib/systemd/system/dbproxyd.service
 expect_file -rw-r--r-- /lib/systemd/system/dbproxyd.socket
+expect_file -rw-r--r-- /lib/systemd/system/dbproxyd-admin.socket
 expect_file -rw-r--r-- /usr/lib/sysusers.d/dbproxy.conf
 expect_file -rw-r--r-- /usr/lib/tmpfiles.d/dbproxy.conf
 expect_file -rw-r--r-- /etc/dbproxy/agent.toml

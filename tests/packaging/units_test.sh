@@ -23,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/units/dbproxyd.service.d" "$work/man/man5" "$work/man/man8"
 sed "s#/usr/sbin/dbproxyd#$dbproxyd#" "$source_dir/systemd/dbproxyd.service" \
   >"$work/units/dbproxyd.service"
-cp "$source_dir/systemd/dbproxyd.socket" "$work/units/"
+cp "$source_dir/systemd/dbproxyd.socket" "$source_dir/systemd/dbproxyd-admin.socket" "$work/units/"
 cp "$source_dir/packaging/man/"*.5 "$work/man/man5/"
 cp "$source_dir/packaging/man/"*.8 "$work/man/man8/"
 
@@ -57,8 +57,9 @@ check_exposure() {
   fi
 }
 
-verify "$work/units/dbproxyd.service" "$work/units/dbproxyd.socket"
-echo "systemd-analyze verify: dbproxyd.service dbproxyd.socket clean"
+verify "$work/units/dbproxyd.service" "$work/units/dbproxyd.socket" \
+  "$work/units/dbproxyd-admin.socket"
+echo "systemd-analyze verify: dbproxyd.service dbproxyd.socket dbproxyd-admin.socket clean"
 check_exposure "dbproxyd.service" "$work/units/dbproxyd.service" "$max_exposure"
 systemd-analyze security --offline=true "$work/units/dbproxyd.service" 2>&1 | grep '✗' || true
 
