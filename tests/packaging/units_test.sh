@@ -63,6 +63,19 @@ echo "systemd-analyze verify: dbproxyd.service dbproxyd.socket dbproxyd-admin.so
 check_exposure "dbproxyd.service" "$work/units/dbproxyd.service" "$max_exposure"
 systemd-analyze security --offline=true "$work/units/dbproxyd.service" 2>&1 | grep '✗' || true
 
+# Socket activation: the agent takes the descriptors named "agent" and "admin"; the paths must be
+# the defaults documented in the packaged agent.toml.
+socket_setting() { sed -n "s/^$2=//p" "$source_dir/systemd/$1"; }
+documented() { sed -n "s/^#$1 = \"\(.*\)\"$/\1/p" "$source_dir/packaging/agent.toml"; }
+for pair in "dbproxyd.socket agent socket" "dbproxyd-admin.socket admin admin_socket"; do
+  read -r unit name key <<<"$pair"
+  [[ $(socket_setting "$unit" FileDescriptorName) == "$name" ]] ||
+    { echo "FAIL: $unit: FileDescriptorName is not $name"; exit 1; }
+  [[ $(socket_setting "$unit" ListenStream) == "$(documented "$key")" ]] ||
+    { echo "FAIL: $unit listens on $(socket_setting "$unit" ListenStream), agent.toml says $(documented "$key")"; exit 1; }
+done
+echo "socket units: names agent/admin, paths as in agent.toml"
+
 # The drop-ins shipped as examples must verify too; verify picks up <unit>.d/*.conf.
 cp "$source_dir/systemd/dbproxyd-exe-matching.conf" "$work/units/dbproxyd.service.d/"
 verify "$work/units/dbproxyd.service"
