@@ -41,7 +41,7 @@ expect() {
   done
 }
 
-expect "dbproxyctl " "enroll workspaces remove tokens status whoami token grant revoke grants maintenance policy explain reload"
+expect "dbproxyctl " "enroll workspaces remove tokens status whoami token grant revoke grants maintenance policy explain reload rekey audit"
 expect "dbproxyctl e" "enroll explain" "status"
 expect "dbproxyctl --json st" "status"
 expect "dbproxyctl --socket /tmp/x.sock to" "token tokens"
@@ -56,5 +56,10 @@ expect "dbproxyctl policy sign --" "--key"
 expect "dbproxyctl policy lint " "<files>"
 expect "dbproxyctl explain --unit x.service jobs." "jobs.read jobs.run jobs.manage"
 expect "dbproxyctl grant --" "--for --reason"
+expect "dbproxyctl audit " "tail verify"
+expect "dbproxyctl audit tail --" "--follow --service --decision --action"
+expect "dbproxyctl audit tail --decision " "allow deny error"
+expect "dbproxyctl audit verify " "<files>"
+expect "dbproxyctl re" "reload rekey remove revoke"
 [[ $status == 0 ]] && echo "ok: dbproxyctl completion"
 exit $status
