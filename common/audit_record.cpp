@@ -1,10 +1,85 @@
 #include "common/audit_record.hpp"
 
+#include <array>
+#include <cctype>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
 
+#include "common/redact.hpp"
+
 namespace dbproxy {
+namespace {
+
+constexpr std::array<std::string_view, 8> kSensitiveKeyParts = {
+    "token", "secret", "password", "passwd", "signature", "apikey", "api_key", "assertion"};
+constexpr std::array<std::string_view, 6> kSensitiveKeys = {"code", "key", "sig",
+                                                            "pwd",  "auth", "authorization"};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Lower-cased and percent-decoded ('+' as space); a broken escape stays as it is.
+std::string NormalizeKey(std::string_view key) {
+  std::string out;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    char c = key[i];
+    if (c == '%' && i + 2 < key.size() &&
+        HexValue(key[i + 1]) >= 0 && HexValue(key[i + 2]) >= 0) {
+      c = static_cast<char>(HexValue(key[i + 1]) * 16 + HexValue(key[i + 2]));
+      i += 2;
+    } else if (c == '+') {
+      c = ' ';
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+bool IsSensitiveKey(std::string_view raw_key) {
+  const std::string key = NormalizeKey(raw_key);
+  for (const std::string_view exact : kSensitiveKeys) {
+    if (key == exact) return true;
+  }
+  for (const std::string_view part : kSensitiveKeyParts) {
+    if (key.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+nlohmann::ordered_json PairsObject(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  nlohmann::ordered_json object = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : pairs) object[key] = RedactSecrets(value);
+  return object;
+}
+
+}  // namespace
+
+std::string RedactQuery(std::string_view query) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= query.size()) {
+    std::size_t end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view pair = query.substr(start, end - start);
+    const std::size_t equals = pair.find('=');
+    const std::string_view key = pair.substr(0, equals);
+    if (start > 0) out += '&';
+    if (equals != std::string_view::npos && IsSensitiveKey(key)) {
+      out.append(key);
+      out += '=';
+      out.append(kRedacted);
+    } else {
+      out.append(pair);
+    }
+    start = end + 1;
+  }
+  return RedactSecrets(out);
+}
 
 std::string FormatRfc3339Micros(std::int64_t time_us) {
   // Floor division: a time before the epoch still has a fraction in [0, 1) s.
@@ -24,7 +99,7 @@ std::string FormatRfc3339Micros(std::int64_t time_us) {
   return text;
 }
 
-std::string FormatAuditRecord(const AuditRecord& r) {
+std::string FormatAuditRecord(const AuditRecord& r, const AuditFormatOptions& options) {
   nlohmann::ordered_json line = {
       {"time", FormatRfc3339Micros(r.time_us)},
       {"request_id", r.request_id},
@@ -38,7 +113,7 @@ std::string FormatAuditRecord(const AuditRecord& r) {
       {"service", r.service},
       {"action", r.action},
       {"method", r.method},
-      {"path", r.path},
+      {"path", RedactSecrets(r.path)},
       {"workspace", r.workspace},
       {"credential", r.credential},
       {"decision", r.decision},
@@ -46,6 +121,29 @@ std::string FormatAuditRecord(const AuditRecord& r) {
       {"status", r.status},
       {"latency_us", r.latency_us},
   };
+  if (!r.query.empty()) line["query"] = RedactQuery(r.query);
+  if (!r.attributes.empty()) {
+    line["attributes"] = PairsObject(r.attributes);
+  } else if (options.service_attributes != nullptr && !options.service_attributes->empty()) {
+    nlohmann::ordered_json attributes = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : *options.service_attributes) {
+      attributes["service." + key] = RedactSecrets(value);
+    }
+    line["attributes"] = std::move(attributes);
+  }
+  if (!r.detail.empty()) line["detail"] = PairsObject(r.detail);
+  line["bytes_in"] = r.bytes_in;
+  line["bytes_out"] = r.bytes_out;
+  if (r.upstream_status != 0) {
+    line["upstream_status"] = r.upstream_status;
+    line["upstream_latency_us"] = r.upstream_latency_us;
+  }
+  if (!r.databricks_request_id.empty()) line["databricks_request_id"] = r.databricks_request_id;
+  if (r.statement_bytes >= 0) {
+    line["statement_bytes"] = r.statement_bytes;
+    line["statement_sha256"] = r.statement_sha256;
+    if (options.log_statements && !r.statement.empty()) line["statement"] = r.statement;
+  }
   if (!r.shadow_decision.empty()) {
     line["shadow_decision"] = r.shadow_decision;
     line["shadow_rule"] = r.shadow_rule;

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,8 +54,24 @@ struct AuditRecord {
   std::int64_t latency_us = 0;
 };
 
+struct AuditFormatOptions {
+  bool log_statements = false;  // [audit] log_statements: keep `statement`
+  // Written as "attributes" ("service.<key>": value) when the record has none of its own.
+  const std::map<std::string, std::string>* service_attributes = nullptr;
+};
+
 // A single JSON object, no trailing newline. Time is RFC 3339 UTC with microseconds.
-std::string FormatAuditRecord(const AuditRecord& record);
+// Optional members appear only when set: attributes, detail, query, shadow_decision/rule, error,
+// upstream_status, databricks_request_id, upstream_latency_us, statement_bytes/statement_sha256
+// (and statement with options.log_statements). The query keeps every key but replaces the value
+// of sensitive ones (token, secret, password, code, ... see RedactQuery); path, query, detail
+// and attribute values pass through RedactSecrets.
+std::string FormatAuditRecord(const AuditRecord& record, const AuditFormatOptions& options = {});
+
+// "a=1&access_token=xyz" -> "a=1&access_token=[REDACTED]": values of keys that name a secret
+// (compared case-insensitively, after percent-decoding) are replaced; everything else is kept
+// as it came, then RedactSecrets runs over the result.
+std::string RedactQuery(std::string_view query);
 
 // "2026-11-29T01:53:17.123456Z".
 std::string FormatRfc3339Micros(std::int64_t time_us);

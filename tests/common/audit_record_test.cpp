@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <map>
 #include <ostream>
 #include <string>
 
@@ -61,8 +62,10 @@ TEST(AuditRecordTest, OneJsonObjectWithEveryField) {
   EXPECT_EQ(json.at("rule"), "role:etl");
   EXPECT_EQ(json.at("status"), 200);
   EXPECT_EQ(json.at("latency_us"), 1234);
+  EXPECT_EQ(json.at("bytes_in"), 0);
+  EXPECT_EQ(json.at("bytes_out"), 0);
   EXPECT_FALSE(json.contains("error"));
-  EXPECT_EQ(json.size(), 19u);
+  EXPECT_EQ(json.size(), 21u);
 }
 
 TEST(AuditRecordTest, TimeComesFirst) {
@@ -80,7 +83,7 @@ TEST(AuditRecordTest, ErrorCodeOnlyWhenFailed) {
   ASSERT_FALSE(json.is_discarded());
   EXPECT_EQ(json.at("error"), "policy_denied");
   EXPECT_EQ(json.at("status"), 403);
-  EXPECT_EQ(json.size(), 20u);
+  EXPECT_EQ(json.size(), 22u);
 }
 
 TEST(AuditRecordTest, DefaultRecordKeepsUnknownIdsNegative) {
@@ -119,6 +122,86 @@ TEST(AuditRecordTest, ControlCharactersCannotBreakTheLine) {
   EXPECT_EQ(json.at("path"), r.path);
   EXPECT_EQ(json.at("decision"), "allow");
 }
+
+TEST(AuditRecordTest, OptionalFieldsAppearWhenSet) {
+  AuditRecord r = FullRecord();
+  r.query = "host=https%3A%2F%2Fx&client_id=abc";
+  r.attributes = {{"service.env", "production"}, {"request.row_limit", "500"}};
+  r.detail = {{"role", "etl"}, {"reason", "INC-1 dapi0123456789abcdef0123456789abcdef"}};
+  r.upstream_status = 200;
+  r.upstream_latency_us = 800;
+  r.databricks_request_id = "db-req-1";
+  r.bytes_in = 12;
+  r.bytes_out = 345;
+  r.statement_bytes = 22;
+  r.statement_sha256 = "ab";
+  r.statement = "SELECT secret FROM t";
+  const nlohmann::json json = nlohmann::json::parse(FormatAuditRecord(r), nullptr, false);
+  ASSERT_FALSE(json.is_discarded());
+  EXPECT_EQ(json.at("query"), r.query);
+  EXPECT_EQ(json.at("attributes").at("service.env"), "production");
+  EXPECT_EQ(json.at("attributes").at("request.row_limit"), "500");
+  EXPECT_EQ(json.at("detail").at("role"), "etl");
+  EXPECT_EQ(json.at("detail").at("reason"), "INC-1 [REDACTED]");
+  EXPECT_EQ(json.at("upstream_status"), 200);
+  EXPECT_EQ(json.at("upstream_latency_us"), 800);
+  EXPECT_EQ(json.at("databricks_request_id"), "db-req-1");
+  EXPECT_EQ(json.at("bytes_in"), 12);
+  EXPECT_EQ(json.at("bytes_out"), 345);
+  EXPECT_EQ(json.at("statement_bytes"), 22);
+  EXPECT_EQ(json.at("statement_sha256"), "ab");
+  EXPECT_FALSE(json.contains("statement")) << "statement text without log_statements";
+  const nlohmann::json with_text = nlohmann::json::parse(
+      FormatAuditRecord(r, AuditFormatOptions{.log_statements = true, .service_attributes = {}}));
+  EXPECT_EQ(with_text.at("statement"), r.statement);
+}
+
+TEST(AuditRecordTest, ServiceAttributesFillInWhenTheRecordHasNone) {
+  const std::map<std::string, std::string> attributes = {{"env", "staging"}, {"team", "bi"}};
+  const AuditFormatOptions options{.log_statements = false, .service_attributes = &attributes};
+  nlohmann::json json = nlohmann::json::parse(FormatAuditRecord(FullRecord(), options));
+  EXPECT_EQ(json.at("attributes"), (nlohmann::json{{"service.env", "staging"},
+                                                   {"service.team", "bi"}}));
+  AuditRecord own = FullRecord();
+  own.attributes = {{"request.row_limit", "5"}};
+  json = nlohmann::json::parse(FormatAuditRecord(own, options));
+  EXPECT_EQ(json.at("attributes"), (nlohmann::json{{"request.row_limit", "5"}}));
+}
+
+TEST(AuditRecordTest, PathPassesThroughRedaction) {
+  AuditRecord r = FullRecord();
+  r.path = "/api/2.0/x/dapi0123456789abcdef0123456789abcdef";
+  const nlohmann::json json = nlohmann::json::parse(FormatAuditRecord(r));
+  EXPECT_EQ(json.at("path"), "/api/2.0/x/[REDACTED]");
+}
+
+struct QueryCase {
+  std::string in;
+  std::string out;
+};
+
+void PrintTo(const QueryCase& c, std::ostream* os) { *os << c.in; }
+
+class AuditRecordQueryTest : public ::testing::TestWithParam<QueryCase> {};
+
+TEST_P(AuditRecordQueryTest, DropsValuesOfSensitiveKeys) {
+  EXPECT_EQ(RedactQuery(GetParam().in), GetParam().out);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Queries, AuditRecordQueryTest,
+    ::testing::Values(
+        QueryCase{"", ""}, QueryCase{"a=1&b=2", "a=1&b=2"},
+        QueryCase{"token=abc", "token=[REDACTED]"},
+        QueryCase{"job_id=5&access_token=abc&x=1", "job_id=5&access_token=[REDACTED]&x=1"},
+        QueryCase{"Client_Secret=s&CODE=c&state=ok",
+                  "Client_Secret=[REDACTED]&CODE=[REDACTED]&state=ok"},
+        QueryCase{"acc%65ss_token=x", "acc%65ss_token=[REDACTED]"},
+        QueryCase{"password=p&passwd=q&pwd=r", "password=[REDACTED]&passwd=[REDACTED]&pwd=[REDACTED]"},
+        QueryCase{"my_api_key=k&key=v&sig=z", "my_api_key=[REDACTED]&key=[REDACTED]&sig=[REDACTED]"},
+        QueryCase{"token", "token"}, QueryCase{"a&&b=", "a&&b="},
+        QueryCase{"q=dapi0123456789abcdef0123456789abcdef", "q=[REDACTED]"},
+        QueryCase{"host=h&client_id=abc", "host=h&client_id=abc"}));
 
 struct TimeCase {
   std::int64_t time_us;
