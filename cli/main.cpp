@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   dbproxy::cli::RegisterPolicyCommands(app, options, action);
   dbproxy::cli::RegisterExplainCommands(app, options, action);
   try {
+  dbproxy::cli::RegisterAuditCommands(app, options, action);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? dbproxy::cli::kExitOk : dbproxy::cli::kExitUsage;

@@ -24,6 +24,9 @@ void RegisterTokenCommands(CLI::App& app, const GlobalOptions& options, CommandA
 // status (admin socket), whoami (agent socket).
 void RegisterStatusCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 
+// rekey (admin socket).
+void RegisterRekeyCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
+
 // grant, revoke, grants (admin socket).
 void RegisterGrantCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 
@@ -36,5 +39,8 @@ void RegisterPolicyCommands(CLI::App& app, const GlobalOptions& options, Command
 
 // explain, reload (admin socket).
 void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
+
+// audit tail (admin socket), audit verify (local files).
+void RegisterAuditCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 
 }  // namespace dbproxy::cli
