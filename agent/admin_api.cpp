@@ -1,5 +1,6 @@
 #include "agent/admin_api.hpp"
 
+#include "agent/admin_audit_api.hpp"
 #include "agent/admin_policy_api.hpp"
 #include "agent/admin_runtime_api.hpp"
 #include "agent/audit_commit.hpp"
@@ -190,6 +191,8 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
     co_return std::move(*handled);
   }
   std::optional<HttpResponse> runtime = co_await HandleRuntimeAdmin(state, request, context, p, audit);
+  std::optional<HttpResponse> audit_read = co_await HandleAuditAdmin(state, request, context, p, audit);
+  if (audit_read) co_return std::move(*audit_read);
   if (runtime) co_return std::move(*runtime);
   co_return ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint or method"),
                           context.request_id);

@@ -161,6 +161,7 @@ std::optional<HttpResponse> HandlePolicyAdmin(AgentState& state, HttpRequest& re
     audit.action = "admin.reload";
     Status reloaded = state.reload_policy("admin API");
     if (!reloaded) return ErrorResponse(reloaded.error(), context.request_id);
+    audit.detail = {{"revision", state.policy->revision}};
     return JsonResponse(http::status::ok, PolicySummary(state));
   }
   if (path == std::vector<std::string>{"v1", "policy"} && request.method() == http::verb::get) {

@@ -53,6 +53,9 @@ HttpResponse AddGrant(AgentState& state, const HttpRequest& request,
   Result<GrantRequest> parsed = ParseGrantRequest(request.body());
   if (!parsed) return Fail(parsed.error(), context);
   audit.service = parsed->service;
+  audit.detail = {{"role", parsed->role},
+                  {"for_seconds", std::to_string(parsed->for_seconds)},
+                  {"reason", parsed->reason}};
   const Policy* policy = state.policy.get();
   if (policy == nullptr || policy->FindService(parsed->service) == nullptr) {
     return Fail(Errc::kNotFound, "no service '" + parsed->service + "' in the current policy",
@@ -115,6 +118,10 @@ HttpResponse SetMaintenance(AgentState& state, const HttpRequest& request,
   Result<MaintenanceRequest> parsed = ParseMaintenanceRequest(request.body());
   if (!parsed) return Fail(parsed.error(), context);
   AuditTarget(audit, parsed->scope, parsed->target);
+  audit.detail = {{"scope", std::string(ScopeName(parsed->scope))},
+                  {"target", parsed->target},
+                  {"for_seconds", std::to_string(parsed->for_seconds)},
+                  {"reason", parsed->reason}};
   if (Status known = CheckMaintenanceTarget(state, *parsed); !known) {
     return Fail(known.error(), context);
   }
@@ -138,6 +145,7 @@ HttpResponse ClearMaintenance(AgentState& state, const HttpRequest& request,
   Result<MaintenanceKey> key = ParseMaintenanceQuery(SplitRequestTarget(request.target()).query);
   if (!key) return Fail(key.error(), context);
   AuditTarget(audit, key->scope, key->target);
+  audit.detail = {{"scope", std::string(ScopeName(key->scope))}, {"target", key->target}};
   Result<MaintenanceEntry> cleared = state.runtime->ClearMaintenance(key->scope, key->target);
   if (!cleared) return Fail(cleared.error(), context);
   Log(LogLevel::kInfo, "maintenance switched off: " + MaintenanceEntryToJson(*cleared).dump());
@@ -158,6 +166,7 @@ std::optional<HttpResponse> RouteGrants(AgentState& state, const HttpRequest& re
   } else {
     audit.action = "admin.revoke";
     audit.service = path[2];
+    audit.detail = {{"role", path[3]}};
     if (method == http::verb::delete_) return RevokeGrant(state, context, path[2], path[3]);
   }
   return Fail(Errc::kMethodNotAllowed, "method not allowed on this path", context);

@@ -69,9 +69,16 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   state.reload_policy = [manager = agent->policy_manager_.get()](std::string_view trigger) {
     return manager->Reload(trigger);
   };
-  Result<AuditLog> audit = AuditLog::Open(state.config.audit.file);
-  if (!audit) return std::move(audit).error();
-  state.audit.emplace(std::move(*audit));
+  const AuditSection& audit_config = state.config.audit;
+  Result<std::unique_ptr<AuditTrail>> audit = AuditTrail::Open(
+      agent->io_.get_executor(),
+      AuditTrailOptions{.file = audit_config.file,
+                        .fsync = audit_config.fsync,
+                        .batch = std::chrono::milliseconds(audit_config.batch_ms),
+                        .journald = audit_config.journald,
+                        .fail_closed = audit_config.fail_closed,
+                        .queue_size = static_cast<std::size_t>(audit_config.queue_size)});
+  if (Status s = Take(audit, state.audit); !s) return std::move(s).error();
   Result<gid_t> admin_gid = ResolveAdminGroup(paths.admin_group);
   if (Status s = Take(admin_gid, state.admin_gid); !s) return std::move(s).error();
 
@@ -116,8 +123,10 @@ int Agent::Run() {
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [this, &on_signal](const boost::system::error_code& ec, int signal) {
         if (ec) return;
-        if (signal == SIGHUP) {
-          (void)policy_manager_->Reload("SIGHUP");
+        if (signal == SIGHUP || signal == SIGUSR1) {
+          // Both reopen the audit file (logrotate's postrotate); SIGHUP also reloads the policy.
+          if (state_.audit) state_.audit->Rotate();
+          if (signal == SIGHUP) (void)policy_manager_->Reload("SIGHUP");
           signals_->async_wait(on_signal);
         } else {
           Shutdown();
@@ -162,6 +171,9 @@ asio::awaitable<void> Agent::Drain() {
   // no frame outlives the state it refers to.
   client_server_->CloseAll();
   admin_server_->CloseAll();
+  signals_->add(SIGUSR1);
 }
 
 }  // namespace dbproxy
+  // Every request answered so far has committed its record: write them out, then stop.
+  if (state_.audit) state_.audit->Stop();

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "agent/asio.hpp"
-#include "agent/audit_log.hpp"
+#include "agent/audit_trail.hpp"
 #include "agent/credential_store.hpp"
 #include "agent/runtime_state.hpp"
 #include "agent/token_broker.hpp"
@@ -34,7 +34,7 @@ struct AgentState {
   std::unique_ptr<RuntimeState> runtime;  // grants and maintenance
   // Re-reads the policy (admin API "reload"); set by Agent.
   std::function<Status(std::string_view trigger)> reload_policy;
-  std::optional<AuditLog> audit;
+  std::unique_ptr<AuditTrail> audit;  // null when [audit] has no sink
   gid_t admin_gid = static_cast<gid_t>(-1);  // -1: root only
   std::int64_t started_at = 0;
 };

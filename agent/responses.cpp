@@ -76,12 +76,16 @@ AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
   record.exe = id.exe;
   record.unit = id.unit;
   record.method = std::string(request.method_string());
-  record.path = std::string(SplitRequestTarget(request.target()).path);
+  const SplitTarget target = SplitRequestTarget(request.target());
+  record.path = std::string(target.path);
+  record.query = std::string(target.query);  // FormatAuditRecord drops sensitive values
+  record.bytes_in = static_cast<std::int64_t>(request.body().size());
   return record;
 }
 
 void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context) {
   record.status = response.result_int();
+  record.bytes_out = static_cast<std::int64_t>(response.body().size());
   if (record.decision.empty()) record.decision = response.result_int() < 400 ? "allow" : "error";
   if (response.result_int() >= 400 && record.error_code.empty()) {
     nlohmann::json body = nlohmann::json::parse(response.body(), nullptr, false);

@@ -1,5 +1,6 @@
-// The audit trail after a full scenario: one JSON line per client request, with the caller's
-// identity and the decision, and never a secret or an issued token (nor in the daemon's log).
+// The audit trail after a full scenario: one chained JSON line per client request, with the
+// caller's identity, the decision and the service's attributes, a chain that verifies, and never
+// a secret or an issued token (nor in the daemon's log).
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -69,12 +70,21 @@ TEST_F(AuditTest, OneLinePerRequestAndNoSecretsAnywhere) {
     for (const char* key : {"time", "uid", "pid", "unit", "service", "action", "decision"}) {
       EXPECT_TRUE(record.contains(key)) << "no \"" << key << "\" in " << lines[i];
     }
+    EXPECT_TRUE(record.contains("seq") && record.contains("prev")) << lines[i];
+    if (record.value("service", "") == kService) {
+      // The attributes that rules over service.* decided on travel with the record.
+      EXPECT_EQ(record["attributes"].value("service.env", ""), "production") << lines[i];
+    }
     if (record.value("uid", -1) == static_cast<int>(kStrangerUid)) {
       saw_stranger = true;
       EXPECT_EQ(record["decision"].dump().find("allow"), std::string::npos) << lines[i];
     }
   }
   EXPECT_TRUE(saw_stranger) << "the unidentified caller's request was not audited";
+
+  // The hash chain of the whole file verifies.
+  const CtlResult verified = MakeCtl().Run({"audit", "verify", agent_->audit_file().string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.Describe();
 
   // Grep after the whole scenario: the audit file and the daemon's log.
   const std::string audit = ReadFile(agent_->audit_file());
