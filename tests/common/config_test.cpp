@@ -288,8 +288,6 @@ INSTANTIATE_TEST_SUITE_P(
                       "'ca_file' must be an absolute path"},
         BadConfigCase{"relative audit file", "[audit]\nfile = \"audit.log\"\n", 2,
                       "'file' must be an absolute path"},
-        BadConfigCase{"empty audit file", "[audit]\nfile = \"\"\n", 2,
-                      "'file' must be an absolute path"},
         BadConfigCase{"socket equals admin socket",
                       "[agent]\nsocket = \"/run/x.sock\"\nadmin_socket = \"/run/x.sock\"\n", 1,
                       "'socket' and 'admin_socket' must differ"},
