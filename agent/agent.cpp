@@ -13,6 +13,7 @@
 #include "agent/files.hpp"
 #include "agent/log.hpp"
 #include "agent/master_key.hpp"
+#include "agent/proxy.hpp"
 #include "agent/responses.hpp"
 
 namespace dbproxy {
@@ -88,6 +89,15 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
                       .timeout_ms = state.config.upstream.timeout_ms,
                       .user_agent = "dbproxy/" DBPROXY_VERSION},
       state.config.tokens);
+  const UpstreamSection& upstream = state.config.upstream;
+  state.upstream = std::make_unique<UpstreamClient>(
+      agent->io_, UpstreamClientOptions{
+                      .ca_file = upstream.ca_file,
+                      .connect_timeout_ms = upstream.connect_timeout_ms,
+                      .request_timeout_ms = state.config.proxy.request_timeout_ms,
+                      .max_connections_per_host = upstream.max_connections_per_host,
+                      .buffer_bytes = 256 * 1024});
+  state.rate_limiter = std::make_unique<RateLimiter>();
 
   auto on_error = [](const Error& error, const RequestContext* context) {
     return ErrorResponse(error, context != nullptr ? context->request_id : std::string());
@@ -103,6 +113,10 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       },
       on_error);
   if (Status s = Take(client, agent->client_server_); !s) return std::move(s).error();
+  // Proxied calls stream their bodies: the server hands them over before reading the body.
+  agent->client_server_->SetStreamingHandler(WantsProxy, [shared](StreamedRequest& exchange) {
+    return HandleProxyRequest(*shared, exchange);
+  });
   Result<std::unique_ptr<UnixHttpServer>> admin = UnixHttpServer::Listen(
       agent->io_,
       UnixHttpServerOptions{.path = paths.admin_socket, .mode = 0660, .group = state.admin_gid},
@@ -171,6 +185,7 @@ asio::awaitable<void> Agent::Drain() {
   // no frame outlives the state it refers to.
   client_server_->CloseAll();
   admin_server_->CloseAll();
+  state_.upstream->Stop();  // aborts calls still in flight and lets the event loop run dry
   signals_->add(SIGUSR1);
 }
 

@@ -15,8 +15,10 @@
 #include "agent/credential_store.hpp"
 #include "agent/runtime_state.hpp"
 #include "agent/token_broker.hpp"
+#include "agent/upstream_client.hpp"
 #include "common/config.hpp"
 #include "common/policy.hpp"
+#include "common/rate_limiter.hpp"
 
 namespace dbproxy {
 
@@ -25,6 +27,8 @@ struct AgentState {
   asio::thread_pool* pool = nullptr;
   std::unique_ptr<CredentialStore> store;
   std::unique_ptr<TokenBroker> broker;
+  std::unique_ptr<UpstreamClient> upstream;     // proxy mode: calls to the workspaces
+  std::unique_ptr<RateLimiter> rate_limiter;    // proxy mode: requests_per_minute per service
   std::shared_ptr<const Policy> policy;         // swapped whole on reload
   std::shared_ptr<const Policy> shadow_policy;  // evaluated and logged, never enforced; may be null
   std::int64_t policy_loaded_at = 0;

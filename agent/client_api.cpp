@@ -42,8 +42,8 @@ Result<TokenRequest> ParseTokenRequest(const std::string& body) {
   return out;
 }
 
-// Evaluates the shadow policy (when loaded) and records its verdict beside the real one; logs
-// when it would decide differently. Never affects the answer.
+}  // namespace
+
 void ShadowDecide(const AgentState& state, const RequestContext& context, const RequestFacts& facts,
                   AuditRecord& audit) {
   if (!state.shadow_policy) return;
@@ -64,6 +64,8 @@ void ShadowDecide(const AgentState& state, const RequestContext& context, const 
   audit.shadow_decision = decision.allow ? "allow" : "deny";
   audit.shadow_rule = decision.rule;
 }
+
+namespace {
 
 nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context, AuditRecord& audit) {
   const CallerIdentity& id = context.peer.identity();

@@ -3,8 +3,15 @@
 
 #include "agent/agent_state.hpp"
 #include "agent/http_server.hpp"
+#include "common/audit_record.hpp"
+#include "common/rules.hpp"
 
 namespace dbproxy {
+
+// Evaluates the shadow policy (when loaded) and records its verdict in `audit` beside the real
+// one. Never affects the answer.
+void ShadowDecide(const AgentState& state, const RequestContext& context, const RequestFacts& facts,
+                  AuditRecord& audit);
 
 // Handles one request on the agent socket and writes its audit line.
 asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest& request,

@@ -15,25 +15,12 @@
 namespace dbproxy {
 namespace {
 
-// Zeroes memory before freeing it: the read buffer may have held an enrolment secret.
-template <class T>
-struct WipingAllocator {
-  using value_type = T;
-  WipingAllocator() = default;
-  template <class U>
-  WipingAllocator(const WipingAllocator<U>&) {}  // NOLINT: allocator rebind
-  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
-  void deallocate(T* p, std::size_t n) {
-    sodium_memzero(p, n * sizeof(T));
-    std::allocator<T>().deallocate(p, n);
-  }
-  template <class U>
-  bool operator==(const WipingAllocator<U>&) const { return true; }
-};
-
-using Stream = beast::basic_stream<asio::local::stream_protocol, asio::any_io_executor,
-                                   beast::unlimited_rate_policy>;
-using ReadBuffer = beast::basic_flat_buffer<WipingAllocator<char>>;
+// The peer closed, went quiet or the server is closing the connection: nobody to answer.
+bool ConnectionGone(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout ||
+         ec == asio::error::operation_aborted || ec == asio::error::eof ||
+         ec == asio::error::connection_reset;
+}
 
 Error LimitError(const boost::system::error_code& ec) {
   if (ec == http::error::body_limit || ec == http::error::header_limit) {
@@ -45,7 +32,7 @@ Error LimitError(const boost::system::error_code& ec) {
 }  // namespace
 
 struct UnixHttpServer::Session {
-  Stream* stream = nullptr;
+  HttpStream* stream = nullptr;
   bool busy = false;
 };
 
@@ -112,6 +99,42 @@ Result<std::unique_ptr<UnixHttpServer>> UnixHttpServer::Listen(asio::io_context&
   return server;
 }
 
+Result<std::unique_ptr<UnixHttpServer>> UnixHttpServer::Adopt(asio::io_context& io,
+                                                              UnixHttpServerOptions options,
+                                                              int listening_fd,
+                                                              HttpHandler handler,
+                                                              HttpErrorResponder on_error) {
+  std::unique_ptr<UnixHttpServer> server(
+      new UnixHttpServer(io, std::move(options), std::move(handler), std::move(on_error)));
+  server->owns_path_ = false;
+  boost::system::error_code ec;
+  server->acceptor_.assign(asio::local::stream_protocol(), listening_fd, ec);
+  if (ec) {
+    ::close(listening_fd);
+    return MakeError(Errc::kInternal, "cannot adopt the socket for " + server->options_.path +
+                                          ": " + ec.message());
+  }
+  return server;
+}
+
+void UnixHttpServer::SetStreamingHandler(StreamingFilter wants, StreamingHandler handler) {
+  streaming_wants_ = std::move(wants);
+  streaming_handler_ = std::move(handler);
+}
+
+asio::awaitable<bool> WriteWholeResponse(StreamedRequest& exchange, HttpResponse& response,
+                                         bool keep_alive) {
+  response.keep_alive(keep_alive && !exchange.closing);
+  response.set("X-Request-Id", exchange.context.request_id);
+  response.prepare_payload();
+  exchange.stream.expires_after(exchange.request_timeout);
+  boost::system::error_code ec;
+  co_await http::async_write(exchange.stream, response,
+                             asio::redirect_error(asio::use_awaitable, ec));
+  WipeString(response.body());
+  co_return !ec && response.keep_alive();
+}
+
 void UnixHttpServer::Start() { asio::co_spawn(io_, AcceptLoop(), asio::detached); }
 
 void UnixHttpServer::Stop() {
@@ -119,7 +142,7 @@ void UnixHttpServer::Stop() {
   stopping_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  ::unlink(options_.path.c_str());
+  if (owns_path_) ::unlink(options_.path.c_str());
   for (Session* session : sessions_) {
     if (!session->busy) session->stream->socket().close(ignored);
   }
@@ -149,48 +172,59 @@ asio::awaitable<void> UnixHttpServer::Serve(asio::local::stream_protocol::socket
   Result<PeerAttestation> attested = PeerAttestation::Attest(socket.native_handle());
   if (!attested) co_return;  // the caller is gone or unknowable: nobody to answer
   PeerAttestation peer = std::move(*attested);
-  Stream stream(std::move(socket));
+  HttpStream stream(std::move(socket));
   Session session{.stream = &stream, .busy = false};
   sessions_.insert(&session);
-  ReadBuffer buffer;
+  HttpReadBuffer buffer;
   for (;;) {
-    http::request_parser<http::string_body> parser;
+    HttpHeaderParser parser;
     parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
-    parser.body_limit(options_.body_limit);
     boost::system::error_code ec;
     stream.expires_after(options_.idle_timeout);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(asio::use_awaitable, ec));
-    session.busy = !ec;
+    if (ConnectionGone(ec) || (ec && buffer.size() == 0)) break;
+    session.busy = true;
     RequestContext context{.peer = peer, .request_id = NewRequestId(),
                            .started = std::chrono::steady_clock::now()};
     HttpResponse response;
     bool keep_alive = false;
-    if (!ec) {
-      // Reserve the whole body at once so a secret in it is never left behind by a realloc.
-      if (auto length = parser.content_length(); length && *length <= options_.body_limit) {
-        parser.get().body().reserve(static_cast<std::size_t>(*length));
-      }
-      stream.expires_after(options_.request_timeout);
-      co_await http::async_read(stream, buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::eof ||
-        ec == asio::error::connection_reset || (ec && !session.busy && buffer.size() == 0)) {
-      break;
-    }
     if (ec) {
-      WipeString(parser.get().body());  // a partial body may hold part of a secret
       response = on_error_(LimitError(ec), &context);
     } else if (Status fresh = peer.Refresh(); !fresh) {
-      WipeString(parser.get().body());
+      // Re-attested before the body is read: a caller that changed is not read any further.
       response = on_error_(fresh.error(), &context);
+    } else if (streaming_handler_ && streaming_wants_(parser.get().target())) {
+      StreamedRequest exchange{.stream = stream, .buffer = buffer, .parser = parser,
+                               .context = context, .request_timeout = options_.request_timeout,
+                               .closing = stopping_};
+      const bool reusable = co_await streaming_handler_(exchange);
+      session.busy = false;
+      if (!reusable || stopping_) break;
+      continue;
     } else {
-      HttpRequest request = parser.release();
-      keep_alive = request.keep_alive();
-      response = co_await handler_(request, context);
-      WipeString(request.body());
+      http::request_parser<http::string_body> full(std::move(parser));
+      full.body_limit(options_.body_limit);
+      // Reserve the whole body at once so a secret in it is never left behind by a realloc.
+      if (auto length = full.content_length(); length && *length <= options_.body_limit) {
+        full.get().body().reserve(static_cast<std::size_t>(*length));
+      }
+      stream.expires_after(options_.request_timeout);
+      co_await http::async_read(stream, buffer, full,
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ConnectionGone(ec)) {
+        WipeString(full.get().body());
+        break;
+      }
+      if (ec) {
+        WipeString(full.get().body());  // a partial body may hold part of a secret
+        response = on_error_(LimitError(ec), &context);
+      } else {
+        HttpRequest request = full.release();
+        keep_alive = request.keep_alive();
+        response = co_await handler_(request, context);
+        WipeString(request.body());
+      }
     }
     response.keep_alive(keep_alive && !stopping_);
     response.set("X-Request-Id", context.request_id);

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <sodium.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -28,6 +30,50 @@ struct RequestContext {
   std::string request_id;
   std::chrono::steady_clock::time_point started;
 };
+
+// Zeroes memory before freeing it: a connection's read buffer may have held a secret.
+template <class T>
+struct WipingAllocator {
+  using value_type = T;
+  WipingAllocator() = default;
+  template <class U>
+  WipingAllocator(const WipingAllocator<U>&) {}  // NOLINT: allocator rebind
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) {
+    sodium_memzero(p, n * sizeof(T));
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const WipingAllocator<U>&) const { return true; }
+};
+
+using HttpStream = beast::basic_stream<asio::local::stream_protocol, asio::any_io_executor,
+                                       beast::unlimited_rate_policy>;
+using HttpReadBuffer = beast::basic_flat_buffer<WipingAllocator<char>>;
+using HttpHeaderParser = http::request_parser<http::empty_body>;
+
+// A request whose body its handler reads itself (proxy mode streams it). The header has been
+// read and the peer re-attested; nothing of the body has been parsed yet.
+struct StreamedRequest {
+  HttpStream& stream;
+  HttpReadBuffer& buffer;
+  HttpHeaderParser& parser;  // the handler may move it into a parser with a body type
+  RequestContext& context;
+  std::chrono::seconds request_timeout;  // per read or write of the exchange
+  bool closing = false;                  // the server is stopping: answer Connection: close
+};
+// Handles a streamed request and writes its whole response (with X-Request-Id). Returns
+// whether the connection may serve another request: the request body was read to its end and
+// the response was written completely.
+using StreamingHandler = std::function<asio::awaitable<bool>(StreamedRequest&)>;
+// Whether a request target goes to the streaming handler.
+using StreamingFilter = std::function<bool(std::string_view target)>;
+
+// Writes a complete (string-body) response for a streamed request: sets X-Request-Id,
+// keep-alive (only when `keep_alive` and the server is not closing) and the length, then wipes
+// the body. Returns whether the connection may be reused.
+asio::awaitable<bool> WriteWholeResponse(StreamedRequest& exchange, HttpResponse& response,
+                                         bool keep_alive);
 
 // Produces the response for one request. The handler owns the request body (it may wipe it).
 using HttpHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&, RequestContext&)>;
@@ -53,11 +99,22 @@ class UnixHttpServer {
                                                         UnixHttpServerOptions options,
                                                         HttpHandler handler,
                                                         HttpErrorResponder on_error);
+  // Serves on `listening_fd`, an already bound and listening AF_UNIX stream socket it takes
+  // over (socket activation). The socket file belongs to whoever bound it: mode and owner are
+  // left alone and Stop() does not remove it. `options.path` only names it in messages.
+  static Result<std::unique_ptr<UnixHttpServer>> Adopt(asio::io_context& io,
+                                                       UnixHttpServerOptions options,
+                                                       int listening_fd, HttpHandler handler,
+                                                       HttpErrorResponder on_error);
   ~UnixHttpServer();
+
+  // Requests whose target `wants` accepts go to `handler` instead of the HttpHandler, before
+  // their body is read. Call before Start().
+  void SetStreamingHandler(StreamingFilter wants, StreamingHandler handler);
 
   void Start();
   // Stops accepting and closes idle connections; in-flight requests complete, then their
-  // connections close. Removes the socket file.
+  // connections close. Removes the socket file (unless adopted).
   void Stop();
   // Closes every connection, busy or not (after the drain timeout).
   void CloseAll();
@@ -74,9 +131,12 @@ class UnixHttpServer {
   UnixHttpServerOptions options_;
   HttpHandler handler_;
   HttpErrorResponder on_error_;
+  StreamingFilter streaming_wants_;
+  StreamingHandler streaming_handler_;
   asio::local::stream_protocol::acceptor acceptor_;
   std::set<Session*> sessions_;
   bool stopping_ = false;
+  bool owns_path_ = true;  // false for an adopted socket
 };
 
 // A random 16-hex-digit request id.

@@ -65,6 +65,14 @@ class TokenBroker {
   asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> Get(const TokenKey& key,
                                                                   int min_ttl_seconds);
 
+  // For a token the workspace refused (an auth-layer 401/403 on a proxied call): drops it from
+  // the cache if it is still the cached one, then returns a token as Get() does — a new grant,
+  // or the one another caller already obtained in its place. Call at most once per request.
+  // REQUIRES: as Get(); `rejected` may dangle (it is only compared).
+  asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> Renew(const TokenKey& key,
+                                                                    const IssuedToken* rejected,
+                                                                    int min_ttl_seconds);
+
   // A fresh grant for a credential that is not stored yet (enrolment check); bypasses the cache.
   asio::awaitable<Status> Validate(const std::string& host, const std::string& client_id,
                                    const SecretBytes& secret, const std::string& scope);

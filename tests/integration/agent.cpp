@@ -68,7 +68,8 @@ void Agent::WriteConfig() {
       "min_ttl_seconds = " + std::to_string(options_.min_ttl_seconds) + "\n" +
       "\n[audit]\n"
       "file = " + Quote(audit_file()) + "\n" +
-      (options_.policy_section.empty() ? "" : "\n[policy]\n" + options_.policy_section);
+      (options_.policy_section.empty() ? "" : "\n[policy]\n" + options_.policy_section) +
+      (options_.proxy_section.empty() ? "" : "\n[proxy]\n" + options_.proxy_section);
   WriteFile(config_file(), config, 0644);
   WriteFile(policy_dir() / "test.toml", options_.policy, 0644);
 }

@@ -23,6 +23,7 @@ struct AgentOptions {
   std::string admin_group = "root";
   std::vector<std::string> env;  // extra environment, e.g. "CREDENTIALS_DIRECTORY=/x"
   std::string policy_section;    // body of a [policy] table, e.g. "shadow_dir = \"/x\"\n"
+  std::string proxy_section;     // body of a [proxy] table, e.g. "enabled = false\n"
 };
 
 // Layout inside `dir`: agent.toml, agent.sock, admin.sock, state/, policy.d/, master.key,

@@ -1,0 +1,388 @@
+// Proxy mode, transport level: routing, header rules, bodies both ways, status codes passed
+// through, token renewal on an auth-layer 401/403, streaming with flat memory, callers that
+// go away mid-answer. (What the policy decides for proxied calls: proxy_policy_test.cpp.)
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "tests/integration/integration_fixture.hpp"
+
+namespace dbproxy::testing {
+namespace {
+
+constexpr char kCallerSecret[] = "Bearer dapi-caller-own-0123456789abcdef";
+
+std::string ProxyPolicy(const std::string& role_limits = "") {
+  return std::string("[[service]]\n") +
+         "name = \"" + kService + "\"\n" +
+         "match = { unit = \"" + kUnit + "\" }\n" +
+         "workspace = \"" + kWorkspace + "\"\n" +
+         "roles = [\"etl\"]\n\n" +
+         "[[service]]\n"
+         "name = \"root-tests\"\n"
+         "match = { uid = 0 }\n"
+         "workspace = \"" + kWorkspace + "\"\n" +
+         "roles = [\"etl\"]\n\n" +
+         "[[role]]\n"
+         "name = \"etl\"\n"
+         "credential = \"" + kCredential + "\"\n" +
+         "actions = [\"token:all-apis\", \"clusters.*\", \"jobs.read\", \"scim.me\", "
+         "\"api.unknown\"]\n" +
+         role_limits + "\n"
+         "[[rule]]\n"
+         "id = \"no-cluster-deletes\"\n"
+         "effect = \"deny\"\n"
+         "actions = [\"clusters.manage\"]\n"
+         "when = { \"request.path\" = { glob = \"*/clusters/permanent-delete\" } }\n";
+}
+
+// Peak and current resident memory of a process, in KiB (VmHWM, VmRSS).
+long StatusKib(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+// A raw client for large answers: sends one request, reads the head, then counts (and checks)
+// body bytes without keeping them, stopping after `stop_after` bytes when set.
+struct RawResult {
+  int status = 0;
+  std::uint64_t content_length = 0;
+  std::uint64_t received = 0;
+  bool pattern_ok = true;
+  std::string error;
+};
+
+RawResult StreamGet(const std::filesystem::path& socket, const std::string& target,
+                    std::uint64_t stop_after = 0) {
+  RawResult result;
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket.c_str(), sizeof(address.sun_path) - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    result.error = "connect failed";
+    ::close(fd);
+    return result;
+  }
+  const std::string request =
+      "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    result.error = "send failed";
+  }
+  std::string head;
+  std::vector<char> buffer(1 << 16);
+  std::uint64_t position = 0;
+  while (result.error.empty()) {
+    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (n <= 0) break;
+    std::size_t offset = 0;
+    if (result.status == 0) {
+      head.append(buffer.data(), static_cast<std::size_t>(n));
+      const std::size_t end = head.find("\r\n\r\n");
+      if (end == std::string::npos) continue;
+      result.status = std::stoi(head.substr(9, 3));
+      const std::size_t length = head.find("Content-Length: ");
+      if (length != std::string::npos && length < end) {
+        result.content_length = std::stoull(head.substr(length + 16));
+      }
+      offset = static_cast<std::size_t>(n) - (head.size() - end - 4);
+    }
+    for (std::size_t i = offset; i < static_cast<std::size_t>(n); ++i, ++position) {
+      if (buffer[i] != static_cast<char>('a' + position % 26)) result.pattern_ok = false;
+    }
+    result.received = position;
+    if (stop_after > 0 && position >= stop_after) break;
+  }
+  ::close(fd);
+  return result;
+}
+
+class ProxyTransportTest : public IntegrationTest {
+ protected:
+  void SetUp() override {
+    IntegrationTest::SetUp();
+    agent_->options().policy = ProxyPolicy();
+    agent_->WriteConfig();
+  }
+
+  void StartProxy() {
+    const HarnessStatus started = StartAndEnroll();
+    ASSERT_TRUE(started.ok()) << started.error;
+    ASSERT_EQ(fake_->Control("POST", "/_fake/reset").status, 200);
+  }
+
+  // The last request the fake workspace received.
+  nlohmann::json LastUpstreamRequest() const {
+    const HttpResponse log = fake_->Control("GET", "/_fake/requests?limit=1");
+    const nlohmann::json requests = log.Json();
+    if (!requests.is_array() || requests.empty()) return nlohmann::json();
+    return requests.back();
+  }
+
+  int ApiRequests() const { return fake_->Counters().value("api_requests", -1); }
+};
+
+TEST_F(ProxyTransportTest, ProxiedGetReturnsTheWorkspaceAnswer) {
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse r = client.Get("/api/2.1/clusters/list?can_use_client=JOBS&x=%2F1");
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  const nlohmann::json body = r.Json();
+  ASSERT_TRUE(body.contains("clusters")) << r.body;
+  EXPECT_EQ(body["clusters"].size(), 3u);
+  EXPECT_EQ(r.Header("x-request-id").size(), 16u) << "the agent's own request id";
+  EXPECT_FALSE(r.Header("x-databricks-request-id").empty()) << "the workspace's id";
+  EXPECT_NE(r.Header("x-request-id"), r.Header("x-databricks-request-id"));
+  EXPECT_EQ(r.Header("content-type"), "application/json");
+
+  const nlohmann::json upstream = LastUpstreamRequest();
+  EXPECT_EQ(upstream.value("method", ""), "GET");
+  EXPECT_EQ(upstream.value("target", ""), "/api/2.1/clusters/list?can_use_client=JOBS&x=%2F1");
+  // Keep-alive: a second call on the same connection works too.
+  const HttpResponse again = client.Get("/api/2.0/clusters/list");
+  EXPECT_EQ(again.status, 200) << again.Describe();
+  EXPECT_EQ(client.requests_on_connection(), 2);
+}
+
+TEST_F(ProxyTransportTest, CallerCredentialsAndHopByHopHeadersNeverReachTheWorkspace) {
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse r = client.Request(
+      "GET", "/api/2.1/clusters/list", "",
+      {{"Authorization", kCallerSecret}, {"Proxy-Authorization", "Basic eDp5"},
+       {"Cookie", "session=caller"}, {"Connection", "keep-alive, X-Drop-Me"},
+       {"X-Drop-Me", "1"}, {"Keep-Alive", "timeout=5"}, {"TE", "trailers"},
+       {"X-Forwarded-For", "10.1.2.3"}, {"Forwarded", "for=10.1.2.3"},
+       {"X-Dbproxy-Workspace", kWorkspace}, {"User-Agent", "mytool/1.0"},
+       {"X-Custom-Header", "kept"}, {"Accept", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  const nlohmann::json upstream = LastUpstreamRequest();
+  ASSERT_TRUE(upstream.is_object()) << upstream.dump();
+  nlohmann::json headers;
+  for (const auto& [name, value] : upstream["headers"].items()) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    headers[lower] = value;
+  }
+  const std::string authorization = headers.value("authorization", "");
+  EXPECT_EQ(authorization.rfind("Bearer ", 0), 0u) << authorization;
+  EXPECT_EQ(authorization.find("dapi-caller-own"), std::string::npos) << authorization;
+  for (const char* dropped : {"proxy-authorization", "cookie", "x-drop-me", "keep-alive", "te",
+                              "x-forwarded-for", "forwarded", "x-dbproxy-workspace"}) {
+    EXPECT_FALSE(headers.contains(dropped)) << dropped << " reached the workspace";
+  }
+  EXPECT_EQ(headers.value("x-custom-header", ""), "kept");
+  EXPECT_EQ(headers.value("accept", ""), "application/json");
+  EXPECT_EQ(headers.value("user-agent", ""), "mytool/1.0 dbproxy/" DBPROXY_VERSION);
+  // Nor does the caller's credential reach the audit trail or the agent's log.
+  EXPECT_EQ(ReadFile(agent_->audit_file()).find("dapi-caller-own"), std::string::npos);
+  EXPECT_EQ(agent_->Stderr().find("dapi-caller-own"), std::string::npos);
+}
+
+TEST_F(ProxyTransportTest, RequestBodiesAndErrorAnswersPassThrough) {
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse unknown =
+      client.Post("/api/2.1/clusters/delete", R"({"cluster_id":"no-such-cluster"})");
+  EXPECT_EQ(unknown.status, 400) << unknown.Describe();
+  EXPECT_EQ(unknown.Json().value("error_code", ""), "INVALID_PARAMETER_VALUE") << unknown.body;
+  const nlohmann::json upstream = LastUpstreamRequest();
+  EXPECT_EQ(upstream.value("method", ""), "POST");
+
+  const HttpResponse list = client.Get("/api/2.1/clusters/list");
+  ASSERT_EQ(list.status, 200) << list.Describe();
+  const std::string id = list.Json()["clusters"][0].value("cluster_id", "");
+  const HttpResponse deleted =
+      client.Post("/api/2.1/clusters/delete", nlohmann::json{{"cluster_id", id}}.dump());
+  EXPECT_EQ(deleted.status, 200) << deleted.Describe();
+
+  const HttpResponse missing = client.Get("/api/2.0/no/such/endpoint");
+  EXPECT_EQ(missing.status, 404) << missing.Describe();
+  EXPECT_EQ(missing.Json().value("error_code", ""), "ENDPOINT_NOT_FOUND") << missing.body;
+}
+
+TEST_F(ProxyTransportTest, WorkspaceRateLimitIsPassedThroughWithRetryAfter) {
+  StartProxy();
+  ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"status", 429}, {"retry_after", 7}}).ok());
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse r = client.Get("/api/2.1/clusters/list");
+  EXPECT_EQ(r.status, 429) << r.Describe();
+  EXPECT_EQ(r.Header("retry-after"), "7");
+  EXPECT_EQ(r.Json().value("error_code", ""), "REQUEST_LIMIT_EXCEEDED") << r.body;
+  ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"status", 503}, {"retry_after", 3}}).ok());
+  const HttpResponse unavailable = client.Get("/api/2.1/clusters/list");
+  EXPECT_EQ(unavailable.status, 503) << unavailable.Describe();
+  EXPECT_EQ(unavailable.Header("retry-after"), "3");
+  EXPECT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
+}
+
+TEST_F(ProxyTransportTest, RejectedTokenIsRenewedOnceAndTheCallRetried) {
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  ASSERT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
+  const int grants = fake_->Grants(kClientId);
+  // The workspace forgets every token: the cached one now gets 403 "Invalid access token."
+  ASSERT_EQ(fake_->Control("POST", "/_fake/tokens/revoke-all").status, 200);
+  const HttpResponse r = client.Get("/api/2.1/clusters/list");
+  EXPECT_EQ(r.status, 200) << r.Describe();
+  EXPECT_EQ(fake_->Grants(kClientId), grants + 1);
+
+  // An injected auth-layer 401 once: renewed and retried.
+  const nlohmann::json no_credential = {
+      {"error_code", 401},
+      {"message", "Credential was not sent or was of an unsupported type for this API."}};
+  ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"status", 401}, {"body", no_credential}}).ok());
+  EXPECT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
+  EXPECT_EQ(fake_->Grants(kClientId), grants + 2);
+
+  // Refused twice: one renewal, one retry, then the workspace's answer goes to the caller.
+  const nlohmann::json invalid = {{"error_code", 403}, {"message", "Invalid access token."}};
+  ASSERT_TRUE(fake_->InjectFault(
+      {{"target", "api"}, {"status", 403}, {"count", 2}, {"body", invalid}}).ok());
+  const int before = ApiRequests();
+  const HttpResponse twice = client.Get("/api/2.1/clusters/list");
+  EXPECT_EQ(twice.status, 403) << twice.Describe();
+  EXPECT_EQ(ApiRequests(), before + 2);
+  EXPECT_EQ(fake_->Grants(kClientId), grants + 3);
+
+  // An application-level 403 (string error_code) costs no renewal.
+  const nlohmann::json denied = {{"error_code", "PERMISSION_DENIED"}, {"message", "no"}};
+  ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"status", 403}, {"body", denied}}).ok());
+  EXPECT_EQ(client.Get("/api/2.1/clusters/list").status, 403);
+  EXPECT_EQ(fake_->Grants(kClientId), grants + 3);
+}
+
+TEST_F(ProxyTransportTest, LargeAnswerStreamsWithFlatAgentMemory) {
+  StartProxy();
+  const pid_t pid = agent_->process()->pid();
+  // Warm up (token, connection), then measure the peak around one 200 MB answer.
+  const RawResult warm = StreamGet(agent_->socket(), "/api/2.0/fake/blob?bytes=1048576");
+  ASSERT_EQ(warm.status, 200) << warm.error;
+  const long before = StatusKib(pid, "VmHWM");
+  constexpr std::uint64_t kSize = 200ULL << 20;
+  const RawResult big =
+      StreamGet(agent_->socket(), "/api/2.0/fake/blob?bytes=" + std::to_string(kSize));
+  const long after = StatusKib(pid, "VmHWM");
+  ASSERT_EQ(big.status, 200) << big.error;
+  EXPECT_EQ(big.content_length, kSize);
+  EXPECT_EQ(big.received, kSize);
+  EXPECT_TRUE(big.pattern_ok);
+  EXPECT_LT(after - before, 32 * 1024) << "VmHWM grew from " << before << " to " << after << " KiB";
+  std::cout << "agent VmHWM before " << before << " KiB, after 200 MB: " << after << " KiB\n";
+}
+
+TEST_F(ProxyTransportTest, CallerLeavingMidAnswerDoesNotHurtTheAgent) {
+  StartProxy();
+  for (int i = 0; i < 5; ++i) {
+    const RawResult cut =
+        StreamGet(agent_->socket(), "/api/2.0/fake/blob?bytes=" + std::to_string(64 << 20),
+                  1 << 20);
+    EXPECT_EQ(cut.status, 200) << cut.error;
+  }
+  ASSERT_TRUE(agent_->running());
+  UnixHttpClient client = agent_->Client();
+  EXPECT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
+  EXPECT_EQ(client.Get("/healthz").status, 200);
+}
+
+TEST_F(ProxyTransportTest, WorkspaceComesFromPathHeaderOrServiceDefault) {
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  EXPECT_EQ(client.Get("/w/prod/api/2.1/clusters/list").status, 200);
+  EXPECT_EQ(LastUpstreamRequest().value("target", ""), "/api/2.1/clusters/list");
+  const HttpResponse header =
+      client.Request("GET", "/api/2.1/clusters/list", "", {{"X-Dbproxy-Workspace", "prod"}});
+  EXPECT_EQ(header.status, 200) << header.Describe();
+  const HttpResponse unknown =
+      client.Request("GET", "/api/2.1/clusters/list", "", {{"X-Dbproxy-Workspace", "staging"}});
+  EXPECT_EQ(unknown.status, 404) << unknown.Describe();
+  const HttpResponse conflict = client.Request("GET", "/w/prod/api/2.1/clusters/list", "",
+                                               {{"X-Dbproxy-Workspace", "staging"}});
+  EXPECT_EQ(conflict.status, 400) << conflict.Describe();
+  EXPECT_EQ(conflict.Json()["error"].value("code", ""), "invalid_request");
+}
+
+TEST_F(ProxyTransportTest, DeniedCallNeverReachesTheWorkspace) {
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  const int before = ApiRequests();
+  const HttpResponse r =
+      client.Post("/api/2.1/clusters/permanent-delete", R"({"cluster_id":"x"})");
+  EXPECT_EQ(r.status, 403) << r.Describe();
+  EXPECT_EQ(r.Json()["error"].value("code", ""), "policy_denied");
+  EXPECT_EQ(r.Json()["error"].value("rule", ""), "no-cluster-deletes");
+  const HttpResponse traversal = client.Get("/api/2.1/clusters/../jobs/list");
+  EXPECT_EQ(traversal.status, 400) << traversal.Describe();
+  EXPECT_EQ(ApiRequests(), before);
+  // The connection stays usable after a refused request with a body.
+  EXPECT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
+}
+
+TEST_F(ProxyTransportTest, ServiceCallerInItsCgroupIsProxied) {
+  Identity who;
+  if (const std::string why = MakeServiceIdentity(&who); !why.empty()) GTEST_SKIP() << why;
+  StartProxy();
+  const HttpResponse r = RequestAs(who, agent_->socket(), "GET", "/api/2.1/clusters/list");
+  EXPECT_EQ(r.status, 200) << r.Describe();
+  const HttpResponse stranger = RequestAs(UserIdentity(kStrangerUid, kStrangerUid),
+                                          agent_->socket(), "GET", "/api/2.1/clusters/list");
+  EXPECT_EQ(stranger.status, 403) << stranger.Describe();
+  EXPECT_EQ(stranger.Json()["error"].value("code", ""), "unidentified");
+}
+
+TEST_F(ProxyTransportTest, UnreachableOrSlowWorkspaceGivesGatewayErrors) {
+  agent_->options().proxy_section = "request_timeout_ms = 1000\n";
+  agent_->WriteConfig();
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  ASSERT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
+  // libcurl retries once on a fresh connection when a reused one dies before any answer (a
+  // keep-alive race it cannot tell apart): drop both attempts.
+  ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"drop", true}, {"count", 2}}).ok());
+  const HttpResponse dropped = client.Get("/api/2.1/clusters/list");
+  EXPECT_EQ(dropped.status, 502) << dropped.Describe();
+  EXPECT_EQ(dropped.Json()["error"].value("code", ""), "upstream_error");
+  ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"latency_ms", 3000}}).ok());
+  const HttpResponse slow = client.Get("/api/2.1/clusters/list");
+  EXPECT_EQ(slow.status, 504) << slow.Describe();
+  EXPECT_EQ(slow.Json()["error"].value("code", ""), "upstream_timeout");
+}
+
+TEST_F(ProxyTransportTest, RequestsPerMinuteGives429RateLimited) {
+  agent_->options().policy = ProxyPolicy("limits = { requests_per_minute = 2 }\n");
+  agent_->WriteConfig();
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  EXPECT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
+  EXPECT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
+  const HttpResponse limited = client.Get("/api/2.1/clusters/list");
+  EXPECT_EQ(limited.status, 429) << limited.Describe();
+  EXPECT_EQ(limited.Json()["error"].value("code", ""), "rate_limited");
+  EXPECT_FALSE(limited.Header("retry-after").empty());
+}
+
+TEST_F(ProxyTransportTest, DisabledProxyAnswers404) {
+  agent_->options().proxy_section = "enabled = false\n";
+  agent_->WriteConfig();
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse r = client.Get("/api/2.1/clusters/list");
+  EXPECT_EQ(r.status, 404) << r.Describe();
+  EXPECT_NE(r.Json()["error"].value("message", "").find("proxy mode is disabled"),
+            std::string::npos) << r.body;
+  EXPECT_EQ(ApiRequests(), 0);
+}
+
+}  // namespace
+}  // namespace dbproxy::testing
