@@ -108,6 +108,37 @@ RawResult StreamGet(const std::filesystem::path& socket, const std::string& targ
   return result;
 }
 
+// Sends a POST with a chunked body (`chunks` pieces of `piece`) on a raw connection; returns
+// the answer's status (0 on failure).
+int PostChunked(const std::filesystem::path& socket, const std::string& target,
+                const std::string& piece, int chunks) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket.c_str(), sizeof(address.sun_path) - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return 0;
+  }
+  std::string out = "POST " + target +
+                    " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                    "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+  for (int i = 0; i < chunks; ++i) out += size + piece + "\r\n";
+  out += "0\r\n\r\n";
+  std::size_t sent = 0;
+  while (sent < out.size()) {
+    const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  char head[64] = {};
+  const ssize_t n = ::recv(fd, head, sizeof head - 1, 0);
+  ::close(fd);
+  return n > 12 ? std::atoi(head + 9) : 0;
+}
+
 class ProxyTransportTest : public IntegrationTest {
  protected:
   void SetUp() override {
@@ -210,6 +241,30 @@ TEST_F(ProxyTransportTest, RequestBodiesAndErrorAnswersPassThrough) {
   const HttpResponse missing = client.Get("/api/2.0/no/such/endpoint");
   EXPECT_EQ(missing.status, 404) << missing.Describe();
   EXPECT_EQ(missing.Json().value("error_code", ""), "ENDPOINT_NOT_FOUND") << missing.body;
+}
+
+TEST_F(ProxyTransportTest, StreamedRequestBodiesReachTheWorkspaceWhole) {
+  StartProxy();
+  // clusters/delete is not a call the policy inspects: its body streams through unread.
+  const std::string pad(900 * 1000, 'p');
+  const std::string body = R"({"cluster_id":"no-such-cluster","pad":")" + pad + "\"}";
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse sized = client.Post("/api/2.1/clusters/delete", body);
+  EXPECT_EQ(sized.status, 400) << sized.Describe();
+  EXPECT_EQ(sized.Json().value("error_code", ""), "INVALID_PARAMETER_VALUE") << sized.body;
+  EXPECT_EQ(LastUpstreamRequest().value("body_bytes", 0u), body.size());
+
+  // A chunked body of unknown length goes upstream chunked, whole.
+  const std::string piece = std::string(R"({"cluster_id":"no-such-cluster","pad":")") +
+                            std::string(100 * 1000, 'q');
+  const int status = PostChunked(agent_->socket(), "/api/2.1/clusters/delete",
+                                 piece.substr(0, 50 * 1000), 1);
+  EXPECT_EQ(status, 400);  // not JSON once cut: the workspace's own 400
+  const int whole = PostChunked(agent_->socket(), "/api/2.1/clusters/delete", "{}", 1);
+  EXPECT_EQ(whole, 400);
+  const std::string many(8 * 1000, ' ');
+  EXPECT_EQ(PostChunked(agent_->socket(), "/api/2.1/clusters/delete", many, 100), 400);
+  EXPECT_EQ(LastUpstreamRequest().value("body_bytes", 0u), many.size() * 100);
 }
 
 TEST_F(ProxyTransportTest, WorkspaceRateLimitIsPassedThroughWithRetryAfter) {
