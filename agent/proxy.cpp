@@ -107,6 +107,7 @@ Status Identify(AgentState& state, const StreamedRequest& exchange, AuditRecord&
 // Reads the whole request body (up to `limit` bytes) for inspection.
 asio::awaitable<Status> ReadBody(StreamedRequest& exchange, std::int64_t limit,
                                  PendingCall& call) {
+  co_await ContinueIfExpected(exchange);
   http::request_parser<http::string_body> parser(std::move(exchange.parser));
   parser.body_limit(static_cast<std::uint64_t>(limit));
   boost::system::error_code ec;

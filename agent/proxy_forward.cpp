@@ -52,6 +52,7 @@ std::int64_t MicrosSince(std::chrono::steady_clock::time_point start) {
 asio::awaitable<Status> SendCallerBody(StreamedRequest& exchange, UpstreamTransfer& transfer,
                                        std::int64_t max_body, AuditRecord& audit,
                                        bool& consumed) {
+  co_await ContinueIfExpected(exchange);
   http::request_parser<http::buffer_body> parser(std::move(exchange.parser));
   if (max_body > 0) {
     parser.body_limit(static_cast<std::uint64_t>(max_body));
@@ -194,6 +195,15 @@ asio::awaitable<bool> Relay(StreamedRequest& exchange, UpstreamTransfer& transfe
 }
 
 }  // namespace
+
+asio::awaitable<void> ContinueIfExpected(StreamedRequest& exchange) {
+  if (!beast::iequals(exchange.parser.get()[http::field::expect], "100-continue")) co_return;
+  http::response<http::empty_body> interim{http::status::continue_, 11};
+  exchange.stream.expires_after(exchange.request_timeout);
+  boost::system::error_code ignored;  // a failure shows up on the body read that follows
+  co_await http::async_write(exchange.stream, interim,
+                             asio::redirect_error(asio::use_awaitable, ignored));
+}
 
 asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error,
                                   AuditRecord& audit, bool keep_alive) {

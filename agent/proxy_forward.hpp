@@ -39,6 +39,10 @@ struct ProxyForward {
 asio::awaitable<bool> ForwardToWorkspace(AgentState& state, StreamedRequest& exchange,
                                          const ProxyForward& call, AuditRecord& audit);
 
+// Sends the interim "100 Continue" when the caller sent Expect: 100-continue, right before its
+// body is read. REQUIRES: exchange.parser still holds the request header.
+asio::awaitable<void> ContinueIfExpected(StreamedRequest& exchange);
+
 // Answers `error` (ErrorResponse), completing `audit`; returns whether the connection may be
 // reused (only when `keep_alive`).
 asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error,

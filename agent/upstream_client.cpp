@@ -219,8 +219,7 @@ UpstreamTransfer::~UpstreamTransfer() {
   }
 }
 
-Status UpstreamTransfer::Configure(const UpstreamCall& call) {
-  const UpstreamClientOptions& options = client_.options_;
+Status UpstreamTransfer::BuildHeaders(const UpstreamCall& call) {
   for (const HeaderField& field : call.headers) {
     // "Name;" is curl's spelling of a header with an empty value.
     const std::string line = field.value.empty() ? field.name + ";" : field.name + ": " + field.value;
@@ -240,6 +239,8 @@ Status UpstreamTransfer::Configure(const UpstreamCall& call) {
   }
   curl_slist* headers = header_list_;
   if (call.access_token != nullptr) {
+    // Our own list node in front of curl's, pointing into guarded memory: the header line with
+    // the token is never in a std::string or a curl-allocated node.
     const std::string_view token = call.access_token->view();
     auth_line_.emplace(kBearerPrefix.size() + token.size());
     std::memcpy(auth_line_->bytes().data(), kBearerPrefix.data(), kBearerPrefix.size());
@@ -248,6 +249,13 @@ Status UpstreamTransfer::Configure(const UpstreamCall& call) {
     auth_node_.next = header_list_;
     headers = &auth_node_;
   }
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers);
+  return Status::Ok();
+}
+
+Status UpstreamTransfer::Configure(const UpstreamCall& call) {
+  const UpstreamClientOptions& options = client_.options_;
+  if (Status built = BuildHeaders(call); !built) return built;
   curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
   curl_easy_setopt(easy_, CURLOPT_URL, call.url.c_str());
   curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "https");
@@ -259,7 +267,6 @@ Status UpstreamTransfer::Configure(const UpstreamCall& call) {
   curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout_ms));
   curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(options.request_timeout_ms));
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &UpstreamTransfer::OnHeader);
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &UpstreamTransfer::OnBody);

@@ -91,6 +91,7 @@ class UpstreamTransfer {
   friend class UpstreamClient;
   UpstreamTransfer(UpstreamClient& client, CURL* easy);
   Status Configure(const UpstreamCall& call);
+  Status BuildHeaders(const UpstreamCall& call);
   asio::awaitable<void> Wait();
   void Wake() { signal_.cancel(); }
   void Resume();

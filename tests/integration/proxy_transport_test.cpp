@@ -267,6 +267,28 @@ TEST_F(ProxyTransportTest, StreamedRequestBodiesReachTheWorkspaceWhole) {
   EXPECT_EQ(LastUpstreamRequest().value("body_bytes", 0u), many.size() * 100);
 }
 
+TEST_F(ProxyTransportTest, ExpectContinueGetsAnInterimAnswerBeforeTheBodyIsRead) {
+  StartProxy();
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, agent_->socket().c_str(), sizeof(address.sun_path) - 1);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  const std::string body = R"({"cluster_id":"no-such-cluster"})";
+  const std::string head = "POST /api/2.1/clusters/delete HTTP/1.1\r\nHost: localhost\r\n"
+                           "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
+  char interim[64] = {};
+  ASSERT_GT(::recv(fd, interim, sizeof interim - 1, 0), 0);
+  EXPECT_EQ(std::string(interim).rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
+  ASSERT_EQ(::send(fd, body.data(), body.size(), MSG_NOSIGNAL), static_cast<ssize_t>(body.size()));
+  char final_answer[64] = {};
+  ASSERT_GT(::recv(fd, final_answer, sizeof final_answer - 1, 0), 0);
+  EXPECT_EQ(std::string(final_answer).rfind("HTTP/1.1 400", 0), 0u) << final_answer;
+  ::close(fd);
+}
+
 TEST_F(ProxyTransportTest, WorkspaceRateLimitIsPassedThroughWithRetryAfter) {
   StartProxy();
   ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"status", 429}, {"retry_after", 7}}).ok());
