@@ -39,7 +39,8 @@ std::vector<HeaderField> CallerHeaders(const http::request<http::empty_body>& he
   std::vector<HeaderField> fields;
   fields.reserve(16);
   for (const auto& field : header) {
-    fields.push_back({.name = std::string(field.name_string()), .value = std::string(field.value())});
+    fields.push_back(
+        {.name = std::string(field.name_string()), .value = std::string(field.value())});
   }
   return fields;
 }
@@ -73,9 +74,8 @@ Status Identify(AgentState& state, const StreamedRequest& exchange, AuditRecord&
     return MakeError(Errc::kNotFound, "proxy mode is disabled on this agent ([proxy] enabled)");
   }
   if (Status admitted = AdmitAudited(state); !admitted) return admitted;
-  Result<const Service*> service =
-      MatchService(*state.policy, exchange.context.peer.identity(),
-                   exchange.context.peer.group_names());
+  Result<const Service*> service = MatchService(*state.policy, exchange.context.peer.identity(),
+                                                exchange.context.peer.group_names());
   if (!service) {
     audit.decision = "deny";
     return std::move(service).error();
@@ -105,8 +105,7 @@ Status Identify(AgentState& state, const StreamedRequest& exchange, AuditRecord&
 }
 
 // Reads the whole request body (up to `limit` bytes) for inspection.
-asio::awaitable<Status> ReadBody(StreamedRequest& exchange, std::int64_t limit,
-                                 PendingCall& call) {
+asio::awaitable<Status> ReadBody(StreamedRequest& exchange, std::int64_t limit, PendingCall& call) {
   co_await ContinueIfExpected(exchange);
   http::request_parser<http::string_body> parser(std::move(exchange.parser));
   parser.body_limit(static_cast<std::uint64_t>(limit));
@@ -128,7 +127,8 @@ asio::awaitable<Status> ReadBody(StreamedRequest& exchange, std::int64_t limit,
 void RecordFacts(const AgentState& state, const PendingCall& call, AuditRecord& audit) {
   const BodyFacts& facts = call.body_facts;
   if (facts.warehouse) audit.attributes.emplace_back("request.warehouse", *facts.warehouse);
-  if (facts.row_limit) audit.attributes.emplace_back("request.row_limit", std::to_string(*facts.row_limit));
+  if (facts.row_limit)
+    audit.attributes.emplace_back("request.row_limit", std::to_string(*facts.row_limit));
   if (facts.byte_limit) {
     audit.attributes.emplace_back("request.byte_limit", std::to_string(*facts.byte_limit));
   }
@@ -150,20 +150,27 @@ Status Decide(AgentState& state, const StreamedRequest& exchange, PendingCall& c
               AuditRecord& audit, ProxyForward& forward) {
   const RequestContext& context = exchange.context;
   const Classification& classification = call.route.classification;
-  RequestFacts facts{.action = classification.action, .workspace = call.route.workspace,
+  RequestFacts facts{.action = classification.action,
+                     .workspace = call.route.workspace,
                      .method = call.method,
-                     .path = classification.normalized_path, .now_unix = NowUnix()};
+                     .path = classification.normalized_path,
+                     .now_unix = NowUnix()};
   AddToRequestFacts(call.body_facts, facts);
   RecordFacts(state, call, audit);
-  const EvalInput input{.service = call.service, .identity = &context.peer.identity(),
-                        .group_names = &context.peer.group_names(), .facts = &facts,
+  const EvalInput input{.service = call.service,
+                        .identity = &context.peer.identity(),
+                        .group_names = &context.peer.group_names(),
+                        .facts = &facts,
                         .granted_roles = &call.granted};
   ShadowDecide(state, context, facts, audit);
   const Decision decision = Evaluate(*state.policy, input);
   audit.rule = decision.rule;
   if (!decision.allow || decision.role == nullptr) {
     audit.decision = "deny";
-    Error denied = MakeError(Errc::kPolicyDenied, decision.allow ? "service '" + call.service->name + "' has no role with a credential" : decision.reason);
+    Error denied =
+        MakeError(Errc::kPolicyDenied, decision.allow ? "service '" + call.service->name +
+                                                            "' has no role with a credential"
+                                                      : decision.reason);
     denied.rule = decision.rule;
     return denied;
   }
@@ -182,14 +189,16 @@ Status Decide(AgentState& state, const StreamedRequest& exchange, PendingCall& c
     Result<std::string> clamped = ApplyClamps(*call.body, decision.role->limits, call.body_facts);
     if (!clamped) return std::move(clamped).error();
     *call.body = std::move(*clamped);
-    for (const std::string& clamp : decision.clamps) audit.attributes.emplace_back("clamp", clamp);
+    for (const std::string& clamp : decision.clamps)
+      audit.attributes.emplace_back("clamp", clamp);
   }
   audit.decision = "allow";
   audit.credential = decision.role->credential;
   forward.method = facts.method;
   forward.target = call.route.UpstreamTarget();
   forward.token_key = TokenKey{.workspace = call.route.workspace,
-                              .credential = decision.role->credential, .scope = kProxyScope};
+                               .credential = decision.role->credential,
+                               .scope = kProxyScope};
   forward.headers = RequestHeadersToForward(call.caller_headers, DBPROXY_VERSION);
   forward.body = std::move(call.body);
   return Status::Ok();
@@ -197,15 +206,16 @@ Status Decide(AgentState& state, const StreamedRequest& exchange, PendingCall& c
 
 void LogShadowDifference(const AuditRecord& audit) {
   if (audit.shadow_decision.empty() || audit.shadow_decision == audit.decision) return;
-  Log(LogLevel::kInfo, "shadow policy would " + audit.shadow_decision + " (" +
-                           audit.shadow_rule + ") what was " + audit.decision + " (" +
-                           audit.rule + "): service '" + audit.service + "' " + audit.action +
-                           ", request " + audit.request_id);
+  Log(LogLevel::kInfo, "shadow policy would " + audit.shadow_decision + " (" + audit.shadow_rule +
+                           ") what was " + audit.decision + " (" + audit.rule + "): service '" +
+                           audit.service + "' " + audit.action + ", request " + audit.request_id);
 }
 
 }  // namespace
 
-bool WantsProxy(std::string_view target) { return IsProxyTarget(target); }
+bool WantsProxy(std::string_view target) {
+  return IsProxyTarget(target);
+}
 
 asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exchange) {
   AuditRecord audit = BeginProxyAudit(exchange.parser.get(), exchange.context);
@@ -218,7 +228,10 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exc
   if (call.body_consumed) call.body.emplace();
   Status status = Identify(state, exchange, audit, call);
   if (status && BodyNeedsInspection(call.route.classification, call.method)) {
-    if (!call.body) status = co_await ReadBody(exchange, state.config.proxy.inspect_body_limit, call);
+    if (!call.body) {
+      Status read = co_await ReadBody(exchange, state.config.proxy.inspect_body_limit, call);
+      status = std::move(read);
+    }
     if (status) {
       Result<BodyFacts> facts = InspectBody(call.route.classification, *call.body);
       if (facts) {
@@ -234,7 +247,8 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exc
   bool reusable = false;
   if (!status) {
     const Error error = std::move(status).error();
-    reusable = co_await AnswerError(exchange, error, audit, forward.keep_alive && call.body_consumed);
+    reusable =
+        co_await AnswerError(exchange, error, audit, forward.keep_alive && call.body_consumed);
   } else {
     reusable = co_await ForwardToWorkspace(state, exchange, forward, audit);
   }

@@ -50,8 +50,7 @@ std::int64_t MicrosSince(std::chrono::steady_clock::time_point start) {
 // over the cap, a broken body); when the workspace ends the call early, stops and returns Ok
 // (its answer is what the caller gets). Sets `consumed` once the body was read to its end.
 asio::awaitable<Status> SendCallerBody(StreamedRequest& exchange, UpstreamTransfer& transfer,
-                                       std::int64_t max_body, AuditRecord& audit,
-                                       bool& consumed) {
+                                       std::int64_t max_body, AuditRecord& audit, bool& consumed) {
   co_await ContinueIfExpected(exchange);
   http::request_parser<http::buffer_body> parser(std::move(exchange.parser));
   if (max_body > 0) {
@@ -70,9 +69,10 @@ asio::awaitable<Status> SendCallerBody(StreamedRequest& exchange, UpstreamTransf
                               asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::need_buffer) ec = {};
     if (ec == http::error::body_limit) {
-      co_return MakeError(Errc::kPayloadTooLarge, "request body is larger than [proxy] "
-                                                  "max_request_body (" +
-                                                      std::to_string(max_body) + " bytes)");
+      co_return MakeError(Errc::kPayloadTooLarge,
+                          "request body is larger than [proxy] "
+                          "max_request_body (" +
+                              std::to_string(max_body) + " bytes)");
     }
     if (ec) co_return MakeError(Errc::kInvalidRequest, "cannot read the request body");
     piece.assign(chunk.data(), chunk.size() - parser.get().body().size);
@@ -92,9 +92,12 @@ asio::awaitable<Result<UpstreamHead>> Call(AgentState& state, StreamedRequest& e
                                            const ProxyForward& call, const IssuedToken& token,
                                            std::unique_ptr<UpstreamTransfer>& transfer,
                                            AuditRecord& audit, bool& consumed) {
-  UpstreamCall upstream{.method = call.method, .url = token.host + call.target,
-                        .headers = call.headers, .access_token = &token.access_token,
-                        .body = call.body ? &*call.body : nullptr, .streamed_length = {}};
+  UpstreamCall upstream{.method = call.method,
+                        .url = token.host + call.target,
+                        .headers = call.headers,
+                        .access_token = &token.access_token,
+                        .body = call.body ? &*call.body : nullptr,
+                        .streamed_length = {}};
   if (!call.body) {
     if (auto length = exchange.parser.content_length()) upstream.streamed_length = *length;
   }
@@ -115,8 +118,7 @@ asio::awaitable<Result<UpstreamHead>> Call(AgentState& state, StreamedRequest& e
 }
 
 // Reads the response body into `out` until its end or until `out` holds `limit` bytes.
-asio::awaitable<Status> ReadUpTo(UpstreamTransfer& transfer, std::size_t limit,
-                                 std::string& out) {
+asio::awaitable<Status> ReadUpTo(UpstreamTransfer& transfer, std::size_t limit, std::string& out) {
   std::string piece;
   while (out.size() < limit && !transfer.complete()) {
     Status read = co_await transfer.Read(piece);
@@ -205,8 +207,8 @@ asio::awaitable<void> ContinueIfExpected(StreamedRequest& exchange) {
                              asio::redirect_error(asio::use_awaitable, ignored));
 }
 
-asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error,
-                                  AuditRecord& audit, bool keep_alive) {
+asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error, AuditRecord& audit,
+                                  bool keep_alive) {
   HttpResponse response = ErrorResponse(error, exchange.context.request_id);
   FinishAudit(audit, response, exchange.context);
   co_return co_await WriteWholeResponse(exchange, response, keep_alive);
@@ -239,9 +241,11 @@ asio::awaitable<bool> ForwardToWorkspace(AgentState& state, StreamedRequest& exc
         transfer.reset();
         pending.clear();
         token = std::move(renewed);
-        audit.attributes.emplace_back("retry", "token renewed after HTTP " +
-                                                   std::to_string(head->status));
-        head = co_await Call(state, exchange, call, **token, transfer, audit, consumed);
+        audit.attributes.emplace_back("retry",
+                                      "token renewed after HTTP " + std::to_string(head->status));
+        Result<UpstreamHead> retried =
+            co_await Call(state, exchange, call, **token, transfer, audit, consumed);
+        head = std::move(retried);
       }
     }
   }
@@ -250,8 +254,8 @@ asio::awaitable<bool> ForwardToWorkspace(AgentState& state, StreamedRequest& exc
     co_return co_await AnswerError(exchange, error, audit, call.keep_alive && consumed);
   }
   audit.upstream_status = head->status;
-  co_return co_await Relay(exchange, *transfer, *head, call, pending,
-                           call.keep_alive && consumed, audit);
+  co_return co_await Relay(exchange, *transfer, *head, call, pending, call.keep_alive && consumed,
+                           audit);
 }
 
 }  // namespace dbproxy

@@ -45,7 +45,7 @@ asio::awaitable<void> ContinueIfExpected(StreamedRequest& exchange);
 
 // Answers `error` (ErrorResponse), completing `audit`; returns whether the connection may be
 // reused (only when `keep_alive`).
-asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error,
-                                  AuditRecord& audit, bool keep_alive);
+asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error, AuditRecord& audit,
+                                  bool keep_alive);
 
 }  // namespace dbproxy

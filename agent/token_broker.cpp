@@ -68,9 +68,8 @@ asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
 
 asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Renew(
     const TokenKey& key, const IssuedToken* rejected, int min_ttl_seconds) {
-  if (auto found = cache_.find(key); found != cache_.end() && found->second.token.get() == rejected) {
-    found->second.token.reset();
-  }
+  auto found = cache_.find(key);
+  if (found != cache_.end() && found->second.token.get() == rejected) found->second.token.reset();
   Result<std::shared_ptr<const IssuedToken>> renewed = co_await Get(key, min_ttl_seconds);
   co_return renewed;
 }

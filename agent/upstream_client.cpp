@@ -13,7 +13,8 @@ constexpr std::size_t kMaxIdleHandles = 64;
 constexpr std::string_view kBearerPrefix = "Authorization: Bearer ";
 
 std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
   while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' ' ||
                            text.back() == '\t')) {
     text.remove_suffix(1);
@@ -74,7 +75,8 @@ UpstreamClient::UpstreamClient(asio::io_context& io, UpstreamClientOptions optio
 
 UpstreamClient::~UpstreamClient() {
   Stop();
-  for (CURL* easy : idle_handles_) curl_easy_cleanup(easy);
+  for (CURL* easy : idle_handles_)
+    curl_easy_cleanup(easy);
   curl_multi_cleanup(multi_);  // closes the pooled connections
 }
 
@@ -84,7 +86,8 @@ void UpstreamClient::Stop() {
   boost::system::error_code ignored;
   timer_.cancel();
   // Finish() removes the handle from transfers_.
-  while (!transfers_.empty()) transfers_.begin()->second->Finish(CURLE_ABORTED_BY_CALLBACK);
+  while (!transfers_.empty())
+    transfers_.begin()->second->Finish(CURLE_ABORTED_BY_CALLBACK);
   // Stop waiting on curl's sockets so the event loop can run dry; curl closes them later.
   for (auto& [fd, watch] : watches_) {
     watch->closed = true;
@@ -151,23 +154,23 @@ int UpstreamClient::OnSocket(CURL* /*easy*/, curl_socket_t fd, int what, void* s
 void UpstreamClient::Arm(const std::shared_ptr<Watch>& watch) {
   if ((watch->want & CURL_POLL_IN) != 0 && !watch->reading) {
     watch->reading = true;
-    watch->descriptor.async_wait(
-        asio::posix::descriptor_base::wait_read, [this, watch](boost::system::error_code ec) {
-          watch->reading = false;
-          if (ec || watch->closed) return;
-          Act(watch->fd, CURL_CSELECT_IN);
-          if (!watch->closed) Arm(watch);
-        });
+    watch->descriptor.async_wait(asio::posix::descriptor_base::wait_read,
+                                 [this, watch](boost::system::error_code ec) {
+                                   watch->reading = false;
+                                   if (ec || watch->closed) return;
+                                   Act(watch->fd, CURL_CSELECT_IN);
+                                   if (!watch->closed) Arm(watch);
+                                 });
   }
   if ((watch->want & CURL_POLL_OUT) != 0 && !watch->writing) {
     watch->writing = true;
-    watch->descriptor.async_wait(
-        asio::posix::descriptor_base::wait_write, [this, watch](boost::system::error_code ec) {
-          watch->writing = false;
-          if (ec || watch->closed) return;
-          Act(watch->fd, CURL_CSELECT_OUT);
-          if (!watch->closed) Arm(watch);
-        });
+    watch->descriptor.async_wait(asio::posix::descriptor_base::wait_write,
+                                 [this, watch](boost::system::error_code ec) {
+                                   watch->writing = false;
+                                   if (ec || watch->closed) return;
+                                   Act(watch->fd, CURL_CSELECT_OUT);
+                                   if (!watch->closed) Arm(watch);
+                                 });
   }
 }
 
@@ -222,7 +225,8 @@ UpstreamTransfer::~UpstreamTransfer() {
 Status UpstreamTransfer::BuildHeaders(const UpstreamCall& call) {
   for (const HeaderField& field : call.headers) {
     // "Name;" is curl's spelling of a header with an empty value.
-    const std::string line = field.value.empty() ? field.name + ";" : field.name + ": " + field.value;
+    const std::string line =
+        field.value.empty() ? field.name + ";" : field.name + ": " + field.value;
     curl_slist* next = curl_slist_append(header_list_, line.c_str());
     if (next == nullptr) return MakeError(Errc::kInternal, "out of memory");
     header_list_ = next;
@@ -287,8 +291,7 @@ Status UpstreamTransfer::Configure(const UpstreamCall& call) {
     curl_easy_setopt(easy_, CURLOPT_READDATA, this);
     if (call.body != nullptr) {
       buffered_body_ = call.body;
-      curl_easy_setopt(easy_, CURLOPT_INFILESIZE_LARGE,
-                       static_cast<curl_off_t>(call.body->size()));
+      curl_easy_setopt(easy_, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(call.body->size()));
     } else {
       body_finished_ = false;
       curl_easy_setopt(easy_, CURLOPT_INFILESIZE_LARGE,
@@ -370,12 +373,13 @@ std::size_t UpstreamTransfer::OnUpload(char* data, std::size_t size, std::size_t
 
 void UpstreamTransfer::Resume() {
   if (done_ || (!send_paused_ && !recv_paused_)) return;
-  const bool keep_send_paused = send_paused_ && request_offset_ == request_body_.size() &&
-                                !body_finished_;
+  const bool keep_send_paused =
+      send_paused_ && request_offset_ == request_body_.size() && !body_finished_;
   const bool keep_recv_paused = recv_paused_ && !received_.empty();
   send_paused_ = keep_send_paused;
   recv_paused_ = keep_recv_paused;
-  const int mask = (keep_send_paused ? CURLPAUSE_SEND : 0) | (keep_recv_paused ? CURLPAUSE_RECV : 0);
+  const int mask =
+      (keep_send_paused ? CURLPAUSE_SEND : 0) | (keep_recv_paused ? CURLPAUSE_RECV : 0);
   // May call OnBody at once with the bytes curl held back; it pauses again if they do not fit.
   curl_easy_pause(easy_, mask);
 }
@@ -402,7 +406,8 @@ asio::awaitable<void> UpstreamTransfer::Wait() {
 }
 
 asio::awaitable<Result<UpstreamHead>> UpstreamTransfer::Head() {
-  while (!head_done_ && !done_) co_await Wait();
+  while (!head_done_ && !done_)
+    co_await Wait();
   if (head_done_) co_return head_;
   if (result_ == CURLE_OK) co_return MakeError(Errc::kUpstreamError, "workspace sent no response");
   co_return Failure().error();
@@ -427,9 +432,10 @@ asio::awaitable<Status> UpstreamTransfer::Write(const std::string& data) {
   while (!done_ && request_body_.size() - request_offset_ >= client_.options_.buffer_bytes) {
     co_await Wait();
   }
-  if (done_) co_return result_ == CURLE_OK ? Status(MakeError(Errc::kUpstreamError,
-                                                              "workspace answered early"))
-                                           : Failure();
+  if (done_)
+    co_return result_ == CURLE_OK
+        ? Status(MakeError(Errc::kUpstreamError, "workspace answered early"))
+        : Failure();
   if (request_offset_ > 0) {  // drop what curl has already sent
     request_body_.erase(0, request_offset_);
     request_offset_ = 0;

@@ -17,8 +17,6 @@
 // Threading: event-loop thread only. A transfer is used by one coroutine at a time.
 #pragma once
 
-#include <curl/curl.h>
-
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include <curl/curl.h>
+
 #include "agent/asio.hpp"
 #include "common/proxy_headers.hpp"
 #include "common/result.hpp"
@@ -36,18 +36,18 @@
 namespace dbproxy {
 
 struct UpstreamClientOptions {
-  std::string ca_file;               // empty: the system trust store
-  int connect_timeout_ms = 5000;     // TCP + TLS handshake
-  int request_timeout_ms = 120000;   // a whole call, body included
+  std::string ca_file;              // empty: the system trust store
+  int connect_timeout_ms = 5000;    // TCP + TLS handshake
+  int request_timeout_ms = 120000;  // a whole call, body included
   int max_connections_per_host = 32;
   std::size_t buffer_bytes = 256 * 1024;  // per direction and transfer, before pausing
 };
 
 // What Start() needs; it copies what it keeps except `body`, which must outlive the transfer.
 struct UpstreamCall {
-  std::string_view method{};               // as the caller sent it ("GET", "POST", ...)
-  std::string url{};                       // https://host/path?query
-  std::span<const HeaderField> headers{};  // already filtered (RequestHeadersToForward)
+  std::string_view method{};                  // as the caller sent it ("GET", "POST", ...)
+  std::string url{};                          // https://host/path?query
+  std::span<const HeaderField> headers{};     // already filtered (RequestHeadersToForward)
   const SecretBytes* access_token = nullptr;  // sent as "Authorization: Bearer <token>"
   // The complete request body, or null when it is streamed with Write()/FinishBody().
   const std::string* body = nullptr;
@@ -107,7 +107,7 @@ class UpstreamTransfer {
   curl_slist auth_node_{};             // ours, pointing into auth_line_
   std::optional<SecretBytes> auth_line_;
   const std::string* buffered_body_ = nullptr;  // the caller's, complete
-  std::string request_body_;  // the pending part of a streamed body
+  std::string request_body_;                    // the pending part of a streamed body
   std::size_t request_offset_ = 0;
   bool body_finished_ = true;
   bool send_paused_ = false;

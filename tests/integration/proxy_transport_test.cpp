@@ -1,11 +1,11 @@
 // Proxy mode, transport level: routing, header rules, bodies both ways, status codes passed
 // through, token renewal on an auth-layer 401/403, streaming with flat memory, callers that
 // go away mid-answer. (What the policy decides for proxied calls: proxy_policy_test.cpp.)
+#include <gtest/gtest.h>
+
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
@@ -19,22 +19,21 @@ namespace {
 constexpr char kCallerSecret[] = "Bearer dapi-caller-own-0123456789abcdef";
 
 std::string ProxyPolicy(const std::string& role_limits = "") {
-  return std::string("[[service]]\n") +
-         "name = \"" + kService + "\"\n" +
-         "match = { unit = \"" + kUnit + "\" }\n" +
-         "workspace = \"" + kWorkspace + "\"\n" +
-         "roles = [\"etl\"]\n\n" +
+  return std::string("[[service]]\n") + "name = \"" + kService + "\"\n" + "match = { unit = \"" +
+         kUnit + "\" }\n" + "workspace = \"" + kWorkspace + "\"\n" + "roles = [\"etl\"]\n\n" +
          "[[service]]\n"
          "name = \"root-tests\"\n"
          "match = { uid = 0 }\n"
-         "workspace = \"" + kWorkspace + "\"\n" +
-         "roles = [\"etl\"]\n\n" +
+         "workspace = \"" +
+         kWorkspace + "\"\n" + "roles = [\"etl\"]\n\n" +
          "[[role]]\n"
          "name = \"etl\"\n"
-         "credential = \"" + kCredential + "\"\n" +
+         "credential = \"" +
+         kCredential + "\"\n" +
          "actions = [\"token:all-apis\", \"clusters.*\", \"jobs.read\", \"scim.me\", "
          "\"api.unknown\"]\n" +
-         role_limits + "\n"
+         role_limits +
+         "\n"
          "[[rule]]\n"
          "id = \"no-cluster-deletes\"\n"
          "effect = \"deny\"\n"
@@ -125,7 +124,8 @@ int PostChunked(const std::filesystem::path& socket, const std::string& target,
                     "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   char size[32];
   std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
-  for (int i = 0; i < chunks; ++i) out += size + piece + "\r\n";
+  for (int i = 0; i < chunks; ++i)
+    out += size + piece + "\r\n";
   out += "0\r\n\r\n";
   std::size_t sent = 0;
   while (sent < out.size()) {
@@ -189,21 +189,28 @@ TEST_F(ProxyTransportTest, ProxiedGetReturnsTheWorkspaceAnswer) {
 TEST_F(ProxyTransportTest, CallerCredentialsAndHopByHopHeadersNeverReachTheWorkspace) {
   StartProxy();
   UnixHttpClient client = agent_->Client();
-  const HttpResponse r = client.Request(
-      "GET", "/api/2.1/clusters/list", "",
-      {{"Authorization", kCallerSecret}, {"Proxy-Authorization", "Basic eDp5"},
-       {"Cookie", "session=caller"}, {"Connection", "keep-alive, X-Drop-Me"},
-       {"X-Drop-Me", "1"}, {"Keep-Alive", "timeout=5"}, {"TE", "trailers"},
-       {"X-Forwarded-For", "10.1.2.3"}, {"Forwarded", "for=10.1.2.3"},
-       {"X-Dbproxy-Workspace", kWorkspace}, {"User-Agent", "mytool/1.0"},
-       {"X-Custom-Header", "kept"}, {"Accept", "application/json"}});
+  const HttpResponse r = client.Request("GET", "/api/2.1/clusters/list", "",
+                                        {{"Authorization", kCallerSecret},
+                                         {"Proxy-Authorization", "Basic eDp5"},
+                                         {"Cookie", "session=caller"},
+                                         {"Connection", "keep-alive, X-Drop-Me"},
+                                         {"X-Drop-Me", "1"},
+                                         {"Keep-Alive", "timeout=5"},
+                                         {"TE", "trailers"},
+                                         {"X-Forwarded-For", "10.1.2.3"},
+                                         {"Forwarded", "for=10.1.2.3"},
+                                         {"X-Dbproxy-Workspace", kWorkspace},
+                                         {"User-Agent", "mytool/1.0"},
+                                         {"X-Custom-Header", "kept"},
+                                         {"Accept", "application/json"}});
   ASSERT_EQ(r.status, 200) << r.Describe();
   const nlohmann::json upstream = LastUpstreamRequest();
   ASSERT_TRUE(upstream.is_object()) << upstream.dump();
   nlohmann::json headers;
   for (const auto& [name, value] : upstream["headers"].items()) {
     std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     headers[lower] = value;
   }
   const std::string authorization = headers.value("authorization", "");
@@ -255,10 +262,10 @@ TEST_F(ProxyTransportTest, StreamedRequestBodiesReachTheWorkspaceWhole) {
   EXPECT_EQ(LastUpstreamRequest().value("body_bytes", 0u), body.size());
 
   // A chunked body of unknown length goes upstream chunked, whole.
-  const std::string piece = std::string(R"({"cluster_id":"no-such-cluster","pad":")") +
-                            std::string(100 * 1000, 'q');
-  const int status = PostChunked(agent_->socket(), "/api/2.1/clusters/delete",
-                                 piece.substr(0, 50 * 1000), 1);
+  const std::string piece =
+      std::string(R"({"cluster_id":"no-such-cluster","pad":")") + std::string(100 * 1000, 'q');
+  const int status =
+      PostChunked(agent_->socket(), "/api/2.1/clusters/delete", piece.substr(0, 50 * 1000), 1);
   EXPECT_EQ(status, 400);  // not JSON once cut: the workspace's own 400
   const int whole = PostChunked(agent_->socket(), "/api/2.1/clusters/delete", "{}", 1);
   EXPECT_EQ(whole, 400);
@@ -275,9 +282,11 @@ TEST_F(ProxyTransportTest, ExpectContinueGetsAnInterimAnswerBeforeTheBodyIsRead)
   std::strncpy(address.sun_path, agent_->socket().c_str(), sizeof(address.sun_path) - 1);
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   const std::string body = R"({"cluster_id":"no-such-cluster"})";
-  const std::string head = "POST /api/2.1/clusters/delete HTTP/1.1\r\nHost: localhost\r\n"
-                           "Content-Type: application/json\r\nExpect: 100-continue\r\n"
-                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  const std::string head =
+      "POST /api/2.1/clusters/delete HTTP/1.1\r\nHost: localhost\r\n"
+      "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n";
   ASSERT_EQ(::send(fd, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
   char interim[64] = {};
   ASSERT_GT(::recv(fd, interim, sizeof interim - 1, 0), 0);
@@ -319,14 +328,16 @@ TEST_F(ProxyTransportTest, RejectedTokenIsRenewedOnceAndTheCallRetried) {
   const nlohmann::json no_credential = {
       {"error_code", 401},
       {"message", "Credential was not sent or was of an unsupported type for this API."}};
-  ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"status", 401}, {"body", no_credential}}).ok());
+  ASSERT_TRUE(
+      fake_->InjectFault({{"target", "api"}, {"status", 401}, {"body", no_credential}}).ok());
   EXPECT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
   EXPECT_EQ(fake_->Grants(kClientId), grants + 2);
 
   // Refused twice: one renewal, one retry, then the workspace's answer goes to the caller.
   const nlohmann::json invalid = {{"error_code", 403}, {"message", "Invalid access token."}};
-  ASSERT_TRUE(fake_->InjectFault(
-      {{"target", "api"}, {"status", 403}, {"count", 2}, {"body", invalid}}).ok());
+  ASSERT_TRUE(
+      fake_->InjectFault({{"target", "api"}, {"status", 403}, {"count", 2}, {"body", invalid}})
+          .ok());
   const int before = ApiRequests();
   const HttpResponse twice = client.Get("/api/2.1/clusters/list");
   EXPECT_EQ(twice.status, 403) << twice.Describe();
@@ -362,9 +373,8 @@ TEST_F(ProxyTransportTest, LargeAnswerStreamsWithFlatAgentMemory) {
 TEST_F(ProxyTransportTest, CallerLeavingMidAnswerDoesNotHurtTheAgent) {
   StartProxy();
   for (int i = 0; i < 5; ++i) {
-    const RawResult cut =
-        StreamGet(agent_->socket(), "/api/2.0/fake/blob?bytes=" + std::to_string(64 << 20),
-                  1 << 20);
+    const RawResult cut = StreamGet(
+        agent_->socket(), "/api/2.0/fake/blob?bytes=" + std::to_string(64 << 20), 1 << 20);
     EXPECT_EQ(cut.status, 200) << cut.error;
   }
   ASSERT_TRUE(agent_->running());
@@ -394,8 +404,7 @@ TEST_F(ProxyTransportTest, DeniedCallNeverReachesTheWorkspace) {
   StartProxy();
   UnixHttpClient client = agent_->Client();
   const int before = ApiRequests();
-  const HttpResponse r =
-      client.Post("/api/2.1/clusters/permanent-delete", R"({"cluster_id":"x"})");
+  const HttpResponse r = client.Post("/api/2.1/clusters/permanent-delete", R"({"cluster_id":"x"})");
   EXPECT_EQ(r.status, 403) << r.Describe();
   EXPECT_EQ(r.Json()["error"].value("code", ""), "policy_denied");
   EXPECT_EQ(r.Json()["error"].value("rule", ""), "no-cluster-deletes");
@@ -457,7 +466,8 @@ TEST_F(ProxyTransportTest, DisabledProxyAnswers404) {
   const HttpResponse r = client.Get("/api/2.1/clusters/list");
   EXPECT_EQ(r.status, 404) << r.Describe();
   EXPECT_NE(r.Json()["error"].value("message", "").find("proxy mode is disabled"),
-            std::string::npos) << r.body;
+            std::string::npos)
+      << r.body;
   EXPECT_EQ(ApiRequests(), 0);
 }
 
