@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "tests/integration/integration_fixture.hpp"
@@ -180,6 +181,30 @@ TEST_F(ProxyTransportTest, ProxiedGetReturnsTheWorkspaceAnswer) {
   const nlohmann::json upstream = LastUpstreamRequest();
   EXPECT_EQ(upstream.value("method", ""), "GET");
   EXPECT_EQ(upstream.value("target", ""), "/api/2.1/clusters/list?can_use_client=JOBS&x=%2F1");
+  // Its audit line: what was called, for whom, and what the workspace said.
+  nlohmann::json line;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::istringstream audit(ReadFile(agent_->audit_file()));
+        for (std::string text; std::getline(audit, text);) {
+          const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+          if (parsed.is_object() && parsed.value("request_id", "") == r.Header("x-request-id")) {
+            line = parsed;
+          }
+        }
+        return line.is_object();
+      },
+      std::chrono::seconds(5)));
+  EXPECT_EQ(line.value("action", ""), "clusters.read") << line.dump();
+  EXPECT_EQ(line.value("path", ""), "/api/2.1/clusters/list");
+  EXPECT_EQ(line.value("workspace", ""), kWorkspace);
+  EXPECT_EQ(line.value("credential", ""), kCredential);
+  EXPECT_EQ(line.value("decision", ""), "allow");
+  EXPECT_EQ(line.value("status", 0), 200);
+  EXPECT_EQ(line.value("upstream_status", 0), 200);
+  EXPECT_EQ(line.value("databricks_request_id", ""), r.Header("x-databricks-request-id"));
+  EXPECT_EQ(line.value("bytes_out", 0u), r.body.size());
+  EXPECT_GT(line.value("upstream_latency_us", 0), 0);
   // Keep-alive: a second call on the same connection works too.
   const HttpResponse again = client.Get("/api/2.0/clusters/list");
   EXPECT_EQ(again.status, 200) << again.Describe();
