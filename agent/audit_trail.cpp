@@ -121,7 +121,10 @@ void AuditTrail::Stop() {
   if (writer_.joinable()) writer_.join();
   std::unique_lock<std::mutex> lock(mutex_);
   WakeSpaceWaiters(lock);
+  // Left when the writer gave up on a failing sink: counted, and nobody waits for them.
+  records_dropped_.fetch_add(queue_.size());
   for (Item& item : queue_) Wake(item.durable);
+  queue_.clear();
 }
 
 std::size_t AuditTrail::queue_depth() const {

@@ -290,10 +290,11 @@ TEST_F(AuditTrailTest, TailReadsAndFollowsThroughTheAdminSocket) {
   poller.join();
   ASSERT_EQ(polled.status, 200) << polled.Describe();
   bool seen = false;
-  for (const auto& record : polled.Json()["records"]) {
+  const nlohmann::json answer = polled.Json();
+  for (const auto& record : answer["records"]) {
     seen = seen || record.value("request_id", "") == next.Header("x-request-id");
   }
-  EXPECT_TRUE(seen) << polled.body;
+  EXPECT_TRUE(seen) << next.Header("x-request-id") << " not in " << polled.body;
 }
 
 }  // namespace
