@@ -116,6 +116,9 @@ Result<std::unique_ptr<UpstreamTransfer>> UpstreamClient::Start(const UpstreamCa
     return MakeError(Errc::kInternal, "curl_multi_add_handle failed");
   }
   transfers_[easy] = transfer.get();
+  // Let curl start at once (a reused connection sends the request now) instead of after a
+  // round through the event loop for the 0 ms timeout it has just asked for.
+  Act(CURL_SOCKET_TIMEOUT, 0);
   return transfer;
 }
 
