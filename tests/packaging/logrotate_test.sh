@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the packaged /etc/logrotate.d/dbproxy on a scratch audit file (path and su user
-# substituted) twice with --force and checks the result: the live file is emptied in place
-# (same inode: dbproxyd keeps it open), the first rotation is kept uncompressed
-# (delaycompress), older ones are compressed.
+# Runs the packaged /etc/logrotate.d/dbproxy on a scratch audit file (path, su and create owner
+# substituted, the postrotate signal replaced by a marker) twice with --force and checks: the
+# live file is renamed and recreated 0640, the newest rotation stays uncompressed
+# (delaycompress, the agent may still append to it until it reopens), older ones are
+# compressed, and the postrotate script ran once per rotation.
 #   logrotate_test.sh SOURCE_DIR
 # Exit 77 (CTest: skipped) when logrotate is missing.
 set -euo pipefail
@@ -22,20 +23,23 @@ mkdir "$work/log"
 user=$(id -un) group=$(id -gn)
 sed -e "s|/var/log/dbproxy/audit.log|$work/log/audit.log|" \
   -e "s|su dbproxy dbproxy-admin|su $user $group|" \
+  -e "s|create 0640 dbproxy dbproxy-admin|create 0640 $user $group|" \
+  -e "s|kill -USR1 \"\$pid\"|:|" \
+  -e "s|^\(\t*\)pid=.*|\1echo rotated >>$work/signalled; pid=1|" \
   "$source_dir/packaging/logrotate/dbproxy" >"$work/dbproxy.conf"
-grep -q "$work/log/audit.log" "$work/dbproxy.conf" || { echo "FAIL: no audit.log stanza"; exit 1; }
+grep -q "$work/signalled" "$work/dbproxy.conf" || { echo "FAIL: no postrotate MainPID line"; exit 1; }
 
 echo '{"seq":1}' >"$work/log/audit.log"
-inode=$(stat -c %i "$work/log/audit.log")
 "$logrotate" --force --state "$work/state" "$work/dbproxy.conf"
 echo '{"seq":2}' >>"$work/log/audit.log"
 "$logrotate" --force --state "$work/state" "$work/dbproxy.conf"
 
 status=0
-[[ $(stat -c %i "$work/log/audit.log") == "$inode" ]] || { echo "FAIL: audit.log was replaced"; status=1; }
-[[ ! -s $work/log/audit.log ]] || { echo "FAIL: audit.log was not emptied"; status=1; }
-[[ $(cat "$work/log/audit.log.1" 2>&1) == '{"seq":2}' ]] || { echo "FAIL: audit.log.1: $(ls "$work/log")"; status=1; }
-[[ $(gzip -dc "$work/log/audit.log.2.gz" 2>&1) == '{"seq":1}' ]] || { echo "FAIL: audit.log.2.gz: $(ls "$work/log")"; status=1; }
+check() { [[ $2 == "$3" ]] || { echo "FAIL: $1: '$2', want '$3'"; status=1; }; }
+check "audit.log" "$(stat -c '%a %s' "$work/log/audit.log" 2>&1)" "640 0"
+check "audit.log.1" "$(cat "$work/log/audit.log.1" 2>&1)" '{"seq":2}'
+check "audit.log.2.gz" "$(gzip -dc "$work/log/audit.log.2.gz" 2>&1)" '{"seq":1}'
+check "postrotate runs" "$(wc -l <"$work/signalled" 2>&1)" "2"
 if ((status == 0)); then
   files=("$work"/log/*)
   echo "ok: logrotate $($logrotate --version 2>&1 | head -1 | awk '{print $2}'): ${files[*]##*/}"
