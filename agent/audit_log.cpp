@@ -124,8 +124,10 @@ Status AuditFile::Append(std::string_view data) {
     if (n <= 0) {
       const int err = n < 0 ? errno : ENOSPC;
       // Never leave half a batch: the retry writes it again, whole.
-      if (done > 0) (void)::ftruncate(fd_, size_);
-      return FileError("cannot write audit file", path_, err);
+      const bool cut_back = done == 0 || ::ftruncate(fd_, size_) == 0;
+      return FileError(cut_back ? "cannot write audit file"
+                                : "cannot write audit file (and a partial batch remains in it)",
+                       path_, err);
     }
     done += static_cast<std::size_t>(n);
   }

@@ -158,7 +158,10 @@ void AuditTrail::SetHealthy(bool healthy, const Status& why) {
 
 void AuditTrail::WriterLoop() {
   std::vector<Item> batch;
-  std::optional<Clock::time_point> sync_due;  // fsync = "batch": lines written, not yet synced
+  // fsync = "batch": when written lines must be synced; kNever when none wait. (Not an
+  // optional: g++ 12 -O2 reports a false maybe-uninitialized through condition_variable.)
+  constexpr Clock::time_point kNever = Clock::time_point::max();
+  Clock::time_point sync_due = kNever;
   bool failing = false;
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
@@ -170,8 +173,8 @@ void AuditTrail::WriterLoop() {
                             [&] { return stopping_ || rotate_requested_; });
     } else if (!has_work()) {
       writer_idle_ = true;
-      if (sync_due) {
-        wake_writer_.wait_until(lock, *sync_due, has_work);
+      if (sync_due != kNever) {
+        wake_writer_.wait_until(lock, sync_due, has_work);
       } else {
         wake_writer_.wait(lock, has_work);
       }
@@ -190,7 +193,7 @@ void AuditTrail::WriterLoop() {
     if (!batch.empty() || failing || reopen_pending_ || !genesis_reason_.empty()) {
       Status status = WriteBatch(batch);
       if (status && file_ && options_.fsync == AuditFsync::kAlways) status = file_->Sync();
-      if (status && file_ && options_.fsync == AuditFsync::kBatch && !sync_due) {
+      if (status && file_ && options_.fsync == AuditFsync::kBatch && sync_due == kNever) {
         sync_due = Clock::now() + options_.batch;
       }
       if (status) {
@@ -205,8 +208,8 @@ void AuditTrail::WriterLoop() {
       SetHealthy(status.ok(), status);
       failing = !status.ok();
     }
-    if (sync_due && (stop || Clock::now() >= *sync_due)) {
-      sync_due.reset();
+    if (sync_due != kNever && (stop || Clock::now() >= sync_due)) {
+      sync_due = kNever;
       if (Status synced = file_->Sync(); !synced) {
         write_failures_.fetch_add(1);
         SetHealthy(false, synced);

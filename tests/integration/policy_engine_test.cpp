@@ -140,7 +140,11 @@ TEST_F(PolicyEngineTest, ShadowPolicyIsAuditedAndLoggedButNotEnforced) {
   UnixHttpClient client = agent_->Client();
   const HttpResponse token = RequestToken(client, R"({"scope":"all-apis"})");
   EXPECT_EQ(token.status, 200) << token.Describe();  // the enforced policy decides
-  const std::string audit = ReadFile(agent_->audit_file());
+  std::string audit;  // the audit writer thread lands the line shortly after the answer
+  WaitFor([&] {
+    audit = ReadFile(agent_->audit_file());
+    return audit.find("\"shadow_rule\"") != std::string::npos;
+  }, std::chrono::seconds(3));
   EXPECT_NE(audit.find("\"shadow_decision\":\"deny\""), std::string::npos) << audit;
   EXPECT_NE(audit.find("\"shadow_rule\":\"no-tokens-for-root-tests\""), std::string::npos)
       << audit;
