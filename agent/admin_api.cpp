@@ -1,7 +1,9 @@
 #include "agent/admin_api.hpp"
 
 #include "agent/admin_audit_api.hpp"
+#include "agent/admin_metrics_api.hpp"
 #include "agent/admin_policy_api.hpp"
+#include "agent/admin_rekey_api.hpp"
 #include "agent/admin_runtime_api.hpp"
 #include "agent/audit_commit.hpp"
 #include "agent/blocking.hpp"
@@ -26,7 +28,7 @@ Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std
 
 nlohmann::json StatusBody(const AgentState& state) {
   const std::int64_t now = NowUnix();
-  return {{"version", DBPROXY_VERSION},
+  nlohmann::json body = {{"version", DBPROXY_VERSION},
           {"started_at", state.started_at},
           {"uptime_seconds", now - state.started_at},
           {"workspaces", state.store->workspace_count()},
@@ -43,6 +45,8 @@ nlohmann::json StatusBody(const AgentState& state) {
                                                   : nlohmann::json(nullptr)},
           {"grants", state.runtime->grants().grants().size()},
           {"maintenance", state.runtime->maintenance().entries().size()}};
+  body.update(StatusMetrics(state));
+  return body;
 }
 
 nlohmann::json WorkspacesBody(const AgentState& state) {
@@ -187,6 +191,11 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
     const std::string credential = cred_path ? p[4] : std::string();
     co_return co_await Remove(state, context, p[2], credential);
   }
+  if (std::optional<HttpResponse> metrics = HandleMetricsAdmin(state, request, p, audit)) {
+    co_return std::move(*metrics);
+  }
+  std::optional<HttpResponse> rekey = co_await HandleRekeyAdmin(state, request, context, p, audit);
+  if (rekey) co_return std::move(*rekey);
   if (std::optional<HttpResponse> handled = HandlePolicyAdmin(state, request, context, p, audit)) {
     co_return std::move(*handled);
   }

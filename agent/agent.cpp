@@ -11,8 +11,10 @@
 #include "agent/client_api.hpp"
 #include "agent/clock.hpp"
 #include "agent/files.hpp"
+#include "agent/lifecycle_sockets.hpp"
 #include "agent/log.hpp"
 #include "agent/master_key.hpp"
+#include "agent/notify.hpp"
 #include "agent/proxy.hpp"
 #include "agent/responses.hpp"
 
@@ -40,6 +42,30 @@ Status EnsureParent(const std::string& path, mode_t mode) {
   return parent.empty() ? Status::Ok() : EnsureDirectory(parent, mode);
 }
 
+// Binds `options.path`, or serves on the socket systemd passed for it (`activated_fd` >= 0).
+Result<std::unique_ptr<UnixHttpServer>> ListenOrAdopt(int activated_fd, asio::io_context& io,
+                                                      UnixHttpServerOptions options,
+                                                      HttpHandler handler,
+                                                      HttpErrorResponder on_error) {
+  if (activated_fd >= 0) {
+    Log(LogLevel::kInfo, "socket activation: serving " + options.path + " on the passed socket");
+    return UnixHttpServer::Adopt(io, std::move(options), activated_fd, std::move(handler),
+                                 std::move(on_error));
+  }
+  return UnixHttpServer::Listen(io, std::move(options), std::move(handler), std::move(on_error));
+}
+
+// The one-line STATUS= shown by `systemctl status dbproxyd`.
+std::string StatusSummary(const AgentState& state) {
+  const RequestTotals& requests = state.metrics.totals();
+  const std::size_t connections =
+      state.active_connections ? state.active_connections("agent") : 0;
+  return std::to_string(requests.total) + " requests (" + std::to_string(requests.allowed) +
+         " allowed, " + std::to_string(requests.denied) + " denied), " +
+         std::to_string(connections) + " client connections, policy " +
+         (state.policy ? state.policy->revision : std::string("none"));
+}
+
 template <class T>
 Status Take(Result<T>& result, T& out) {
   if (!result) return std::move(result).error();
@@ -58,11 +84,12 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   const AgentSection& paths = state.config.agent;
 
   if (Status s = EnsureDirectory(paths.state_dir, 0700); !s) return std::move(s).error();
-  Result<SecretBytes> key = LoadMasterKey(paths.key_file, /*allow_create=*/true);
-  if (!key) return std::move(key).error();
-  Result<std::unique_ptr<CredentialStore>> store =
-      CredentialStore::Open(paths.state_dir + "/credentials.enc", std::move(*key));
-  if (Status s = Take(store, state.store); !s) return std::move(s).error();
+  Result<OpenedStore> opened =
+      OpenStoreWithMasterKey(paths.state_dir + "/credentials.enc", paths.key_file);
+  if (!opened) return std::move(opened).error();
+  if (!opened->recovery.empty()) Log(LogLevel::kWarning, opened->recovery);
+  state.store = std::move(opened->store);
+  state.key_source = opened->source;
   agent->policy_manager_ = std::make_unique<PolicyManager>(agent->io_, state);
   if (Status s = agent->policy_manager_->LoadInitial(); !s) return std::move(s).error();
   Result<std::unique_ptr<RuntimeState>> runtime = RuntimeState::Load(paths.state_dir);
@@ -105,9 +132,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   for (const std::string* socket : {&paths.socket, &paths.admin_socket}) {
     if (Status s = EnsureParent(*socket, 0755); !s) return std::move(s).error();
   }
+  Result<ActivatedSockets> activated = TakeActivatedSockets();
+  if (!activated) return std::move(activated).error();
   AgentState* shared = &state;
-  Result<std::unique_ptr<UnixHttpServer>> client = UnixHttpServer::Listen(
-      agent->io_, UnixHttpServerOptions{.path = paths.socket, .mode = 0666},
+  Result<std::unique_ptr<UnixHttpServer>> client = ListenOrAdopt(
+      activated->agent, agent->io_, UnixHttpServerOptions{.path = paths.socket, .mode = 0666},
       [shared](HttpRequest& request, RequestContext& context) {
         return HandleClientRequest(*shared, request, context);
       },
@@ -117,14 +146,20 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   agent->client_server_->SetStreamingHandler(WantsProxy, [shared](StreamedRequest& exchange) {
     return HandleProxyRequest(*shared, exchange);
   });
-  Result<std::unique_ptr<UnixHttpServer>> admin = UnixHttpServer::Listen(
-      agent->io_,
+  Result<std::unique_ptr<UnixHttpServer>> admin = ListenOrAdopt(
+      activated->admin, agent->io_,
       UnixHttpServerOptions{.path = paths.admin_socket, .mode = 0660, .group = state.admin_gid},
       [shared](HttpRequest& request, RequestContext& context) {
         return HandleAdminRequest(*shared, request, context);
       },
       on_error);
   if (Status s = Take(admin, agent->admin_server_); !s) return std::move(s).error();
+  Agent* self = agent.get();
+  state.active_connections = [self](std::string_view socket) -> std::size_t {
+    const std::unique_ptr<UnixHttpServer>& server =
+        socket == "admin" ? self->admin_server_ : self->client_server_;
+    return server ? server->active_connections() : 0;
+  };
   return agent;
 }
 
@@ -154,7 +189,12 @@ int Agent::Run() {
                            state_.config.agent.admin_socket + ", " +
                            std::to_string(state_.policy->services.size()) + " services, " +
                            std::to_string(state_.store->credential_count()) + " credentials");
-  sd_notify(0, "READY=1");
+  watchdog_ = std::make_unique<ServiceWatchdog>(io_, [this] { return StatusSummary(state_); });
+  if (const std::chrono::microseconds period = watchdog_->Start(); period.count() > 0) {
+    Log(LogLevel::kInfo, "watchdog: keep-alive every " + std::to_string(period.count() / 1000) +
+                             " ms");
+  }
+  NotifyReady(StatusSummary(state_));
   io_.run();
   Log(LogLevel::kInfo, "stopped");
   return 0;
@@ -163,7 +203,10 @@ int Agent::Run() {
 void Agent::Shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
-  sd_notify(0, "STOPPING=1");
+  NotifyStopping("draining " +
+                 std::to_string(client_server_->active_connections() +
+                                admin_server_->active_connections()) +
+                 " connections");
   Log(LogLevel::kInfo, "stopping: draining connections");
   signals_->cancel();
   policy_manager_->Stop();
@@ -185,6 +228,7 @@ asio::awaitable<void> Agent::Drain() {
   // no frame outlives the state it refers to.
   client_server_->CloseAll();
   admin_server_->CloseAll();
+  if (watchdog_) watchdog_->Stop();
   state_.upstream->Stop();  // aborts calls still in flight and lets the event loop run dry
   signals_->add(SIGUSR1);
 }

@@ -7,6 +7,7 @@
 #include "agent/agent_state.hpp"
 #include "agent/asio.hpp"
 #include "agent/http_server.hpp"
+#include "agent/notify.hpp"
 #include "agent/policy_manager.hpp"
 #include "common/config.hpp"
 #include "common/result.hpp"
@@ -37,6 +38,7 @@ class Agent {
   std::unique_ptr<UnixHttpServer> client_server_;
   std::unique_ptr<UnixHttpServer> admin_server_;
   std::unique_ptr<asio::signal_set> signals_;
+  std::unique_ptr<ServiceWatchdog> watchdog_;
   bool shutting_down_ = false;
 };
 

@@ -13,6 +13,8 @@
 #include "agent/asio.hpp"
 #include "agent/audit_trail.hpp"
 #include "agent/credential_store.hpp"
+#include "agent/master_key.hpp"
+#include "agent/metrics.hpp"
 #include "agent/runtime_state.hpp"
 #include "agent/token_broker.hpp"
 #include "agent/upstream_client.hpp"
@@ -41,6 +43,10 @@ struct AgentState {
   std::unique_ptr<AuditTrail> audit;  // null when [audit] has no sink
   gid_t admin_gid = static_cast<gid_t>(-1);  // -1: root only
   std::int64_t started_at = 0;
+  MasterKeySource key_source;  // where the store's master key came from (rekey)
+  Metrics metrics;             // request counters, fed by CommitAudit
+  // Open connections of a socket ("agent" or "admin"); set by Agent.
+  std::function<std::size_t(std::string_view socket)> active_connections;
 };
 
 }  // namespace dbproxy

@@ -31,10 +31,10 @@ Result<std::unique_ptr<CredentialStore>> CredentialStore::Open(std::string path,
 CredentialStore::CredentialStore(std::string path, SecretBytes master_key, CredentialStoreData data)
     : path_(std::move(path)), master_key_(std::move(master_key)), data_(std::move(data)) {}
 
-Status CredentialStore::Save(const CredentialStoreData& data) const {
+Status CredentialStore::Save(const CredentialStoreData& data, const SecretBytes& master_key) const {
   std::array<unsigned char, kStoreNonceBytes> nonce{};
   randombytes_buf(nonce.data(), nonce.size());
-  Result<std::vector<unsigned char>> sealed = SealCredentialStore(data, master_key_, nonce);
+  Result<std::vector<unsigned char>> sealed = SealCredentialStore(data, master_key, nonce);
   if (!sealed) return std::move(sealed).error();
   return AtomicWriteFile(path_, *sealed, 0600);
 }
@@ -105,6 +105,13 @@ Status CredentialStore::RemoveCredential(const std::string& workspace,
     return saved;
   }
   return NotEnrolled(workspace, credential);
+}
+
+Status CredentialStore::Rekey(SecretBytes new_master_key) {
+  std::lock_guard lock(mutex_);
+  if (Status saved = Save(data_, new_master_key); !saved) return saved;
+  master_key_ = std::move(new_master_key);
+  return Status::Ok();
 }
 
 std::string CredentialStore::HostOf(const std::string& workspace) const {

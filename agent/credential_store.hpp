@@ -42,6 +42,9 @@ class CredentialStore {
              const std::string& client_id, SecretBytes secret, std::int64_t now);
   Status RemoveWorkspace(const std::string& workspace);
   Status RemoveCredential(const std::string& workspace, const std::string& credential);
+  // Re-encrypts the whole store under `new_master_key` (atomic write, fsync) and keeps using it.
+  // On failure the file and the key in use are unchanged.
+  Status Rekey(SecretBytes new_master_key);
 
   // The workspace's host, or empty when unknown.
   std::string HostOf(const std::string& workspace) const;
@@ -62,7 +65,8 @@ class CredentialStore {
  private:
   const StoredCredential* Find(const std::string& workspace, const std::string& credential) const;
   static Error NotEnrolled(const std::string& workspace, const std::string& credential);
-  Status Save(const CredentialStoreData& data) const;
+  Status Save(const CredentialStoreData& data) const { return Save(data, master_key_); }
+  Status Save(const CredentialStoreData& data, const SecretBytes& master_key) const;
 
   std::string path_;
   SecretBytes master_key_;

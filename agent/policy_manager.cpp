@@ -1,7 +1,6 @@
 #include "agent/policy_manager.hpp"
 
 #include <sys/inotify.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <array>
@@ -10,6 +9,7 @@
 
 #include "agent/clock.hpp"
 #include "agent/log.hpp"
+#include "agent/notify.hpp"
 #include "agent/policy_loader.hpp"
 #include "common/policy_bundle.hpp"
 
@@ -74,7 +74,7 @@ Status PolicyManager::Load(bool initial) {
 }
 
 Status PolicyManager::Reload(std::string_view trigger) {
-  sd_notify(0, "RELOADING=1");
+  NotifyReloading();
   Status loaded = Load(false);
   if (loaded) {
     Log(LogLevel::kInfo, "policy reloaded (" + std::string(trigger) + "): revision " +
@@ -89,7 +89,8 @@ Status PolicyManager::Reload(std::string_view trigger) {
                               ") failed; keeping revision " + state_.policy->revision + ":\n" +
                               loaded.error().message);
   }
-  sd_notify(0, "READY=1");
+  NotifyReady(loaded ? "policy revision " + state_.policy->revision
+                     : "policy reload failed; serving revision " + state_.policy->revision);
   return loaded;
 }
 

@@ -35,11 +35,16 @@ asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
   };
   if (usable(entry.token, now)) {
     ++entry.hits;
+    ++stats_.hits;
     const bool stale = now >= RefreshAt(entry.token->fetched_at, entry.token->expires_at,
                                         settings_.refresh_ahead_seconds);
-    if (stale && !entry.flight && now_ms >= entry.retry_not_before_ms) StartFlight(key, entry);
+    if (stale && !entry.flight && now_ms >= entry.retry_not_before_ms) {
+      ++stats_.refreshes;
+      StartFlight(key, entry);
+    }
     co_return entry.token;
   }
+  ++stats_.misses;
   if (!entry.flight) {
     if (now_ms < entry.retry_not_before_ms) {
       Error error = MakeError(Errc::kUpstreamUnavailable,
@@ -133,6 +138,7 @@ asio::awaitable<void> TokenBroker::Fly(TokenKey key, std::shared_ptr<Flight> fli
   if (auto it = cache_.find(key); it != cache_.end() && it->second.flight == flight) {
     it->second.flight.reset();
   }
+  ++(outcome ? stats_.grants : stats_.failures);
   flight->result = std::move(outcome);
   flight->done.cancel();
 }

@@ -43,6 +43,15 @@ struct IssuedToken {
   std::int64_t expires_at = 0;
 };
 
+// Counters since start, for metrics. Monotonic.
+struct TokenBrokerStats {
+  std::uint64_t hits = 0;       // answered from the cache
+  std::uint64_t misses = 0;     // no usable cached token: waited for (or refused during) a grant
+  std::uint64_t refreshes = 0;  // refresh-ahead grants started while a cached token was served
+  std::uint64_t grants = 0;     // grants that succeeded
+  std::uint64_t failures = 0;   // grants that failed
+};
+
 struct TokenInfo {  // metadata only, for the admin API
   TokenKey key;
   std::int64_t fetched_at = 0;
@@ -83,6 +92,7 @@ class TokenBroker {
 
   std::vector<TokenInfo> List() const;
   std::size_t size() const { return cache_.size(); }
+  const TokenBrokerStats& stats() const { return stats_; }
 
  private:
   struct Flight;
@@ -110,6 +120,7 @@ class TokenBroker {
   std::map<std::string, OidcEndpoints> discovery_;  // by host
   std::uint64_t generation_ = 0;                    // bumped by Forget()
   std::mt19937_64 jitter_{std::random_device{}()};
+  TokenBrokerStats stats_;
 };
 
 }  // namespace dbproxy
