@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
   dbproxy::cli::RegisterWorkspaceCommands(app, options, action);
   dbproxy::cli::RegisterTokenCommands(app, options, action);
   dbproxy::cli::RegisterStatusCommands(app, options, action);
+  dbproxy::cli::RegisterRekeyCommands(app, options, action);
   dbproxy::cli::RegisterGrantCommands(app, options, action);
   dbproxy::cli::RegisterMaintenanceCommands(app, options, action);
   dbproxy::cli::RegisterPolicyCommands(app, options, action);

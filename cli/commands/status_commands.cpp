@@ -10,6 +10,34 @@
 namespace dbproxy::cli {
 namespace {
 
+std::string Count(const nlohmann::json& object, const char* key) { return Field(object, key); }
+
+// "12 (10 allowed, 2 denied, 0 errors)"
+std::string RequestsLine(const nlohmann::json& requests) {
+  return Count(requests, "total") + " (" + Count(requests, "allowed") + " allowed, " +
+         Count(requests, "denied") + " denied, " + Count(requests, "errors") + " errors)";
+}
+
+// "8 hits, 2 misses (80% hits), 1 refreshes, 2 grants, 0 failures"
+std::string TokenCacheLine(const nlohmann::json& cache) {
+  const nlohmann::json& ratio = Member(cache, "hit_ratio");
+  const std::string percent =
+      ratio.is_number() ? std::to_string(static_cast<int>(ratio.get<double>() * 100 + 0.5)) + "%"
+                        : std::string("-");
+  return Count(cache, "hits") + " hits, " + Count(cache, "misses") + " misses (" + percent +
+         " hits), " + Count(cache, "refreshes") + " refreshes, " + Count(cache, "grants") +
+         " grants, " + Count(cache, "failures") + " failures";
+}
+
+// "healthy, 0 queued, 0 write failures" / "FAILING, ..." / "off"
+std::string AuditLine(const nlohmann::json& audit) {
+  if (Member(audit, "enabled") == false) return "off";
+  const bool healthy = Member(audit, "healthy") == true;
+  return std::string(healthy ? "healthy" : "FAILING") + ", " + Count(audit, "queue_depth") +
+         " queued, " + Count(audit, "write_failures") + " write failures, " +
+         Count(audit, "journal_failures") + " journal failures";
+}
+
 std::string StatusLines(const nlohmann::json& answer) {
   KeyValues lines = {
       {"version", Field(answer, "version")},
@@ -22,11 +50,16 @@ std::string StatusLines(const nlohmann::json& answer) {
       {"tokens_cached", Field(answer, "tokens_cached")},
       {"services", Field(answer, "services")},
       {"roles", Field(answer, "roles")},
+      {"policy_revision", Field(answer, "policy_revision")},
+      {"requests", RequestsLine(Member(answer, "requests"))},
+      {"token_cache", TokenCacheLine(Member(answer, "token_cache"))},
+      {"audit", AuditLine(Member(answer, "audit"))},
   };
   // Fields added to the API later still show up, after the known ones.
   static const std::set<std::string> kKnown = {
       "version",     "started_at",    "uptime_seconds", "workspaces",
-      "credentials", "tokens_cached", "services",       "roles"};
+      "credentials", "tokens_cached", "services",       "roles",
+      "policy_revision", "requests", "token_cache", "audit"};
   if (answer.is_object()) {
     for (const auto& [key, value] : answer.items()) {
       if (kKnown.count(key) == 0) lines.emplace_back(Sanitize(key), JsonCell(value));
