@@ -40,7 +40,8 @@ std::string Services(const std::string& production_role = "worker") {
          ServiceToml("staging", "uid = " + std::to_string(kServiceUid),
                  "env = \"staging\", team = \"billing\"") +
          ServiceToml("platform", "uid = " + std::to_string(kStrangerUid),
-                 "env = \"production\", team = \"platform\"");
+                 "env = \"production\", team = \"platform\"") +
+         RoleToml("worker");
 }
 
 // The rule examples of README "### Examples", verbatim.
@@ -138,7 +139,10 @@ class ProxyPolicyTest : public IntegrationTest {
     if (!rule.empty()) {
       EXPECT_EQ(Rule(response), rule) << response.body;
     }
-    EXPECT_FALSE(response.Json()["error"].value("request_id", "").empty()) << response.body;
+    const nlohmann::json body = response.Json();
+    EXPECT_TRUE(body.is_object() && body.contains("error") &&
+                !body["error"].value("request_id", "").empty())
+        << response.body;
     EXPECT_EQ(UpstreamApiRequests(), upstream_before) << "a refused call reached the workspace";
   }
 };
@@ -262,7 +266,8 @@ TEST_F(ProxyPolicyTest, ReportingOnlyInOfficeHours) {
     const HttpResponse reloaded = agent_->AdminClient().Post("/v1/reload", "");
     ASSERT_EQ(reloaded.status, 200) << reloaded.Describe();
   };
-  const std::string base = ServiceToml("reporting", "uid = 0", "env = \"production\"") + RoleToml("worker");
+  const std::string base =
+      ServiceToml("reporting", "uid = 0", "env = \"production\"") + RoleToml("worker");
   reload(base + window_rule(UtcClock(-90), UtcClock(90)));
   EXPECT_EQ(AsProduction("GET", kClusters).status, 200) << "inside the window";
   reload(base + window_rule(UtcClock(120), UtcClock(240)));
@@ -272,8 +277,7 @@ TEST_F(ProxyPolicyTest, ReportingOnlyInOfficeHours) {
 
 TEST_F(ProxyPolicyTest, RoleLimitsApplyToProxiedStatements) {
   StartWithPolicy(Services("analyst") +
-                  RoleToml("analyst", "sql_row_limit_max = 100, sql_warehouses = [\"wh-1\"]") +
-                  RoleToml("worker"));
+                  RoleToml("analyst", "sql_row_limit_max = 100, sql_warehouses = [\"wh-1\"]"));
   const std::int64_t before = UpstreamApiRequests();
   // No rule denies; the only role does not allow these, so the default decides.
   for (const std::string& body :
@@ -291,8 +295,7 @@ TEST_F(ProxyPolicyTest, RoleLimitsApplyToProxiedStatements) {
 // A role may clamp instead of refusing: the workspace sees the body with row_limit rewritten.
 TEST_F(ProxyPolicyTest, ClampingRoleRewritesRowLimitBeforeForwarding) {
   StartWithPolicy(Services("analyst") +
-                  RoleToml("analyst", "sql_row_limit_max = 4, sql_row_limit_clamp = true") +
-                  RoleToml("worker"));
+                  RoleToml("analyst", "sql_row_limit_max = 4, sql_row_limit_clamp = true"));
   for (const std::string& extra : {std::string(), std::string(R"(,"row_limit":500)")}) {
     const HttpResponse clamped = AsProduction("POST", kStatements, Statement(extra));
     ASSERT_EQ(clamped.status, 200) << clamped.Describe();
@@ -310,8 +313,7 @@ TEST_F(ProxyPolicyTest, ClampingRoleRewritesRowLimitBeforeForwarding) {
 TEST_F(ProxyPolicyTest, RateLimitAnswers429WithRetryAfter) {
   StartWithPolicy(Services("paced") +
                   "[[role]]\nname = \"paced\"\ncredential = \"" + kCredential +
-                  "\"\nactions = [\"clusters.*\"]\nlimits = { requests_per_minute = 5 }\n\n" +
-                  RoleToml("worker"));
+                  "\"\nactions = [\"clusters.*\"]\nlimits = { requests_per_minute = 5 }\n\n");
   UnixHttpClient client = agent_->Client();
   for (int i = 0; i < 5; ++i) {
     const HttpResponse ok = client.Get(kClusters);
