@@ -10,6 +10,9 @@ namespace dbproxy {
 namespace {
 
 constexpr std::size_t kMaxIdleHandles = 64;
+// Guarded buffers for the Authorization line are kept for reuse: sodium_malloc and sodium_free
+// cost about eight system calls each time (guard pages, mlock).
+constexpr std::size_t kAuthBufferBytes = 8192;
 constexpr std::string_view kBearerPrefix = "Authorization: Bearer ";
 
 std::string_view Trim(std::string_view text) {
@@ -122,6 +125,21 @@ Result<std::unique_ptr<UpstreamTransfer>> UpstreamClient::Start(const UpstreamCa
   return transfer;
 }
 
+SecretBytes UpstreamClient::TakeAuthBuffer(std::size_t size) {
+  if (size > kAuthBufferBytes) return SecretBytes(size);
+  if (spare_auth_buffers_.empty()) return SecretBytes(kAuthBufferBytes);
+  SecretBytes buffer = std::move(spare_auth_buffers_.back());
+  spare_auth_buffers_.pop_back();
+  return buffer;
+}
+
+void UpstreamClient::ReturnAuthBuffer(SecretBytes buffer, std::size_t used) {
+  WipeBytes(buffer.bytes().first(std::min(used, buffer.size())));
+  if (buffer.size() == kAuthBufferBytes && spare_auth_buffers_.size() < kMaxIdleHandles) {
+    spare_auth_buffers_.push_back(std::move(buffer));
+  }
+}
+
 void UpstreamClient::Release(UpstreamTransfer& transfer) {
   if (transfers_.erase(transfer.easy_) > 0) curl_multi_remove_handle(multi_, transfer.easy_);
 }
@@ -217,6 +235,7 @@ UpstreamTransfer::~UpstreamTransfer() {
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, nullptr);
   curl_slist_free_all(header_list_);
   WipeString(request_body_);
+  if (!auth_line_.empty()) client_.ReturnAuthBuffer(std::move(auth_line_), auth_used_ + 1);
   if (client_.idle_handles_.size() < kMaxIdleHandles) {
     curl_easy_reset(easy_);  // keeps nothing of this call but reusable state
     client_.idle_handles_.push_back(easy_);
@@ -249,10 +268,13 @@ Status UpstreamTransfer::BuildHeaders(const UpstreamCall& call) {
     // Our own list node in front of curl's, pointing into guarded memory: the header line with
     // the token is never in a std::string or a curl-allocated node.
     const std::string_view token = call.access_token->view();
-    auth_line_.emplace(kBearerPrefix.size() + token.size());
-    std::memcpy(auth_line_->bytes().data(), kBearerPrefix.data(), kBearerPrefix.size());
-    std::memcpy(auth_line_->bytes().data() + kBearerPrefix.size(), token.data(), token.size());
-    auth_node_.data = const_cast<char*>(auth_line_->c_str());
+    auth_used_ = kBearerPrefix.size() + token.size();
+    auth_line_ = client_.TakeAuthBuffer(auth_used_ + 1);
+    unsigned char* line = auth_line_.bytes().data();
+    std::memcpy(line, kBearerPrefix.data(), kBearerPrefix.size());
+    std::memcpy(line + kBearerPrefix.size(), token.data(), token.size());
+    line[auth_used_] = '\0';
+    auth_node_.data = reinterpret_cast<char*>(line);
     auth_node_.next = header_list_;
     headers = &auth_node_;
   }

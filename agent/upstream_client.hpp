@@ -104,8 +104,9 @@ class UpstreamTransfer {
   UpstreamClient& client_;
   CURL* easy_;
   curl_slist* header_list_ = nullptr;  // curl's nodes (freed with curl_slist_free_all)
-  curl_slist auth_node_{};             // ours, pointing into auth_line_
-  std::optional<SecretBytes> auth_line_;
+  curl_slist auth_node_{};  // ours, pointing into auth_line_
+  SecretBytes auth_line_;   // "Authorization: Bearer <token>", NUL-terminated, from the pool
+  std::size_t auth_used_ = 0;
   const std::string* buffered_body_ = nullptr;  // the caller's, complete
   std::string request_body_;                    // the pending part of a streamed body
   std::size_t request_offset_ = 0;
@@ -144,6 +145,10 @@ class UpstreamClient {
   void Act(curl_socket_t fd, int events);
   void Reap();
   void Release(UpstreamTransfer& transfer);
+  // Guarded buffers of at least `size` bytes for Authorization lines, reused across calls;
+  // ReturnAuthBuffer wipes the `used` bytes first.
+  SecretBytes TakeAuthBuffer(std::size_t size);
+  void ReturnAuthBuffer(SecretBytes buffer, std::size_t used);
 
   asio::io_context& io_;
   UpstreamClientOptions options_;
@@ -152,6 +157,7 @@ class UpstreamClient {
   std::map<curl_socket_t, std::shared_ptr<Watch>> watches_;
   std::map<CURL*, UpstreamTransfer*> transfers_;
   std::vector<CURL*> idle_handles_;
+  std::vector<SecretBytes> spare_auth_buffers_;
   bool stopped_ = false;
 };
 
