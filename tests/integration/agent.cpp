@@ -81,6 +81,8 @@ ProcessOptions Agent::MakeProcessOptions(std::vector<std::string> extra_args) {
   p.args = {options_.binary};
   p.args.insert(p.args.end(), extra_args.begin(), extra_args.end());
   p.env = options_.env;
+  p.pass_fds = options_.pass_fds;
+  p.listen_pid = options_.listen_pid;
   const std::string base = "agent-" + std::to_string(starts_);
   p.stdout_file = dir_ / (base + ".stdout");
   p.stderr_file = dir_ / (base + ".stderr");

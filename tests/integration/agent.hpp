@@ -22,6 +22,8 @@ struct AgentOptions {
   int upstream_timeout_ms = 5000;
   std::string admin_group = "root";
   std::vector<std::string> env;  // extra environment, e.g. "CREDENTIALS_DIRECTORY=/x"
+  std::vector<int> pass_fds;     // socket activation: become fds 3, 4, ... (see ProcessOptions)
+  bool listen_pid = false;       // socket activation: LISTEN_PID=<dbproxyd's pid>
   std::string policy_section;    // body of a [policy] table, e.g. "shadow_dir = \"/x\"\n"
   std::string proxy_section;     // body of a [proxy] table, e.g. "enabled = false\n"
 };

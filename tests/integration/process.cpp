@@ -57,16 +57,50 @@ int OpenOrThrow(const std::filesystem::path& path, int flags) {
   return fd;
 }
 
+// Writes the decimal pid over the zeros of "LISTEN_PID=0000000000" (async-signal-safe).
+void WritePid(char* slot, pid_t pid) {
+  char digits[16];
+  int n = 0;
+  for (auto value = static_cast<unsigned long>(pid); value > 0 || n == 0; value /= 10) {
+    digits[n++] = static_cast<char>('0' + value % 10);
+  }
+  char* out = slot + std::strlen("LISTEN_PID=");
+  while (n > 0) *out++ = digits[--n];
+  *out = '\0';
+}
+
+// Moves `fds` to 3, 4, ... without clobbering one another (two steps, via high numbers).
+int PassFds(const std::vector<int>& fds) {
+  std::vector<int>::size_type i = 0;
+  int moved[8];
+  for (; i < fds.size() && i < 8; ++i) {
+    moved[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 64);
+    if (moved[i] < 0) return errno;
+  }
+  for (i = 0; i < fds.size() && i < 8; ++i) {
+    if (::dup2(moved[i], 3 + static_cast<int>(i)) < 0) return errno;  // clears close-on-exec
+  }
+  return 0;
+}
+
 // Child side of Process: never returns. Reports a failure as "<step>:<errno>" on `report_fd`.
 [[noreturn]] void ExecChild(const ProcessOptions& options, const std::vector<int>& stdio,
                             const std::vector<int>& cgroup_fds, char** argv, char** envp,
-                            int report_fd) {
+                            int report_fd, char* listen_pid_slot) {
   const char* step = "dup2";
   int err = 0;
   for (int i = 0; i < 3 && err == 0; ++i) {
     if (::dup2(stdio[static_cast<std::size_t>(i)], i) < 0) err = errno;
   }
   if (err == 0) err = internal::ApplyIdentityInChild(options.identity, cgroup_fds, &step);
+  if (err == 0 && !options.pass_fds.empty()) {
+    step = "pass fds";
+    // The failure report pipe may sit at 3 or 4: move it out of the way first.
+    const int high = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 64);
+    if (high >= 0) report_fd = high;
+    err = PassFds(options.pass_fds);
+  }
+  if (listen_pid_slot != nullptr) WritePid(listen_pid_slot, ::getpid());
   if (err == 0) {
     // Set after the uid change, which clears it: the child must not outlive a crashed test.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -145,9 +179,17 @@ TempDir::~TempDir() {
 Process::Process(ProcessOptions options) : options_(std::move(options)) {
   if (options_.args.empty()) throw std::runtime_error("Process: no binary given");
   std::vector<std::string> args = options_.args;
-  std::vector<std::string> env = MergeEnvironment(options_.env);
+  std::vector<std::string> env_overrides = options_.env;
+  if (options_.listen_pid) env_overrides.push_back("LISTEN_PID=0000000000");
+  std::vector<std::string> env = MergeEnvironment(env_overrides);
   std::vector<char*> argv = CStrings(args);
   std::vector<char*> envp = CStrings(env);
+  char* listen_pid_slot = nullptr;
+  for (char* entry : envp) {
+    if (options_.listen_pid && entry != nullptr && std::strncmp(entry, "LISTEN_PID=", 11) == 0) {
+      listen_pid_slot = entry;
+    }
+  }
   const auto in = options_.stdin_file.empty() ? std::filesystem::path("/dev/null")
                                               : options_.stdin_file;
   std::vector<int> stdio{OpenOrThrow(in, O_RDONLY),
@@ -159,7 +201,7 @@ Process::Process(ProcessOptions options) : options_(std::move(options)) {
 
   pid_ = ::fork();
   if (pid_ == 0) {
-    ExecChild(options_, stdio, cgroup_fds, argv.data(), envp.data(), report[1]);
+    ExecChild(options_, stdio, cgroup_fds, argv.data(), envp.data(), report[1], listen_pid_slot);
   }
   const int fork_errno = errno;
   ::close(report[1]);

@@ -46,6 +46,10 @@ struct ProcessOptions {
   std::filesystem::path stderr_file;
   std::filesystem::path stdin_file;   // empty means /dev/null
   Identity identity;
+  // Socket activation: these descriptors become 3, 4, ... in the child (close-on-exec cleared),
+  // and with `listen_pid` the child gets LISTEN_PID=<its own pid>, set between fork and exec.
+  std::vector<int> pass_fds;
+  bool listen_pid = false;
 };
 
 // A child process started with fork/exec. Dies with the test process (PR_SET_DEATHSIG), is
