@@ -1,5 +1,5 @@
-// Socket activation: the listening sockets systemd passes to dbproxyd (dbproxyd.socket with
-// ListenStream= for both paths, FileDescriptorName=agent and FileDescriptorName=admin).
+// Socket activation: the listening sockets systemd passes to dbproxyd (systemd/dbproxyd.socket
+// with FileDescriptorName=agent, systemd/dbproxyd-admin.socket with FileDescriptorName=admin).
 #pragma once
 
 #include "common/result.hpp"
