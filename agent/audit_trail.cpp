@@ -14,6 +14,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// While records keep coming, the writer wakes by itself this often instead of being woken per
+// record: one wake-up (and context switch) per batch, not per request.
+constexpr std::chrono::milliseconds kLinger{2};
+// A queue this long wakes the writer at once.
+constexpr std::size_t kWakeBatch = 256;
+
 std::string Detail(const Status& status) {
   if (status) return "";
   return status.error().log_detail.empty() ? status.error().message : status.error().log_detail;
@@ -87,7 +93,8 @@ asio::awaitable<void> AuditTrail::Commit(std::string record_json,
       }
       if (queue_.size() < options_.queue_size) {
         queue_.push_back(Item{std::move(record_json), std::move(journal_fields), durable});
-        if (writer_idle_) wake_writer_.notify_one();
+        if (durable) urgent_ = true;
+        if (writer_idle_ || urgent_ || queue_.size() >= kWakeBatch) wake_writer_.notify_one();
         queued = true;
       } else {
         space = std::make_shared<Waiter>(loop_);
@@ -163,14 +170,19 @@ void AuditTrail::WriterLoop() {
   constexpr Clock::time_point kNever = Clock::time_point::max();
   Clock::time_point sync_due = kNever;
   bool failing = false;
+  bool napping = false;  // the last pass had records: poll every kLinger for the next ones
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    const auto has_work = [&] {
-      return stopping_ || rotate_requested_ || !queue_.empty() || !genesis_reason_.empty();
+    const auto urgent = [&] {
+      return stopping_ || rotate_requested_ || urgent_ || queue_.size() >= kWakeBatch ||
+             !genesis_reason_.empty();
     };
+    const auto has_work = [&] { return urgent() || !queue_.empty(); };
     if (failing) {
       wake_writer_.wait_for(lock, options_.retry_interval,
                             [&] { return stopping_ || rotate_requested_; });
+    } else if (napping) {
+      wake_writer_.wait_for(lock, kLinger, urgent);
     } else if (!has_work()) {
       writer_idle_ = true;
       if (sync_due != kNever) {
@@ -184,8 +196,10 @@ void AuditTrail::WriterLoop() {
     if (std::exchange(rotate_requested_, false)) reopen_pending_ = true;
     if (!failing) {
       // While failing, the kept batch is retried alone: the queue stays bounded.
+      napping = !queue_.empty();
       for (Item& item : queue_) batch.push_back(std::move(item));
       queue_.clear();
+      urgent_ = false;
       WakeSpaceWaiters(lock);
     }
     lock.unlock();
@@ -277,9 +291,14 @@ void AuditTrail::SendJournalCopies(std::vector<Item>& batch, const std::vector<s
   // Beside a file, journald is a copy: its failures are counted, never fatal. Alone, it is the
   // trail, and what it did not take is kept for the retry.
   const bool required = !file_;
-  if (required && !JournalAvailable()) {
-    status = MakeError(Errc::kAuditUnavailable, "the audit trail cannot be written",
-                       "journald is the only audit sink and /run/systemd/journal/socket is absent");
+  if (!JournalAvailable()) {
+    // libsystemd would report success and drop the entries: say so when journald is the trail,
+    // and skip the calls when it is a copy.
+    if (required) {
+      status = MakeError(Errc::kAuditUnavailable, "the audit trail cannot be written",
+                         "journald is the only audit sink and /run/systemd/journal/socket is "
+                         "absent");
+    }
     return;
   }
   std::size_t sent = 0;

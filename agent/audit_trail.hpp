@@ -12,6 +12,8 @@
 // requests go on. Either way, records that find the queue full while the trail is unhealthy
 // are dropped and counted (with fail_closed they are the records of refused requests).
 //
+// Wake-ups: while records keep coming the writer takes them every 2 ms (or at once when 256
+// wait, or a Commit waits for durability), so a busy agent pays one wake-up per batch.
 // Durability: fsync = "always" makes Commit wait until the batch holding the record is fsynced
 // (or its first write attempt failed); "batch" fsyncs at most batch_ms after a write; "never"
 // leaves it to the kernel. Back-pressure: at most queue_size records wait; Commit suspends
@@ -127,6 +129,7 @@ class AuditTrail {
   bool rotate_requested_ = false;                       // guarded by mutex_
   bool stopping_ = false;                               // guarded by mutex_
   bool writer_idle_ = false;                            // guarded by mutex_
+  bool urgent_ = false;  // a Commit waits for durability; guarded by mutex_
 
   std::atomic<bool> healthy_{true};
   std::atomic<bool> stopped_{false};

@@ -121,5 +121,7 @@ ctl maintenance off --service billing-etl
 step "7. operators see token metadata, never values"
 ctl tokens
 
-step "8. the audit trail"
-cat "$work/audit.log"
+step "8. the audit trail: hash-chained JSON lines (last three shown), a table, the chain checked"
+tail -n 3 "$work/audit.log"
+ctl audit tail -n 12
+ctl audit verify "$work/audit.log"

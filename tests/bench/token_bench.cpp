@@ -2,7 +2,12 @@
 // from a trivial in-process HTTP server on a Unix socket (the floor set by the kernel, the
 // client and the HTTP framing).
 //
-//   token_bench [--seconds N] [--connections N] [--agent PATH]
+//   token_bench [--seconds N] [--connections N] [--agent PATH] [--audit-compare]
+//
+// --audit-compare measures what the audit trail costs instead: two agents side by side, one
+// with the file sink and journald on (fsync = "batch"), one with `[audit] file = ""` and
+// journald = false, each case run twice in the order on, off, off, on; prints both and the
+// ratio (goal: audit on >= 0.9x audit off).
 //
 // --agent runs another dbproxyd build (e.g. a release one; the default is the binary built
 // next to this tool, Debug in a Debug tree, which is slower by an order of magnitude).
@@ -16,7 +21,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +44,7 @@ struct Flags {
   int seconds = 5;
   int connections = 64;
   std::string agent;  // empty: the dbproxyd built with this tree
+  bool audit_compare = false;
 };
 
 struct CaseResult {
@@ -51,7 +59,9 @@ struct CaseResult {
 bool ParseFlags(int argc, char** argv, Flags* flags) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--agent" && i + 1 < argc) {
+    if (arg == "--audit-compare") {
+      flags->audit_compare = true;
+    } else if (arg == "--agent" && i + 1 < argc) {
       flags->agent = argv[++i];
     } else if ((arg == "--seconds" || arg == "--connections") && i + 1 < argc) {
       const int value = std::atoi(argv[++i]);
@@ -144,12 +154,99 @@ std::string BenchPolicy() {
          "actions = [\"token:all-apis\"]\n";
 }
 
+// Replaces the [audit] section's file line (the harness writes [audit] last) with `section`.
+void SetAuditSection(Agent& agent, const std::string& section) {
+  std::string config = ReadFile(agent.config_file());
+  const std::size_t start = config.find("[audit]\n");
+  const std::size_t end = config.find('\n', start + 8);
+  config.replace(start, end + 1 - start, "[audit]\n" + section);
+  WriteFile(agent.config_file(), config, 0644);
+}
+
+// Starts an agent in `dir` with `audit_section`, enrolls, and warms the token cache.
+std::unique_ptr<Agent> StartWarmAgent(const std::filesystem::path& dir, const Flags& flags,
+                                      FakeWorkspace& fake, const std::string& audit_section) {
+  AgentOptions options;
+  options.binary = flags.agent;
+  options.policy = BenchPolicy();
+  options.ca_file = fake.ca_file();
+  options.refresh_ahead_seconds = 60;
+  options.min_ttl_seconds = 30;
+  auto agent = std::make_unique<Agent>(dir, options);
+  SetAuditSection(*agent, audit_section);
+  if (const HarnessStatus s = agent->Start(); !s.ok()) {
+    std::cerr << "token_bench: " << s.error << "\n";
+    return nullptr;
+  }
+  const HttpResponse enrolled = agent->Enroll("bench", "sp", fake.url(), kClient, kSecret);
+  UnixHttpClient warm = agent->Client();
+  if (enrolled.status != 201 || warm.Post("/v1/token", kRequestBody).status != 200) {
+    std::cerr << "token_bench: enroll or warm-up failed: " << enrolled.Describe() << "\n";
+    return nullptr;
+  }
+  return agent;
+}
+
+CaseResult Average(const CaseResult& a, const CaseResult& b) {
+  CaseResult r = a;
+  r.requests_per_second = (a.requests_per_second + b.requests_per_second) / 2;
+  r.p50_us = (a.p50_us + b.p50_us) / 2;
+  r.p99_us = (a.p99_us + b.p99_us) / 2;
+  r.errors = a.errors + b.errors;
+  return r;
+}
+
+int AuditCompare(const Flags& flags) {
+  ::alarm(static_cast<unsigned>(8 * flags.seconds + 120));
+  TempDir dir("dbproxy-bench");
+  FakeWorkspaceOptions fake_options;
+  fake_options.clients = {{kClient, kSecret, {}}};
+  FakeWorkspace fake(dir.path() / "fake", fake_options);
+  const std::filesystem::path audit_file = dir.path() / "on" / "audit.log";
+  auto on = StartWarmAgent(dir.path() / "on", flags, fake,
+                           "file = \"" + audit_file.string() +
+                               "\"\nfsync = \"batch\"\njournald = true\n");
+  auto off = StartWarmAgent(dir.path() / "off", flags, fake, "file = \"\"\njournald = false\n");
+  if (!on || !off) return 1;
+  std::cout << "token_bench --audit-compare: " << flags.seconds << " s per case (each run twice), "
+            << flags.connections << " connections for the parallel cases, "
+            << std::thread::hardware_concurrency() << " CPUs, journald "
+            << (std::filesystem::exists("/run/systemd/journal/socket") ? "listening" : "absent")
+            << "\nagent: " << on->options().binary << "\n";
+  std::printf("\n%-10s %6s %12s %10s %10s %8s %14s\n", "audit", "conns", "req/s", "p50 us",
+              "p99 us", "errors", "req/s on/off");
+  for (const int connections : {1, flags.connections}) {
+    const std::string on_socket = on->socket().string();
+    const std::string off_socket = off->socket().string();
+    const CaseResult on_1 = RunCase("on", on_socket, connections, flags.seconds);
+    const CaseResult off_1 = RunCase("off", off_socket, connections, flags.seconds);
+    const CaseResult off_2 = RunCase("off", off_socket, connections, flags.seconds);
+    const CaseResult on_2 = RunCase("on", on_socket, connections, flags.seconds);
+    const CaseResult a = Average(on_1, on_2);
+    const CaseResult b = Average(off_1, off_2);
+    const double ratio = b.requests_per_second > 0 ? a.requests_per_second / b.requests_per_second : 0;
+    for (const CaseResult* r : {&a, &b}) {
+      std::printf("%-10s %6d %12.0f %10.1f %10.1f %8ld %13.2fx\n", r->name.c_str(), connections,
+                  r->requests_per_second, r->p50_us, r->p99_us, r->errors,
+                  r == &a ? ratio : 1.0);
+    }
+  }
+  on->Stop();
+  std::size_t lines = 0;
+  for (const char c : ReadFile(audit_file)) lines += c == '\n' ? 1 : 0;
+  std::cout << "\naudit lines written by the audit-on agent: " << lines << "\n";
+  off->Stop();
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
-    std::cerr << "usage: token_bench [--seconds N] [--connections N] [--agent PATH]\n";
+    std::cerr << "usage: token_bench [--seconds N] [--connections N] [--agent PATH] "
+                 "[--audit-compare]\n";
     return 2;
   }
+  if (flags.audit_compare) return AuditCompare(flags);
   // Four cases plus start-up: past this, something hangs; SIGALRM ends the run (children
   // die with us through PR_SET_PDEATHSIG).
   ::alarm(static_cast<unsigned>(4 * flags.seconds + 90));
