@@ -196,12 +196,12 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
   }
   std::optional<HttpResponse> rekey = co_await HandleRekeyAdmin(state, request, context, p, audit);
   if (rekey) co_return std::move(*rekey);
+  std::optional<HttpResponse> audit_read = co_await HandleAuditAdmin(state, request, context, p, audit);
+  if (audit_read) co_return std::move(*audit_read);
   if (std::optional<HttpResponse> handled = HandlePolicyAdmin(state, request, context, p, audit)) {
     co_return std::move(*handled);
   }
   std::optional<HttpResponse> runtime = co_await HandleRuntimeAdmin(state, request, context, p, audit);
-  std::optional<HttpResponse> audit_read = co_await HandleAuditAdmin(state, request, context, p, audit);
-  if (audit_read) co_return std::move(*audit_read);
   if (runtime) co_return std::move(*runtime);
   co_return ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint or method"),
                           context.request_id);

@@ -169,6 +169,7 @@ Agent::~Agent() {
 
 int Agent::Run() {
   signals_ = std::make_unique<asio::signal_set>(io_, SIGTERM, SIGINT, SIGHUP);
+  signals_->add(SIGUSR1);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [this, &on_signal](const boost::system::error_code& ec, int signal) {
         if (ec) return;
@@ -229,10 +230,9 @@ asio::awaitable<void> Agent::Drain() {
   client_server_->CloseAll();
   admin_server_->CloseAll();
   if (watchdog_) watchdog_->Stop();
+  // Every request answered so far has committed its record: write them out, then stop.
+  if (state_.audit) state_.audit->Stop();
   state_.upstream->Stop();  // aborts calls still in flight and lets the event loop run dry
-  signals_->add(SIGUSR1);
 }
 
 }  // namespace dbproxy
-  // Every request answered so far has committed its record: write them out, then stop.
-  if (state_.audit) state_.audit->Stop();

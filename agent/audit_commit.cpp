@@ -16,6 +16,7 @@ Status AdmitAudited(const AgentState& state) {
 }
 
 asio::awaitable<void> CommitAudit(AgentState& state, const AuditRecord& record) {
+  state.metrics.ObserveRequest(record);
   if (!state.audit) co_return;
   AuditFormatOptions options{.log_statements = state.config.audit.log_statements,
                              .service_attributes = nullptr};

@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
   dbproxy::cli::RegisterMaintenanceCommands(app, options, action);
   dbproxy::cli::RegisterPolicyCommands(app, options, action);
   dbproxy::cli::RegisterExplainCommands(app, options, action);
-  try {
   dbproxy::cli::RegisterAuditCommands(app, options, action);
+  try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? dbproxy::cli::kExitOk : dbproxy::cli::kExitUsage;

@@ -27,9 +27,6 @@ void RegisterStatusCommands(CLI::App& app, const GlobalOptions& options, Command
 // rekey (admin socket).
 void RegisterRekeyCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 
-// rekey (admin socket).
-void RegisterRekeyCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
-
 // grant, revoke, grants (admin socket).
 void RegisterGrantCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 
