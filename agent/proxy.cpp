@@ -235,9 +235,11 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exc
     if (status) {
       Result<BodyFacts> facts = InspectBody(call.route.classification, *call.body);
       if (facts) {
-        std::optional<std::string> query_job_id = std::move(call.body_facts.job_id);
+        // Read the query again against the body's facts: a query job_id that disagrees with
+        // the body's is refused, so the policy never decides on a different job than the
+        // workspace might run.
         call.body_facts = std::move(*facts);
-        if (!call.body_facts.job_id) call.body_facts.job_id = std::move(query_job_id);
+        status = InspectQuery(call.route.classification, call.route.query, call.body_facts);
       } else {
         status = std::move(facts).error();
       }

@@ -190,6 +190,20 @@ TEST_F(ProxyPolicyTest, JobRunsOnlyFromProductionServices) {
   EXPECT_EQ(runs.Json()["runs"].size(), 1U) << "only the production run happened: " << runs.body;
 }
 
+// The policy decides on one job id: a query job_id that disagrees with the body's is refused
+// rather than letting the body's win (the workspace might read the other one).
+TEST_F(ProxyPolicyTest, JobIdInQueryAndBodyMustAgree) {
+  StartWithPolicy(Services() + kExampleRules);
+  const std::int64_t before = UpstreamApiRequests();
+  const HttpResponse mixed =
+      AsProduction("POST", std::string(kRunNow) + "?job_id=102", R"({"job_id":101})");
+  EXPECT_EQ(mixed.status, 400) << mixed.Describe();
+  EXPECT_EQ(UpstreamApiRequests(), before) << "a refused call never reaches the workspace";
+  const HttpResponse same =
+      AsProduction("POST", std::string(kRunNow) + "?job_id=101", R"({"job_id":101})");
+  EXPECT_EQ(same.status, 200) << same.Describe();
+}
+
 TEST_F(ProxyPolicyTest, SqlStatementsWithAndWithoutRowLimitFromStagingAndProduction) {
   StartWithPolicy(Services() + kExampleRules);
   const std::int64_t before = UpstreamApiRequests();
