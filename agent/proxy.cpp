@@ -47,22 +47,7 @@ std::vector<HeaderField> CallerHeaders(const http::request<http::empty_body>& he
 
 AuditRecord BeginProxyAudit(const http::request<http::empty_body>& header,
                             const RequestContext& context) {
-  const CallerIdentity& id = context.peer.identity();
-  AuditRecord record;
-  record.time_us = NowUnixMicros();
-  record.request_id = context.request_id;
-  record.socket = "agent";
-  record.pid = id.pid;
-  record.uid = id.uid;
-  record.gid = id.gid;
-  record.user = id.user;
-  record.exe = id.exe;
-  record.unit = id.unit;
-  record.method = std::string(header.method_string());
-  const SplitTarget split = SplitRequestTarget(header.target());
-  record.path = std::string(split.path);
-  record.query = std::string(split.query);
-  return record;
+  return BeginAuditFor("agent", header.method_string(), header.target(), context);
 }
 
 // Service, route and maintenance: everything known from the header alone.

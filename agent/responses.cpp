@@ -62,8 +62,8 @@ HttpResponse ErrorResponse(const Error& error, const std::string& request_id) {
   return response;
 }
 
-AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
-                       const RequestContext& context) {
+AuditRecord BeginAuditFor(const char* socket, std::string_view method, std::string_view target,
+                          const RequestContext& context) {
   const CallerIdentity& id = context.peer.identity();
   AuditRecord record;
   record.time_us = NowUnixMicros();
@@ -75,10 +75,16 @@ AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
   record.user = id.user;
   record.exe = id.exe;
   record.unit = id.unit;
-  record.method = std::string(request.method_string());
-  const SplitTarget target = SplitRequestTarget(request.target());
-  record.path = std::string(target.path);
-  record.query = std::string(target.query);  // FormatAuditRecord drops sensitive values
+  record.method = std::string(method);
+  const SplitTarget split = SplitRequestTarget(target);
+  record.path = std::string(split.path);
+  record.query = std::string(split.query);  // FormatAuditRecord drops sensitive values
+  return record;
+}
+
+AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
+                       const RequestContext& context) {
+  AuditRecord record = BeginAuditFor(socket, request.method_string(), request.target(), context);
   record.bytes_in = static_cast<std::int64_t>(request.body().size());
   return record;
 }

@@ -22,6 +22,9 @@ HttpResponse TokenResponse(const SecretBytes& access_token, const nlohmann::json
 HttpResponse ErrorResponse(const Error& error, const std::string& request_id);
 
 // An audit record pre-filled with the caller's identity and the request line.
+AuditRecord BeginAuditFor(const char* socket, std::string_view method, std::string_view target,
+                          const RequestContext& context);
+// BeginAuditFor, plus the size of the (whole, already read) request body.
 AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
                        const RequestContext& context);
 // Completes `record` with the outcome in `response` and the elapsed time.
