@@ -44,10 +44,14 @@ std::string TailTarget(const TailArgs& args, const nlohmann::json& after_seq) {
   return target;
 }
 
+// Each cell is sanitised on its own: the table's line breaks must survive.
 Row RecordRow(const nlohmann::json& record) {
-  return {Field(record, "time"),     Field(record, "service"),  Field(record, "uid"),
-          Field(record, "action"),   Field(record, "decision"), Field(record, "rule"),
-          Field(record, "status"),   Field(record, "request_id")};
+  Row row;
+  for (const char* key :
+       {"time", "service", "uid", "action", "decision", "rule", "status", "request_id"}) {
+    row.push_back(Sanitize(Field(record, key)));
+  }
+  return row;
 }
 
 const Row kTailHeader = {"TIME", "SERVICE", "UID", "ACTION", "DECISION", "RULE", "STATUS",
@@ -69,7 +73,7 @@ void PrintRecords(const GlobalOptions& options, const nlohmann::json& records, b
   if (rows.empty() && !header) return;
   std::string table = FormatTable(kTailHeader, rows);
   if (!header) table.erase(0, table.find('\n') + 1);
-  WriteOut(Sanitize(table));
+  WriteOut(table);
 }
 
 int RunTail(const GlobalOptions& options, const TailArgs& args) {

@@ -94,6 +94,23 @@ constexpr char kToken[] =
     R"({"access_token":"dapi-secret-token","token_type":"Bearer","expires_in":3600,)"
     R"("expires_at":1700003600,"scope":"sql","workspace":"prod","host":"https://h"})";
 
+// A table of audit records keeps one line per record, and a control byte inside a field is
+// neutralised without touching the line breaks between rows.
+TEST_F(DbproxyctlTest, AuditTailPrintsOneLinePerRecord) {
+  const FakeAgent agent(
+      socket_, JsonResponse(200, R"({"records":[)"
+                                 R"({"time":"t1","service":"a","uid":1,"action":"whoami","decision":"allow","rule":"","status":200,"request_id":"r1"},)"
+                                 R"({"time":"t2","service":"b\u001b[31m","uid":2,"action":"token","decision":"deny","rule":"x","status":403,"request_id":"r2"}],)"
+                                 R"("last_seq":2})"));
+  const ChildResult result = Run({"--admin-socket", socket_, "audit", "tail", "-n", "2"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  int lines = 0;
+  for (const char c : result.out) lines += c == '\n' ? 1 : 0;
+  EXPECT_EQ(lines, 3) << result.out;
+  EXPECT_EQ(result.out.find('\x1b'), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("\nt2 "), std::string::npos) << result.out;
+}
+
 TEST_F(DbproxyctlTest, TokenPrintsOnlyTheToken) {
   const FakeAgent agent(socket_, JsonResponse(200, kToken));
   const ChildResult result = Run({"--socket", socket_, "token", "--scope", "sql", "--min-ttl",
