@@ -2,7 +2,8 @@
 # The main job, end to end, on this machine:
 #   a fake Databricks workspace (HTTPS, its own CA) -> a real dbproxyd -> dbproxyctl enroll
 #   -> a client process in the "billing-etl.service" cgroup, under its own uid, gets a token
-#   over the Unix socket with nothing but curl -> uses it against the workspace -> audit lines.
+#   over the Unix socket with nothing but curl -> uses it against the workspace -> makes the same
+#   call through dbproxyd (proxy mode: no token in the client) -> audit lines.
 # Installs build dependencies and builds first (preset "dev"). Run as root from the repo root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,7 +68,7 @@ roles = ["etl"]
 [[role]]
 name = "etl"
 credential = "etl-sp"
-actions = ["token:all-apis", "token:sql"]
+actions = ["token:all-apis", "token:sql", "clusters.read"]
 TOML
 cat "$work/policy.d/billing.toml"
 "$bin/agent/dbproxyd" --config "$work/agent.toml" 2> "$work/agent.log" &
@@ -90,6 +91,10 @@ client='
   echo "token: ${token:0:12}... ($(printf "%s" "$answer" | sed "s/\"access_token\":\"[^\"]*\"/\"access_token\":\"<redacted>\"/"))"
   echo "clusters/list with that token:"
   curl -s --cacert "$1/fake/ca.pem" -H "Authorization: Bearer $token" "$2/api/2.1/clusters/list"; echo
+  echo "proxy mode: the same call through dbproxyd, no token in the client at all:"
+  curl -s --unix-socket "$1/agent.sock" http://localhost/api/2.1/clusters/list; echo
+  echo "proxy mode: clusters/delete is clusters.manage, which the role does not allow:"
+  curl -s --unix-socket "$1/agent.sock" -X POST -d "{\"cluster_id\":\"x\"}" http://localhost/api/2.1/clusters/delete; echo
 '
 for root in /sys/fs/cgroup/unified /sys/fs/cgroup; do
   if [ -f "$root/cgroup.procs" ] && mkdir -p "$root/dbproxy-demo.slice/billing-etl.service" 2>/dev/null; then
