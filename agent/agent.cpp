@@ -7,16 +7,16 @@
 #include <csignal>
 #include <filesystem>
 
-#include "agent/admin_api.hpp"
-#include "agent/client_api.hpp"
+#include "agent/admin/admin_api.hpp"
+#include "agent/token/client_api.hpp"
 #include "agent/clock.hpp"
 #include "agent/files.hpp"
-#include "agent/lifecycle_sockets.hpp"
+#include "agent/server/lifecycle_sockets.hpp"
 #include "agent/log.hpp"
-#include "agent/master_key.hpp"
+#include "agent/state/master_key.hpp"
 #include "agent/notify.hpp"
-#include "agent/proxy.hpp"
-#include "agent/responses.hpp"
+#include "agent/proxy/proxy.hpp"
+#include "agent/server/responses.hpp"
 
 namespace dbproxy {
 namespace {

@@ -6,11 +6,11 @@
 
 #include "agent/agent_state.hpp"
 #include "agent/asio.hpp"
-#include "agent/http_server.hpp"
+#include "agent/server/http_server.hpp"
 #include "agent/notify.hpp"
-#include "agent/policy_manager.hpp"
-#include "common/config.hpp"
-#include "common/result.hpp"
+#include "agent/state/policy_manager.hpp"
+#include "common/core/config.hpp"
+#include "common/core/result.hpp"
 
 namespace dbproxy {
 

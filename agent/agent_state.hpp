@@ -11,16 +11,16 @@
 #include <string>
 
 #include "agent/asio.hpp"
-#include "agent/audit_trail.hpp"
-#include "agent/credential_store.hpp"
-#include "agent/master_key.hpp"
+#include "agent/audit/audit_trail.hpp"
+#include "agent/state/credential_store.hpp"
+#include "agent/state/master_key.hpp"
 #include "agent/metrics.hpp"
-#include "agent/runtime_state.hpp"
-#include "agent/token_broker.hpp"
-#include "agent/upstream_client.hpp"
-#include "common/config.hpp"
-#include "common/policy.hpp"
-#include "common/rate_limiter.hpp"
+#include "agent/state/runtime_state.hpp"
+#include "agent/token/token_broker.hpp"
+#include "agent/proxy/upstream_client.hpp"
+#include "common/core/config.hpp"
+#include "common/policy/policy.hpp"
+#include "common/runtime/rate_limiter.hpp"
 
 namespace dbproxy {
 

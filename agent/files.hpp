@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/result.hpp"
+#include "common/core/result.hpp"
 
 namespace dbproxy {
 

@@ -1,7 +1,7 @@
 // Process hardening done once at start-up, before any secret is loaded.
 #pragma once
 
-#include "common/result.hpp"
+#include "common/core/result.hpp"
 
 namespace dbproxy {
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "common/redact.hpp"
+#include "common/audit/redact.hpp"
 
 namespace dbproxy {
 namespace {

@@ -9,10 +9,10 @@
 #include "agent/files.hpp"
 #include "agent/hardening.hpp"
 #include "agent/log.hpp"
-#include "agent/policy_loader.hpp"
-#include "agent/upstream_http.hpp"
-#include "common/config.hpp"
-#include "common/policy_lint.hpp"
+#include "agent/state/policy_loader.hpp"
+#include "agent/token/upstream_http.hpp"
+#include "common/core/config.hpp"
+#include "common/policy/policy_lint.hpp"
 
 namespace {
 

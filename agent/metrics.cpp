@@ -3,7 +3,7 @@
 #include <array>
 #include <vector>
 
-#include "common/actions.hpp"
+#include "common/policy/actions.hpp"
 
 namespace dbproxy {
 namespace {

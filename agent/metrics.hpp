@@ -17,8 +17,8 @@
 #include <string_view>
 #include <tuple>
 
-#include "common/audit_record.hpp"
-#include "common/metrics_text.hpp"
+#include "common/audit/audit_record.hpp"
+#include "common/core/metrics_text.hpp"
 
 namespace dbproxy {
 

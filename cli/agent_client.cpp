@@ -9,7 +9,7 @@
 
 #include <curl/curl.h>
 
-#include "common/secret_bytes.hpp"
+#include "common/core/secret_bytes.hpp"
 
 namespace dbproxy::cli {
 namespace {

@@ -16,7 +16,7 @@
 #include <span>
 #include <string>
 
-#include "common/result.hpp"
+#include "common/core/result.hpp"
 
 namespace dbproxy::cli {
 

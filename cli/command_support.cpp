@@ -1,6 +1,6 @@
 #include "cli/command_support.hpp"
 
-#include "common/duration.hpp"
+#include "common/core/duration.hpp"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "cli/output.hpp"
-#include "common/secret_bytes.hpp"
+#include "common/core/secret_bytes.hpp"
 
 namespace dbproxy::cli {
 namespace {

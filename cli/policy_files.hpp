@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/policy.hpp"
-#include "common/result.hpp"
-#include "common/secret_bytes.hpp"
+#include "common/policy/policy.hpp"
+#include "common/core/result.hpp"
+#include "common/core/secret_bytes.hpp"
 
 namespace dbproxy::cli {
 

@@ -13,8 +13,8 @@
 #include <cstddef>
 #include <string>
 
-#include "common/result.hpp"
-#include "common/secret_bytes.hpp"
+#include "common/core/result.hpp"
+#include "common/core/secret_bytes.hpp"
 
 namespace dbproxy::cli {
 

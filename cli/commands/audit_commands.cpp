@@ -12,8 +12,8 @@
 #include "cli/commands/commands.hpp"
 #include "cli/encoding.hpp"
 #include "cli/output.hpp"
-#include "common/audit_chain.hpp"
-#include "common/config.hpp"
+#include "common/audit/audit_chain.hpp"
+#include "common/core/config.hpp"
 
 namespace dbproxy::cli {
 namespace {

@@ -8,9 +8,9 @@
 
 #include "cli/commands/commands.hpp"
 #include "cli/output.hpp"
-#include "common/credential_store_format.hpp"
-#include "common/duration.hpp"
-#include "common/runtime_api.hpp"
+#include "common/store/credential_store_format.hpp"
+#include "common/core/duration.hpp"
+#include "common/runtime/runtime_api.hpp"
 
 namespace dbproxy::cli {
 namespace {

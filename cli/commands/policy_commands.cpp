@@ -12,8 +12,8 @@
 #include "cli/commands/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/policy_files.hpp"
-#include "common/policy_bundle.hpp"
-#include "common/policy_lint.hpp"
+#include "common/policy/policy_bundle.hpp"
+#include "common/policy/policy_lint.hpp"
 
 namespace dbproxy::cli {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "cli/commands/commands.hpp"
 #include "cli/output.hpp"
-#include "common/secret_bytes.hpp"
+#include "common/core/secret_bytes.hpp"
 
 namespace dbproxy::cli {
 namespace {

@@ -11,7 +11,7 @@
 #include "cli/encoding.hpp"
 #include "cli/output.hpp"
 #include "cli/secret_input.hpp"
-#include "common/secret_bytes.hpp"
+#include "common/core/secret_bytes.hpp"
 
 namespace dbproxy::cli {
 namespace {

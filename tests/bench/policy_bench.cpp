@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "common/policy.hpp"
+#include "common/policy/policy.hpp"
 
 namespace dbproxy {
 namespace {

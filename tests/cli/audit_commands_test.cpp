@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/audit_chain.hpp"
+#include "common/audit/audit_chain.hpp"
 #include "tests/cli/child_process.hpp"
 
 namespace dbproxy::cli::testing {

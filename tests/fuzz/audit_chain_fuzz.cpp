@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/audit_chain.hpp"
-#include "common/audit_record.hpp"
+#include "common/audit/audit_chain.hpp"
+#include "common/audit/audit_record.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "common/classify.hpp"
+#include "common/calls/classify.hpp"
 
 namespace {
 

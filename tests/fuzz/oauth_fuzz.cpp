@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/oauth.hpp"
+#include "common/oauth/oauth.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const bool initialised = sodium_init() >= 0;

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/proxy_route.hpp"
-#include "common/request_body.hpp"
+#include "common/calls/proxy_route.hpp"
+#include "common/calls/request_body.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "common/credential_store_format.hpp"
+#include "common/store/credential_store_format.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const bool initialised = sodium_init() >= 0;

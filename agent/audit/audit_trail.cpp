@@ -1,0 +1,329 @@
+#include "agent/audit/audit_trail.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <utility>
+
+#include "agent/audit/audit_journal.hpp"
+#include "agent/clock.hpp"
+#include "agent/log.hpp"
+
+namespace dbproxy {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// While records keep coming, the writer wakes by itself this often instead of being woken per
+// record: one wake-up (and context switch) per batch, not per request.
+constexpr std::chrono::milliseconds kLinger{2};
+// A queue this long wakes the writer at once.
+constexpr std::size_t kWakeBatch = 256;
+
+std::string Detail(const Status& status) {
+  if (status) return "";
+  return status.error().log_detail.empty() ? status.error().message : status.error().log_detail;
+}
+
+// Continues the chain of an existing file, or starts a new one when it ends with something
+// that is not a chain line (the damage stays for `audit verify` to report).
+Result<ChainHead> HeadOf(AuditFile& file) {
+  bool damaged = false;
+  Result<std::string> last = file.LastLine(damaged);
+  if (!last) return std::move(last).error();
+  if (damaged) {
+    Log(LogLevel::kWarning, "audit file " + file.path() +
+                                " ends without a newline (cut mid-line); a new chain starts after it");
+    if (Status ended = file.Append("\n"); !ended) return std::move(ended).error();
+    return ChainHead{};
+  }
+  if (last->empty()) return ChainHead{};
+  Result<ChainHead> head = ChainHeadAfter(*last);
+  if (!head) {
+    Log(LogLevel::kWarning, "audit file " + file.path() +
+                                " does not end with an audit chain line; a new chain starts");
+    return ChainHead{};
+  }
+  return head;
+}
+
+}  // namespace
+
+AuditTrail::AuditTrail(asio::any_io_executor loop, AuditTrailOptions options)
+    : loop_(std::move(loop)), options_(std::move(options)) {}
+
+Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(asio::any_io_executor loop,
+                                                     AuditTrailOptions options) {
+  if (options.file.empty() && !options.journald) return std::unique_ptr<AuditTrail>();
+  if (options.host.empty()) {
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) == 0) options.host = host.data();
+  }
+  std::unique_ptr<AuditTrail> trail(new AuditTrail(std::move(loop), std::move(options)));
+  if (!trail->options_.file.empty()) {
+    Result<AuditFile> file = AuditFile::Open(trail->options_.file);
+    if (!file) return std::move(file).error();
+    Result<ChainHead> head = HeadOf(*file);
+    if (!head) return std::move(head).error();
+    trail->head_ = std::move(*head);
+    trail->genesis_reason_ = "start";
+    trail->file_.emplace(std::move(*file));
+  }
+  AuditTrail* writer = trail.get();
+  trail->writer_ = std::thread([writer] { writer->WriterLoop(); });
+  return trail;
+}
+
+AuditTrail::~AuditTrail() { Stop(); }
+
+asio::awaitable<void> AuditTrail::Commit(std::string record_json,
+                                         std::vector<std::string> journal_fields) {
+  std::shared_ptr<Waiter> durable;
+  if (options_.fsync == AuditFsync::kAlways && file_) durable = std::make_shared<Waiter>(loop_);
+  bool queued = false;
+  while (!queued) {
+    std::shared_ptr<Waiter> space;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      // A full queue while the sink is down would hold every refused request's answer until
+      // it recovers: such records are dropped and counted instead of waited for.
+      if (stopping_ || (queue_.size() >= options_.queue_size && !healthy_.load())) {
+        records_dropped_.fetch_add(1);
+        break;
+      }
+      if (queue_.size() < options_.queue_size) {
+        queue_.push_back(Item{std::move(record_json), std::move(journal_fields), durable});
+        if (durable) urgent_ = true;
+        if (writer_idle_ || urgent_ || queue_.size() >= kWakeBatch) wake_writer_.notify_one();
+        queued = true;
+      } else {
+        space = std::make_shared<Waiter>(loop_);
+        space_waiters_.push_back(space);
+      }
+    }
+    if (space) {
+      boost::system::error_code ignored;
+      co_await space->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+  }
+  if (queued && durable) {
+    boost::system::error_code ignored;
+    co_await durable->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+}
+
+void AuditTrail::Rotate() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  rotate_requested_ = true;
+  wake_writer_.notify_one();
+}
+
+void AuditTrail::Stop() {
+  if (stopped_.exchange(true)) return;
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    wake_writer_.notify_one();
+  }
+  if (writer_.joinable()) writer_.join();
+  std::unique_lock<std::mutex> lock(mutex_);
+  WakeSpaceWaiters(lock);
+  // Left when the writer gave up on a failing sink: counted, and nobody waits for them.
+  records_dropped_.fetch_add(queue_.size());
+  for (Item& item : queue_) Wake(item.durable);
+  queue_.clear();
+}
+
+std::size_t AuditTrail::queue_depth() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return queue_.size();
+}
+
+void AuditTrail::Wake(std::shared_ptr<Waiter>& waiter) {
+  // The waiter's last reference must die on the loop thread (its timer belongs there).
+  if (waiter) asio::post(loop_, [w = std::move(waiter)] { w->timer.cancel(); });
+}
+
+void AuditTrail::WakeSpaceWaiters(std::unique_lock<std::mutex>& lock) {
+  std::vector<std::shared_ptr<Waiter>> waiters = std::move(space_waiters_);
+  space_waiters_.clear();
+  lock.unlock();
+  for (std::shared_ptr<Waiter>& waiter : waiters) Wake(waiter);
+  lock.lock();
+}
+
+void AuditTrail::SetHealthy(bool healthy, const Status& why) {
+  if (healthy_.exchange(healthy) == healthy) return;
+  if (healthy) {
+    Log(LogLevel::kWarning, "audit trail recovered; accepting requests again");
+  } else {
+    Log(LogLevel::kError, "audit trail cannot be written: " + Detail(why) +
+                              (options_.fail_closed ? "; refusing requests until it recovers"
+                                                    : "; continuing without it (fail_closed = false)"));
+  }
+}
+
+void AuditTrail::WriterLoop() {
+  std::vector<Item> batch;
+  // fsync = "batch": when written lines must be synced; kNever when none wait. (Not an
+  // optional: g++ 12 -O2 reports a false maybe-uninitialized through condition_variable.)
+  constexpr Clock::time_point kNever = Clock::time_point::max();
+  Clock::time_point sync_due = kNever;
+  bool failing = false;
+  bool napping = false;  // the last pass had records: poll every kLinger for the next ones
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    const auto urgent = [&] {
+      return stopping_ || rotate_requested_ || urgent_ || queue_.size() >= kWakeBatch ||
+             !genesis_reason_.empty();
+    };
+    const auto has_work = [&] { return urgent() || !queue_.empty(); };
+    if (failing) {
+      wake_writer_.wait_for(lock, options_.retry_interval,
+                            [&] { return stopping_ || rotate_requested_; });
+    } else if (napping) {
+      wake_writer_.wait_for(lock, kLinger, urgent);
+    } else if (!has_work()) {
+      writer_idle_ = true;
+      if (sync_due != kNever) {
+        wake_writer_.wait_until(lock, sync_due, has_work);
+      } else {
+        wake_writer_.wait(lock, has_work);
+      }
+      writer_idle_ = false;
+    }
+    const bool stop = stopping_;
+    if (std::exchange(rotate_requested_, false)) reopen_pending_ = true;
+    if (!failing) {
+      // While failing, the kept batch is retried alone: the queue stays bounded.
+      napping = !queue_.empty();
+      for (Item& item : queue_) batch.push_back(std::move(item));
+      queue_.clear();
+      urgent_ = false;
+      WakeSpaceWaiters(lock);
+    }
+    lock.unlock();
+
+    if (!batch.empty() || failing || reopen_pending_ || !genesis_reason_.empty()) {
+      Status status = WriteBatch(batch);
+      if (status && file_ && options_.fsync == AuditFsync::kAlways) status = file_->Sync();
+      if (status && file_ && options_.fsync == AuditFsync::kBatch && sync_due == kNever) {
+        sync_due = Clock::now() + options_.batch;
+      }
+      if (status) {
+        records_written_.fetch_add(batch.size());
+        for (Item& item : batch) Wake(item.durable);
+        batch.clear();
+      } else {
+        write_failures_.fetch_add(1);
+        // Nobody waits for durability past the first failed attempt; the record stays queued.
+        for (Item& item : batch) Wake(item.durable);
+      }
+      SetHealthy(status.ok(), status);
+      failing = !status.ok();
+    }
+    if (sync_due != kNever && (stop || Clock::now() >= sync_due)) {
+      sync_due = kNever;
+      if (Status synced = file_->Sync(); !synced) {
+        write_failures_.fetch_add(1);
+        SetHealthy(false, synced);
+        failing = true;
+      }
+    }
+    if (stop && (batch.empty() || failing)) {
+      if (!batch.empty()) {
+        records_dropped_.fetch_add(batch.size());
+        Log(LogLevel::kError, std::to_string(batch.size()) +
+                                  " audit records could not be written before shutdown");
+      }
+      break;
+    }
+    lock.lock();
+  }
+}
+
+Status AuditTrail::WriteBatch(std::vector<Item>& batch) {
+  std::vector<std::string> lines;
+  if (file_) {
+    if (Status written = WriteFile(batch, lines); !written) return written;
+  } else {
+    for (const Item& item : batch) lines.push_back(ChainAuditLine(head_, item.json));
+  }
+  Status status = Status::Ok();
+  if (options_.journald) SendJournalCopies(batch, lines, status);
+  return status;
+}
+
+Status AuditTrail::WriteFile(const std::vector<Item>& batch, std::vector<std::string>& lines) {
+  if (reopen_pending_) {
+    Result<AuditFile::Change> reopened = file_->Reopen();
+    if (!reopened) return std::move(reopened).error();
+    reopen_pending_ = false;
+    if (*reopened == AuditFile::Change::kNewFile) genesis_reason_ = "rotate";
+  }
+  Result<AuditFile::Change> change = file_->Check();
+  if (!change) return std::move(change).error();
+  if (*change == AuditFile::Change::kTruncated) genesis_reason_ = "copytruncate";
+  if (*change == AuditFile::Change::kNewFile && genesis_reason_.empty()) genesis_reason_ = "reopen";
+  ChainHead head = head_;
+  std::string data;
+  if (!genesis_reason_.empty()) {
+    data += GenesisAuditLine(head, NowUnixMicros(), options_.host, genesis_reason_);
+    data += '\n';
+  }
+  lines.reserve(batch.size());
+  for (const Item& item : batch) {
+    lines.push_back(ChainAuditLine(head, item.json));
+    data += lines.back();
+    data += '\n';
+  }
+  if (Status appended = file_->Append(data); !appended) {
+    lines.clear();
+    return appended;
+  }
+  head_ = std::move(head);
+  genesis_reason_.clear();
+  return Status::Ok();
+}
+
+void AuditTrail::SendJournalCopies(std::vector<Item>& batch, const std::vector<std::string>& lines,
+                                   Status& status) {
+  // Beside a file, journald is a copy: its failures are counted, never fatal. Alone, it is the
+  // trail, and what it did not take is kept for the retry.
+  const bool required = !file_;
+  if (!JournalAvailable()) {
+    // libsystemd would report success and drop the entries: say so when journald is the trail,
+    // and skip the calls when it is a copy.
+    if (required) {
+      status = MakeError(Errc::kAuditUnavailable, "the audit trail cannot be written",
+                         "journald is the only audit sink and /run/systemd/journal/socket is "
+                         "absent");
+    }
+    return;
+  }
+  std::size_t sent = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    std::vector<std::string>& fields = batch[i].journal;
+    if (fields.empty()) continue;
+    fields.push_back("DBPROXY_RECORD=" + lines[i]);
+    Status one = SendToJournal(fields);
+    fields.pop_back();
+    if (one) {
+      ++sent;
+      continue;
+    }
+    if (required) {
+      status = std::move(one);
+      for (std::size_t j = 0; j < sent; ++j) Wake(batch[j].durable);
+      records_written_.fetch_add(sent);
+      batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(sent));
+      return;
+    }
+    if (journal_failures_.fetch_add(1) == 0) {
+      Log(LogLevel::kWarning, "cannot copy audit records to journald: " + Detail(one) +
+                                  " (the audit file is unaffected; counted from now on)");
+    }
+  }
+}
+
+}  // namespace dbproxy

@@ -1,0 +1,143 @@
+// AuditTrail: the tamper-evident audit trail behind CommitAudit. The event loop formats each
+// record and hands it over; a writer thread of its own chains the lines (common/audit_chain),
+// writes each batch with one write(2), fsyncs per policy, and copies each record to journald.
+//
+// Sinks and "required":
+//   - the file ([audit] file, empty = none) is required whenever configured;
+//   - journald ([audit] journald) is a best-effort copy beside a file (a failure is counted and
+//     logged, never flaps the trail), and required when it is the only sink.
+// While a required sink fails the trail is unhealthy: with fail_closed, Admits() is false (new
+// requests get 503 audit_unavailable) and the records that could not be written are kept and
+// retried about once a second (reopening the path, recreating its directory); without it,
+// requests go on. Either way, records that find the queue full while the trail is unhealthy
+// are dropped and counted (with fail_closed they are the records of refused requests).
+//
+// Wake-ups: while records keep coming the writer takes them every 2 ms (or at once when 256
+// wait, or a Commit waits for durability), so a busy agent pays one wake-up per batch.
+// Durability: fsync = "always" makes Commit wait until the batch holding the record is fsynced
+// (or its first write attempt failed); "batch" fsyncs at most batch_ms after a write; "never"
+// leaves it to the kernel. Back-pressure: at most queue_size records wait; Commit suspends
+// while the queue is full and the trail healthy.
+//
+// Rotation: Rotate() (SIGHUP/SIGUSR1 after logrotate renamed the file) reopens the path; a new
+// file starts with a genesis line chained to the last line written. A file that shrank under
+// us (copytruncate) or was unlinked also gets a genesis line before the next batch.
+//
+// Threading: Commit, Admits and the getters on the event loop (getters from any thread);
+// Rotate from any thread; Stop once, from the event loop, at shutdown.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/asio.hpp"
+#include "agent/audit/audit_log.hpp"
+#include "common/audit/audit_chain.hpp"
+#include "common/core/config.hpp"
+#include "common/core/result.hpp"
+
+namespace dbproxy {
+
+struct AuditTrailOptions {
+  std::string file{};  // empty: no file sink
+  AuditFsync fsync = AuditFsync::kBatch;
+  std::chrono::milliseconds batch{50};
+  bool journald = true;
+  bool fail_closed = true;
+  std::size_t queue_size = 8192;
+  std::string host{};  // for genesis lines; empty: gethostname()
+  std::chrono::milliseconds retry_interval{1000};
+};
+
+class AuditTrail {
+ public:
+  // Opens the file sink (failing start-up when it cannot be opened) and starts the writer.
+  // Returns nullptr when no sink is configured. `loop` is the event loop's executor.
+  static Result<std::unique_ptr<AuditTrail>> Open(asio::any_io_executor loop,
+                                                  AuditTrailOptions options);
+  ~AuditTrail();
+  AuditTrail(const AuditTrail&) = delete;
+  AuditTrail& operator=(const AuditTrail&) = delete;
+
+  // Whether new requests may proceed: healthy, or fail_closed is off.
+  bool Admits() const { return healthy_.load() || !options_.fail_closed; }
+
+  // Queues one record (a JSON object from FormatAuditRecord) and its journald fields (may be
+  // empty when journald is off). Suspends for back-pressure and, with fsync = "always", until
+  // durable. After Stop() the record is dropped (and counted).
+  asio::awaitable<void> Commit(std::string record_json, std::vector<std::string> journal_fields);
+
+  // Reopens the file before the next batch (SIGHUP/SIGUSR1). Thread-safe.
+  void Rotate();
+
+  // Writes what is queued (one attempt), fsyncs, and stops the writer. Blocks up to the time
+  // one attempt takes. Idempotent.
+  void Stop();
+
+  bool healthy() const { return healthy_.load(); }
+  std::size_t queue_depth() const;
+  std::uint64_t write_failures() const { return write_failures_.load(); }
+  std::uint64_t journal_failures() const { return journal_failures_.load(); }
+  std::uint64_t records_written() const { return records_written_.load(); }
+  std::uint64_t records_dropped() const { return records_dropped_.load(); }
+  const std::string& file_path() const { return options_.file; }
+
+ private:
+  // A Commit waiting on the loop: the writer posts a cancel of its timer.
+  struct Waiter {
+    explicit Waiter(const asio::any_io_executor& loop)
+        : timer(loop, std::chrono::steady_clock::time_point::max()) {}
+    asio::steady_timer timer;
+  };
+  struct Item {
+    std::string json;
+    std::vector<std::string> journal;
+    std::shared_ptr<Waiter> durable;  // fsync = "always": woken when written (or failed)
+  };
+
+  AuditTrail(asio::any_io_executor loop, AuditTrailOptions options);
+  void WriterLoop();
+  // Writes `batch` (after a genesis line when needed) to the sinks; removes what was written.
+  Status WriteBatch(std::vector<Item>& batch);
+  Status WriteFile(const std::vector<Item>& batch, std::vector<std::string>& lines);
+  void SendJournalCopies(std::vector<Item>& batch, const std::vector<std::string>& lines,
+                         Status& status);
+  void Wake(std::shared_ptr<Waiter>& waiter);
+  void WakeSpaceWaiters(std::unique_lock<std::mutex>& lock);
+  void SetHealthy(bool healthy, const Status& why);
+
+  asio::any_io_executor loop_;
+  AuditTrailOptions options_;
+  std::optional<AuditFile> file_;
+  ChainHead head_;                // writer thread only
+  std::string genesis_reason_;    // writer thread only; empty: none due
+  bool reopen_pending_ = false;   // writer thread only
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_writer_;
+  std::deque<Item> queue_;                              // guarded by mutex_
+  std::vector<std::shared_ptr<Waiter>> space_waiters_;  // guarded by mutex_
+  bool rotate_requested_ = false;                       // guarded by mutex_
+  bool stopping_ = false;                               // guarded by mutex_
+  bool writer_idle_ = false;                            // guarded by mutex_
+  bool urgent_ = false;  // a Commit waits for durability; guarded by mutex_
+
+  std::atomic<bool> healthy_{true};
+  std::atomic<bool> stopped_{false};
+  std::atomic<std::uint64_t> write_failures_{0};
+  std::atomic<std::uint64_t> journal_failures_{0};
+  std::atomic<std::uint64_t> records_written_{0};
+  std::atomic<std::uint64_t> records_dropped_{0};
+  std::thread writer_;
+};
+
+}  // namespace dbproxy

@@ -1,0 +1,250 @@
+#include "agent/proxy/proxy.hpp"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/audit/audit_commit.hpp"
+#include "agent/token/client_api.hpp"
+#include "agent/clock.hpp"
+#include "agent/log.hpp"
+#include "agent/proxy/proxy_forward.hpp"
+#include "agent/server/responses.hpp"
+#include "common/calls/http_target.hpp"
+#include "common/calls/proxy_route.hpp"
+#include "common/calls/request_body.hpp"
+
+namespace dbproxy {
+namespace {
+
+// Proxied calls use one all-apis token per (workspace, credential): the agent enforces the
+// call-level policy itself and the token never leaves the agent, so a narrower scope would only
+// multiply grants without narrowing what a caller can do.
+constexpr char kProxyScope[] = "all-apis";
+
+// What the checks before the decision collect.
+struct PendingCall {
+  const Service* service = nullptr;
+  ProxyRoute route{};
+  std::vector<std::string> granted{};
+  BodyFacts body_facts{};
+  std::optional<std::string> body{};  // read when inspected or empty
+  bool body_consumed = false;
+  // Copied from the header before a body read moves the parser.
+  std::string method{};
+  std::vector<HeaderField> caller_headers{};
+};
+
+std::vector<HeaderField> CallerHeaders(const http::request<http::empty_body>& header) {
+  std::vector<HeaderField> fields;
+  fields.reserve(16);
+  for (const auto& field : header) {
+    fields.push_back(
+        {.name = std::string(field.name_string()), .value = std::string(field.value())});
+  }
+  return fields;
+}
+
+AuditRecord BeginProxyAudit(const http::request<http::empty_body>& header,
+                            const RequestContext& context) {
+  return BeginAuditFor("agent", header.method_string(), header.target(), context);
+}
+
+// Service, route and maintenance: everything known from the header alone.
+Status Identify(AgentState& state, const StreamedRequest& exchange, AuditRecord& audit,
+                PendingCall& call) {
+  const http::request<http::empty_body>& header = exchange.parser.get();
+  if (!state.config.proxy.enabled) {
+    audit.action = "proxy";
+    return MakeError(Errc::kNotFound, "proxy mode is disabled on this agent ([proxy] enabled)");
+  }
+  if (Status admitted = AdmitAudited(state); !admitted) return admitted;
+  Result<const Service*> service = MatchService(*state.policy, exchange.context.peer.identity(),
+                                                exchange.context.peer.group_names());
+  if (!service) {
+    audit.decision = "deny";
+    return std::move(service).error();
+  }
+  call.service = *service;
+  audit.service = call.service->name;
+  if (header.count(kWorkspaceHeader) > 1) {
+    return MakeError(Errc::kInvalidRequest, "X-Dbproxy-Workspace is given more than once");
+  }
+  Result<ProxyRoute> route = ParseProxyRoute(header.method_string(), header.target(),
+                                             header[kWorkspaceHeader], call.service->workspace);
+  if (!route) return std::move(route).error();
+  call.route = std::move(*route);
+  audit.workspace = call.route.workspace;
+  audit.action = call.route.classification.action;
+  audit.path = call.route.classification.normalized_path;
+  const std::int64_t now = NowUnix();
+  if (auto maintenance =
+          state.runtime->maintenance().Find(call.service->name, call.route.workspace, now)) {
+    Error error = MaintenanceError(*maintenance, now);
+    audit.decision = "deny";
+    audit.rule = error.rule;
+    return error;
+  }
+  call.granted = state.runtime->grants().ActiveRoles(call.service->name, now);
+  return InspectQuery(call.route.classification, call.route.query, call.body_facts);
+}
+
+// Reads the whole request body (up to `limit` bytes) for inspection.
+asio::awaitable<Status> ReadBody(StreamedRequest& exchange, std::int64_t limit, PendingCall& call) {
+  co_await ContinueIfExpected(exchange);
+  http::request_parser<http::string_body> parser(std::move(exchange.parser));
+  parser.body_limit(static_cast<std::uint64_t>(limit));
+  boost::system::error_code ec;
+  exchange.stream.expires_after(exchange.request_timeout);
+  co_await http::async_read(exchange.stream, exchange.buffer, parser,
+                            asio::redirect_error(asio::use_awaitable, ec));
+  if (ec == http::error::body_limit) {
+    co_return MakeError(Errc::kPayloadTooLarge,
+                        "request body is larger than the " + std::to_string(limit) +
+                            " bytes the policy may inspect ([proxy] inspect_body_limit)");
+  }
+  if (ec) co_return MakeError(Errc::kInvalidRequest, "cannot read the request body");
+  call.body = std::move(parser.get().body());
+  call.body_consumed = true;
+  co_return Status::Ok();
+}
+
+void RecordFacts(const AgentState& state, const PendingCall& call, AuditRecord& audit) {
+  const BodyFacts& facts = call.body_facts;
+  if (facts.warehouse) audit.attributes.emplace_back("request.warehouse", *facts.warehouse);
+  if (facts.row_limit)
+    audit.attributes.emplace_back("request.row_limit", std::to_string(*facts.row_limit));
+  if (facts.byte_limit) {
+    audit.attributes.emplace_back("request.byte_limit", std::to_string(*facts.byte_limit));
+  }
+  if (facts.job_id) audit.attributes.emplace_back("request.job_id", *facts.job_id);
+  if (facts.statement_bytes) {
+    audit.statement_bytes = *facts.statement_bytes;
+    audit.statement_sha256 = facts.statement_sha256;
+    if (state.config.audit.log_statements && call.body) {
+      const nlohmann::json body = nlohmann::json::parse(*call.body, nullptr, false);
+      if (body.is_object() && body.contains("statement") && body["statement"].is_string()) {
+        audit.statement = body["statement"].get<std::string>();
+      }
+    }
+  }
+}
+
+// The policy decision, the rate limit and the clamps; on success fills `forward`.
+Status Decide(AgentState& state, const StreamedRequest& exchange, PendingCall& call,
+              AuditRecord& audit, ProxyForward& forward) {
+  const RequestContext& context = exchange.context;
+  const Classification& classification = call.route.classification;
+  RequestFacts facts{.action = classification.action,
+                     .workspace = call.route.workspace,
+                     .method = call.method,
+                     .path = classification.normalized_path,
+                     .now_unix = NowUnix()};
+  AddToRequestFacts(call.body_facts, facts);
+  RecordFacts(state, call, audit);
+  const EvalInput input{.service = call.service,
+                        .identity = &context.peer.identity(),
+                        .group_names = &context.peer.group_names(),
+                        .facts = &facts,
+                        .granted_roles = &call.granted};
+  ShadowDecide(state, context, facts, audit);
+  const Decision decision = Evaluate(*state.policy, input);
+  audit.rule = decision.rule;
+  if (!decision.allow || decision.role == nullptr) {
+    audit.decision = "deny";
+    Error denied =
+        MakeError(Errc::kPolicyDenied, decision.allow ? "service '" + call.service->name +
+                                                            "' has no role with a credential"
+                                                      : decision.reason);
+    denied.rule = decision.rule;
+    return denied;
+  }
+  if (auto limit = ServiceRateLimit(*state.policy, *call.service, &call.granted)) {
+    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now().time_since_epoch())
+                                    .count();
+    if (Status admitted = state.rate_limiter->Admit(call.service->name, *limit, now_ms);
+        !admitted) {
+      audit.decision = "deny";
+      audit.rule = admitted.error().rule;
+      return admitted;
+    }
+  }
+  if (!decision.clamps.empty() && call.body) {
+    Result<std::string> clamped = ApplyClamps(*call.body, decision.role->limits, call.body_facts);
+    if (!clamped) return std::move(clamped).error();
+    *call.body = std::move(*clamped);
+    for (const std::string& clamp : decision.clamps)
+      audit.attributes.emplace_back("clamp", clamp);
+  }
+  audit.decision = "allow";
+  audit.credential = decision.role->credential;
+  forward.method = facts.method;
+  forward.target = call.route.UpstreamTarget();
+  forward.token_key = TokenKey{.workspace = call.route.workspace,
+                               .credential = decision.role->credential,
+                               .scope = kProxyScope};
+  forward.headers = RequestHeadersToForward(call.caller_headers, DBPROXY_VERSION);
+  forward.body = std::move(call.body);
+  return Status::Ok();
+}
+
+void LogShadowDifference(const AuditRecord& audit) {
+  if (audit.shadow_decision.empty() || audit.shadow_decision == audit.decision) return;
+  Log(LogLevel::kInfo, "shadow policy would " + audit.shadow_decision + " (" + audit.shadow_rule +
+                           ") what was " + audit.decision + " (" + audit.rule + "): service '" +
+                           audit.service + "' " + audit.action + ", request " + audit.request_id);
+}
+
+}  // namespace
+
+bool WantsProxy(std::string_view target) {
+  return IsProxyTarget(target);
+}
+
+asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exchange) {
+  AuditRecord audit = BeginProxyAudit(exchange.parser.get(), exchange.context);
+  ProxyForward forward;
+  forward.keep_alive = exchange.parser.get().keep_alive();
+  PendingCall call;
+  call.method = audit.method;
+  call.caller_headers = CallerHeaders(exchange.parser.get());
+  call.body_consumed = exchange.parser.is_done();  // no body at all
+  if (call.body_consumed) call.body.emplace();
+  Status status = Identify(state, exchange, audit, call);
+  if (status && BodyNeedsInspection(call.route.classification, call.method)) {
+    if (!call.body) {
+      Status read = co_await ReadBody(exchange, state.config.proxy.inspect_body_limit, call);
+      status = std::move(read);
+    }
+    if (status) {
+      Result<BodyFacts> facts = InspectBody(call.route.classification, *call.body);
+      if (facts) {
+        // Read the query again against the body's facts: a query job_id that disagrees with
+        // the body's is refused, so the policy never decides on a different job than the
+        // workspace might run.
+        call.body_facts = std::move(*facts);
+        status = InspectQuery(call.route.classification, call.route.query, call.body_facts);
+      } else {
+        status = std::move(facts).error();
+      }
+    }
+  }
+  if (status) status = Decide(state, exchange, call, audit, forward);
+  bool reusable = false;
+  if (!status) {
+    const Error error = std::move(status).error();
+    reusable =
+        co_await AnswerError(exchange, error, audit, forward.keep_alive && call.body_consumed);
+  } else {
+    reusable = co_await ForwardToWorkspace(state, exchange, forward, audit);
+  }
+  audit.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::steady_clock::now() - exchange.context.started)
+                         .count();
+  LogShadowDifference(audit);
+  co_await CommitAudit(state, audit);
+  co_return reusable;
+}
+
+}  // namespace dbproxy

@@ -1,0 +1,243 @@
+#include "agent/server/http_server.hpp"
+
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+#include "common/core/secret_bytes.hpp"
+
+namespace dbproxy {
+namespace {
+
+// The peer closed, went quiet or the server is closing the connection: nobody to answer.
+bool ConnectionGone(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == beast::error::timeout ||
+         ec == asio::error::operation_aborted || ec == asio::error::eof ||
+         ec == asio::error::connection_reset;
+}
+
+Error LimitError(const boost::system::error_code& ec) {
+  if (ec == http::error::body_limit || ec == http::error::header_limit) {
+    return MakeError(Errc::kPayloadTooLarge, "request header or body is too large");
+  }
+  return MakeError(Errc::kInvalidRequest, "malformed HTTP request");
+}
+
+}  // namespace
+
+struct UnixHttpServer::Session {
+  HttpStream* stream = nullptr;
+  bool busy = false;
+};
+
+std::string NewRequestId() {
+  // Ids must be unique and not guessable across restarts, not secret: a random start and a
+  // counter through a bijective mixer (splitmix64) — no getrandom(2) per request.
+  static std::atomic<std::uint64_t> counter = [] {
+    std::uint64_t seed = 0;
+    randombytes_buf(&seed, sizeof seed);
+    return seed;
+  }();
+  std::uint64_t x = counter.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(x));
+  return hex;
+}
+
+UnixHttpServer::UnixHttpServer(asio::io_context& io, UnixHttpServerOptions options,
+                               HttpHandler handler, HttpErrorResponder on_error)
+    : io_(io),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
+      on_error_(std::move(on_error)),
+      acceptor_(io) {}
+
+UnixHttpServer::~UnixHttpServer() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+Result<std::unique_ptr<UnixHttpServer>> UnixHttpServer::Listen(asio::io_context& io,
+                                                               UnixHttpServerOptions options,
+                                                               HttpHandler handler,
+                                                               HttpErrorResponder on_error) {
+  std::unique_ptr<UnixHttpServer> server(
+      new UnixHttpServer(io, std::move(options), std::move(handler), std::move(on_error)));
+  const std::string& path = server->options_.path;
+  auto fail = [&](const std::string& what, int error_number) {
+    return MakeError(Errc::kInternal, what + " " + path + ": " + std::strerror(error_number));
+  };
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return fail("refusing to replace non-socket", EEXIST);
+    ::unlink(path.c_str());  // stale socket from a previous run
+  }
+  boost::system::error_code ec;
+  server->acceptor_.open(asio::local::stream_protocol(), ec);
+  if (ec) return fail("cannot create socket for", ec.value());
+  // The socket gets its final mode from the moment it exists: no window with a wider mode.
+  const mode_t old_mask = ::umask(~server->options_.mode & 0777);
+  server->acceptor_.bind(asio::local::stream_protocol::endpoint(path), ec);
+  ::umask(old_mask);
+  if (ec) return fail("cannot bind", ec.value());
+  if (server->options_.group != static_cast<gid_t>(-1) &&
+      ::chown(path.c_str(), static_cast<uid_t>(-1), server->options_.group) != 0) {
+    return fail("cannot chown", errno);
+  }
+  if (::chmod(path.c_str(), server->options_.mode) != 0) return fail("cannot chmod", errno);
+  server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("cannot listen on", ec.value());
+  return server;
+}
+
+Result<std::unique_ptr<UnixHttpServer>> UnixHttpServer::Adopt(asio::io_context& io,
+                                                              UnixHttpServerOptions options,
+                                                              int listening_fd,
+                                                              HttpHandler handler,
+                                                              HttpErrorResponder on_error) {
+  std::unique_ptr<UnixHttpServer> server(
+      new UnixHttpServer(io, std::move(options), std::move(handler), std::move(on_error)));
+  server->owns_path_ = false;
+  boost::system::error_code ec;
+  server->acceptor_.assign(asio::local::stream_protocol(), listening_fd, ec);
+  if (ec) {
+    ::close(listening_fd);
+    return MakeError(Errc::kInternal, "cannot adopt the socket for " + server->options_.path +
+                                          ": " + ec.message());
+  }
+  return server;
+}
+
+void UnixHttpServer::SetStreamingHandler(StreamingFilter wants, StreamingHandler handler) {
+  streaming_wants_ = std::move(wants);
+  streaming_handler_ = std::move(handler);
+}
+
+asio::awaitable<bool> WriteWholeResponse(StreamedRequest& exchange, HttpResponse& response,
+                                         bool keep_alive) {
+  response.keep_alive(keep_alive && !exchange.closing);
+  response.set("X-Request-Id", exchange.context.request_id);
+  response.prepare_payload();
+  exchange.stream.expires_after(exchange.request_timeout);
+  boost::system::error_code ec;
+  co_await http::async_write(exchange.stream, response,
+                             asio::redirect_error(asio::use_awaitable, ec));
+  WipeString(response.body());
+  co_return !ec && response.keep_alive();
+}
+
+void UnixHttpServer::Start() { asio::co_spawn(io_, AcceptLoop(), asio::detached); }
+
+void UnixHttpServer::Stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  if (owns_path_) ::unlink(options_.path.c_str());
+  for (Session* session : sessions_) {
+    if (!session->busy) session->stream->socket().close(ignored);
+  }
+}
+
+void UnixHttpServer::CloseAll() {
+  boost::system::error_code ignored;
+  for (Session* session : sessions_) session->stream->socket().close(ignored);
+}
+
+asio::awaitable<void> UnixHttpServer::AcceptLoop() {
+  while (!stopping_) {
+    boost::system::error_code ec;
+    asio::local::stream_protocol::socket socket =
+        co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    if (sessions_.size() >= options_.max_connections) continue;  // closed on scope exit
+    asio::co_spawn(io_, Serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> UnixHttpServer::Serve(asio::local::stream_protocol::socket socket) {
+  // Identify the peer before reading a single byte of its request.
+  Result<PeerAttestation> attested = PeerAttestation::Attest(socket.native_handle());
+  if (!attested) co_return;  // the caller is gone or unknowable: nobody to answer
+  PeerAttestation peer = std::move(*attested);
+  HttpStream stream(std::move(socket));
+  Session session{.stream = &stream, .busy = false};
+  sessions_.insert(&session);
+  HttpReadBuffer buffer;
+  for (;;) {
+    HttpHeaderParser parser;
+    parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
+    boost::system::error_code ec;
+    stream.expires_after(options_.idle_timeout);
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ConnectionGone(ec) || (ec && buffer.size() == 0)) break;
+    session.busy = true;
+    RequestContext context{.peer = peer, .request_id = NewRequestId(),
+                           .started = std::chrono::steady_clock::now()};
+    HttpResponse response;
+    bool keep_alive = false;
+    if (ec) {
+      response = on_error_(LimitError(ec), &context);
+    } else if (Status fresh = peer.Refresh(); !fresh) {
+      // Re-attested before the body is read: a caller that changed is not read any further.
+      response = on_error_(fresh.error(), &context);
+    } else if (streaming_handler_ && streaming_wants_(parser.get().target())) {
+      StreamedRequest exchange{.stream = stream, .buffer = buffer, .parser = parser,
+                               .context = context, .request_timeout = options_.request_timeout,
+                               .closing = stopping_};
+      const bool reusable = co_await streaming_handler_(exchange);
+      session.busy = false;
+      if (!reusable || stopping_) break;
+      continue;
+    } else {
+      http::request_parser<http::string_body> full(std::move(parser));
+      full.body_limit(options_.body_limit);
+      // Reserve the whole body at once so a secret in it is never left behind by a realloc.
+      if (auto length = full.content_length(); length && *length <= options_.body_limit) {
+        full.get().body().reserve(static_cast<std::size_t>(*length));
+      }
+      stream.expires_after(options_.request_timeout);
+      co_await http::async_read(stream, buffer, full,
+                                asio::redirect_error(asio::use_awaitable, ec));
+      if (ConnectionGone(ec)) {
+        WipeString(full.get().body());
+        break;
+      }
+      if (ec) {
+        WipeString(full.get().body());  // a partial body may hold part of a secret
+        response = on_error_(LimitError(ec), &context);
+      } else {
+        HttpRequest request = full.release();
+        keep_alive = request.keep_alive();
+        response = co_await handler_(request, context);
+        WipeString(request.body());
+      }
+    }
+    response.keep_alive(keep_alive && !stopping_);
+    response.set("X-Request-Id", context.request_id);
+    response.prepare_payload();
+    stream.expires_after(options_.request_timeout);
+    co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+    WipeString(response.body());  // it may have carried an access token
+    session.busy = false;
+    if (ec || !response.keep_alive()) break;
+  }
+  sessions_.erase(&session);
+  boost::system::error_code ignored;
+  stream.socket().shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
+}
+
+}  // namespace dbproxy

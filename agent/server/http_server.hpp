@@ -1,0 +1,145 @@
+// UnixHttpServer: HTTP/1.1 with keep-alive over a Unix socket, one coroutine per connection.
+//
+// Security steps, in order, for every connection: the peer is attested from the kernel before a
+// byte is read (PeerAttestation), and re-attested before each request is handled. Every read has
+// a deadline, headers and bodies have caps, and the number of connections is bounded.
+// Threading: everything runs on the io_context's single thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <sodium.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "agent/asio.hpp"
+#include "agent/server/peer.hpp"
+#include "common/core/result.hpp"
+
+namespace dbproxy {
+
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+struct RequestContext {
+  const PeerAttestation& peer;
+  std::string request_id;
+  std::chrono::steady_clock::time_point started;
+};
+
+// Zeroes memory before freeing it: a connection's read buffer may have held a secret.
+template <class T>
+struct WipingAllocator {
+  using value_type = T;
+  WipingAllocator() = default;
+  template <class U>
+  WipingAllocator(const WipingAllocator<U>&) {}  // NOLINT: allocator rebind
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) {
+    sodium_memzero(p, n * sizeof(T));
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U>
+  bool operator==(const WipingAllocator<U>&) const { return true; }
+};
+
+using HttpStream = beast::basic_stream<asio::local::stream_protocol, asio::any_io_executor,
+                                       beast::unlimited_rate_policy>;
+using HttpReadBuffer = beast::basic_flat_buffer<WipingAllocator<char>>;
+using HttpHeaderParser = http::request_parser<http::empty_body>;
+
+// A request whose body its handler reads itself (proxy mode streams it). The header has been
+// read and the peer re-attested; nothing of the body has been parsed yet.
+struct StreamedRequest {
+  HttpStream& stream;
+  HttpReadBuffer& buffer;
+  HttpHeaderParser& parser;  // the handler may move it into a parser with a body type
+  RequestContext& context;
+  std::chrono::seconds request_timeout;  // per read or write of the exchange
+  bool closing = false;                  // the server is stopping: answer Connection: close
+};
+// Handles a streamed request and writes its whole response (with X-Request-Id). Returns
+// whether the connection may serve another request: the request body was read to its end and
+// the response was written completely.
+using StreamingHandler = std::function<asio::awaitable<bool>(StreamedRequest&)>;
+// Whether a request target goes to the streaming handler.
+using StreamingFilter = std::function<bool(std::string_view target)>;
+
+// Writes a complete (string-body) response for a streamed request: sets X-Request-Id,
+// keep-alive (only when `keep_alive` and the server is not closing) and the length, then wipes
+// the body. Returns whether the connection may be reused.
+asio::awaitable<bool> WriteWholeResponse(StreamedRequest& exchange, HttpResponse& response,
+                                         bool keep_alive);
+
+// Produces the response for one request. The handler owns the request body (it may wipe it).
+using HttpHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&, RequestContext&)>;
+// Builds the response for a failure that happens before the handler runs (attestation, limits).
+using HttpErrorResponder = std::function<HttpResponse(const Error&, const RequestContext*)>;
+
+struct UnixHttpServerOptions {
+  std::string path;
+  mode_t mode = 0666;
+  gid_t group = static_cast<gid_t>(-1);  // chown the socket to this group unless -1
+  std::size_t max_connections = 1024;
+  std::size_t header_limit = 16 * 1024;
+  std::size_t body_limit = 64 * 1024;
+  std::chrono::seconds idle_timeout{60};    // waiting for the next request on keep-alive
+  std::chrono::seconds request_timeout{30};  // reading one request / writing one response
+};
+
+class UnixHttpServer {
+ public:
+  // Binds `options.path` (replacing a stale socket file) with the mode applied at bind time
+  // through umask, then chmod/chown. Errors name the path and errno.
+  static Result<std::unique_ptr<UnixHttpServer>> Listen(asio::io_context& io,
+                                                        UnixHttpServerOptions options,
+                                                        HttpHandler handler,
+                                                        HttpErrorResponder on_error);
+  // Serves on `listening_fd`, an already bound and listening AF_UNIX stream socket it takes
+  // over (socket activation). The socket file belongs to whoever bound it: mode and owner are
+  // left alone and Stop() does not remove it. `options.path` only names it in messages.
+  static Result<std::unique_ptr<UnixHttpServer>> Adopt(asio::io_context& io,
+                                                       UnixHttpServerOptions options,
+                                                       int listening_fd, HttpHandler handler,
+                                                       HttpErrorResponder on_error);
+  ~UnixHttpServer();
+
+  // Requests whose target `wants` accepts go to `handler` instead of the HttpHandler, before
+  // their body is read. Call before Start().
+  void SetStreamingHandler(StreamingFilter wants, StreamingHandler handler);
+
+  void Start();
+  // Stops accepting and closes idle connections; in-flight requests complete, then their
+  // connections close. Removes the socket file (unless adopted).
+  void Stop();
+  // Closes every connection, busy or not (after the drain timeout).
+  void CloseAll();
+  std::size_t active_connections() const { return sessions_.size(); }
+
+ private:
+  struct Session;
+  UnixHttpServer(asio::io_context& io, UnixHttpServerOptions options, HttpHandler handler,
+                 HttpErrorResponder on_error);
+  asio::awaitable<void> AcceptLoop();
+  asio::awaitable<void> Serve(asio::local::stream_protocol::socket socket);
+
+  asio::io_context& io_;
+  UnixHttpServerOptions options_;
+  HttpHandler handler_;
+  HttpErrorResponder on_error_;
+  StreamingFilter streaming_wants_;
+  StreamingHandler streaming_handler_;
+  asio::local::stream_protocol::acceptor acceptor_;
+  std::set<Session*> sessions_;
+  bool stopping_ = false;
+  bool owns_path_ = true;  // false for an adopted socket
+};
+
+// A random 16-hex-digit request id.
+std::string NewRequestId();
+
+}  // namespace dbproxy

@@ -1,0 +1,165 @@
+#include "agent/server/peer.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <utility>
+
+namespace dbproxy {
+namespace {
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77  // Linux 6.5; older headers lack it
+#endif
+
+int OpenPeerPidfd(int socket_fd, pid_t pid) {
+  int pidfd = -1;
+  socklen_t length = sizeof pidfd;
+  if (::getsockopt(socket_fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &length) == 0 && pidfd >= 0) {
+    return pidfd;
+  }
+  // Fallback: racy by nature (the peer may have exited and its PID been reused before this
+  // call); the Alive() check after reading /proc narrows but cannot close that window.
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+// Re-reads a /proc pseudo-file through an fd kept open for the connection.
+std::string PreadAll(int fd) {
+  std::string text;
+  std::array<char, 4096> buffer{};
+  off_t offset = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer.data(), static_cast<std::size_t>(n));
+    offset += n;
+    // seq_file hands out the whole text in one read when it fits: a short read is the end,
+    // which saves the extra read that would only return 0.
+    if (static_cast<std::size_t>(n) < buffer.size() || text.size() > (1 << 16)) break;
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string UserName(uid_t uid) {
+  std::array<char, 4096> buffer{};
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+    return {};
+  }
+  return found->pw_name;
+}
+
+std::string GroupName(gid_t gid) {
+  std::array<char, 8192> buffer{};
+  group entry{};
+  group* found = nullptr;
+  if (::getgrgid_r(gid, &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+    return {};
+  }
+  return found->gr_name;
+}
+
+Result<PeerAttestation> PeerAttestation::Attest(int socket_fd) {
+  ucred cred{};
+  socklen_t length = sizeof cred;
+  if (::getsockopt(socket_fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0 || cred.pid <= 0) {
+    return MakeError(Errc::kUnidentified, "the kernel gave no credentials for this connection");
+  }
+  PeerAttestation peer;
+  peer.identity_.pid = cred.pid;
+  peer.identity_.uid = cred.uid;
+  peer.identity_.gid = cred.gid;
+  peer.connected_uid_ = cred.uid;
+  peer.pidfd_ = OpenPeerPidfd(socket_fd, cred.pid);
+  if (peer.pidfd_ < 0) return MakeError(Errc::kUnidentified, "the calling process is gone");
+  const std::string dir = "/proc/" + std::to_string(cred.pid);
+  peer.proc_dir_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (peer.proc_dir_ >= 0) {
+    peer.status_fd_ = ::openat(peer.proc_dir_, "status", O_RDONLY | O_CLOEXEC);
+    peer.cgroup_fd_ = ::openat(peer.proc_dir_, "cgroup", O_RDONLY | O_CLOEXEC);
+  }
+  if (peer.status_fd_ < 0 || peer.cgroup_fd_ < 0) {
+    return MakeError(Errc::kUnidentified, "the calling process is gone");
+  }
+  if (Status read = peer.ReadProc(/*check_alive=*/true); !read) return std::move(read).error();
+  return peer;
+}
+
+Status PeerAttestation::Refresh() { return ReadProc(/*check_alive=*/false); }
+
+Status PeerAttestation::ReadProc(bool check_alive) {
+  const std::optional<ProcStatus> status = ParseProcStatus(PreadAll(status_fd_));
+  const std::string cgroup_text = PreadAll(cgroup_fd_);
+  std::array<char, 4096> exe{};
+  const ssize_t exe_length = ::readlinkat(proc_dir_, "exe", exe.data(), exe.size() - 1);
+  // At attestation the /proc fds were opened by PID after accept: they describe the caller only
+  // if it was still alive afterwards (else the PID may have been reused). Once open, they stay
+  // bound to that very process — reads fail after it is reaped — so later refreshes need no
+  // extra check.
+  if (!status || (check_alive && !Alive())) {
+    return MakeError(Errc::kUnidentified, "the calling process is gone");
+  }
+  if (status->effective_uid != connected_uid_) {
+    return MakeError(Errc::kUnidentified, "the calling process changed its user id");
+  }
+  const bool ids_changed = identity_.user.empty() || status->effective_gid != identity_.gid ||
+                           status->groups != identity_.groups;
+  identity_.uid = status->effective_uid;
+  identity_.gid = status->effective_gid;
+  identity_.groups = status->groups;
+  identity_.cgroup = CgroupPathFromCgroupFile(cgroup_text);
+  identity_.unit = UnitFromCgroupFile(cgroup_text);
+  identity_.exe = exe_length > 0 ? std::string(exe.data(), static_cast<std::size_t>(exe_length))
+                                 : std::string();
+  if (ids_changed) {  // NSS lookups only when ids change: they may be slow (LDAP, sssd)
+    identity_.user = UserName(identity_.uid);
+    identity_.group = GroupName(identity_.gid);
+    group_names_.clear();
+    for (gid_t gid : identity_.groups) group_names_.push_back(GroupName(gid));
+  }
+  return Status::Ok();
+}
+
+bool PeerAttestation::Alive() const {
+  pollfd fd{.fd = pidfd_, .events = POLLIN, .revents = 0};
+  // A pidfd becomes readable when its process exits.
+  return ::poll(&fd, 1, 0) == 0;
+}
+
+void PeerAttestation::Close() {
+  for (int* fd : {&pidfd_, &proc_dir_, &status_fd_, &cgroup_fd_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+}
+
+PeerAttestation::PeerAttestation(PeerAttestation&& other) noexcept { *this = std::move(other); }
+
+PeerAttestation& PeerAttestation::operator=(PeerAttestation&& other) noexcept {
+  if (this != &other) {
+    Close();
+    identity_ = std::move(other.identity_);
+    group_names_ = std::move(other.group_names_);
+    connected_uid_ = other.connected_uid_;
+    pidfd_ = std::exchange(other.pidfd_, -1);
+    proc_dir_ = std::exchange(other.proc_dir_, -1);
+    status_fd_ = std::exchange(other.status_fd_, -1);
+    cgroup_fd_ = std::exchange(other.cgroup_fd_, -1);
+  }
+  return *this;
+}
+
+PeerAttestation::~PeerAttestation() { Close(); }
+
+}  // namespace dbproxy

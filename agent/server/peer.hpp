@@ -1,0 +1,61 @@
+// Peer attestation: who is on the other end of an accepted Unix socket, from the kernel only.
+//
+// At accept: SO_PEERCRED (pid, uid, gid at connect time) and a pidfd for that very process
+// (SO_PEERPIDFD, or pidfd_open(pid) on kernels before 6.5). /proc/<pid> is then read for
+// supplementary groups, exe and cgroup, and the pidfd is polled: if the process is gone, the PID
+// may have been reused while we read, so the caller is refused. Refresh() repeats the cheap
+// reads for every request on a keep-alive connection, so a process that execs, changes uid or
+// moves cgroup is seen; identity is never cached by PID alone: the /proc files stay open, bound
+// to the process itself, and reading them fails once it is gone.
+//
+// Threading: a PeerAttestation belongs to one connection; not synchronised.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/core/caller_identity.hpp"
+#include "common/core/result.hpp"
+
+namespace dbproxy {
+
+class PeerAttestation {
+ public:
+  // Attests the peer of connected Unix socket `socket_fd` (not owned). kUnidentified when the
+  // kernel gives no credentials or the process is gone.
+  static Result<PeerAttestation> Attest(int socket_fd);
+
+  PeerAttestation(PeerAttestation&& other) noexcept;
+  PeerAttestation& operator=(PeerAttestation&& other) noexcept;
+  PeerAttestation(const PeerAttestation&) = delete;
+  PeerAttestation& operator=(const PeerAttestation&) = delete;
+  ~PeerAttestation();
+
+  // Re-reads uid/gid/groups, cgroup and exe of the same process. kUnidentified when it exited or
+  // its effective uid no longer equals the uid it connected with.
+  Status Refresh();
+
+  const CallerIdentity& identity() const { return identity_; }
+  // Names of identity().groups, same order ("" where a group has no name).
+  const std::vector<std::string>& group_names() const { return group_names_; }
+
+ private:
+  PeerAttestation() = default;
+  Status ReadProc(bool check_alive);
+  bool Alive() const;
+  void Close();
+
+  CallerIdentity identity_;
+  std::vector<std::string> group_names_;
+  uid_t connected_uid_ = 0;
+  int pidfd_ = -1;
+  int proc_dir_ = -1;  // /proc/<pid>, opened once
+  int status_fd_ = -1;
+  int cgroup_fd_ = -1;
+};
+
+// Name lookups through NSS (getpwuid_r / getgrgid_r); "" when there is none.
+std::string UserName(uid_t uid);
+std::string GroupName(gid_t gid);
+
+}  // namespace dbproxy

@@ -1,0 +1,36 @@
+// Building HTTP responses: JSON bodies and the one error shape of both sockets.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/server/http_server.hpp"
+#include "common/audit/audit_record.hpp"
+#include "common/core/result.hpp"
+#include "common/core/secret_bytes.hpp"
+
+namespace dbproxy {
+
+HttpResponse JsonResponse(http::status status, const nlohmann::json& body);
+// A 200 JSON object whose first member is "access_token": the token is written straight from
+// guarded memory into the (later wiped) response body, never into a JSON DOM string.
+// REQUIRES: `rest` is a JSON object.
+HttpResponse TokenResponse(const SecretBytes& access_token, const nlohmann::json& rest);
+
+// Status and body from ToHttpError/ErrorBody; Retry-After when the error carries one.
+HttpResponse ErrorResponse(const Error& error, const std::string& request_id);
+
+// An audit record pre-filled with the caller's identity and the request line.
+AuditRecord BeginAuditFor(const char* socket, std::string_view method, std::string_view target,
+                          const RequestContext& context);
+// BeginAuditFor, plus the size of the (whole, already read) request body.
+AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
+                       const RequestContext& context);
+// Completes `record` with the outcome in `response` and the elapsed time.
+void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context);
+
+// Parses a JSON object body; an empty body is {}. kInvalidRequest otherwise.
+Result<nlohmann::json> ParseJsonObject(const std::string& body);
+
+}  // namespace dbproxy

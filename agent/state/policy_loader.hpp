@@ -1,0 +1,24 @@
+// Reads policy directories and turns them into an immutable Policy.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/policy/policy.hpp"
+#include "common/core/result.hpp"
+
+namespace dbproxy {
+
+// The policy files of `directory`: `*.toml` (not recursive) in name order; hidden files, editor
+// backups and anything not ending in ".toml" are ignored, so config management can stage files
+// safely and rename them into place. Names are full paths. A missing directory has no files.
+Result<std::vector<PolicySource>> ReadPolicySources(const std::string& directory);
+
+// Reads and parses `directory`. When `trusted_keys` is non-empty, `directory/policy.sig` must be
+// a valid signature over exactly these files by one of the keys (see common/policy_bundle.hpp);
+// otherwise nothing is loaded.
+Result<std::shared_ptr<const Policy>> LoadPolicyDirectory(
+    const std::string& directory, const std::vector<std::string>& trusted_keys = {});
+
+}  // namespace dbproxy

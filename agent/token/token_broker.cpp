@@ -1,0 +1,224 @@
+#include "agent/token/token_broker.hpp"
+
+#include <algorithm>
+
+#include "agent/blocking.hpp"
+#include "agent/clock.hpp"
+#include "common/oauth/token_timing.hpp"
+
+namespace dbproxy {
+
+struct TokenBroker::Flight {
+  explicit Flight(asio::any_io_executor executor) : done(executor) {
+    done.expires_at(asio::steady_timer::time_point::max());
+  }
+  asio::steady_timer done;  // cancelled when the grant lands: wakes every waiter
+  std::uint64_t generation = 0;
+  std::optional<Result<std::shared_ptr<const IssuedToken>>> result;
+};
+
+TokenBroker::TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool,
+                         CredentialStore& store, UpstreamOptions upstream, TokenSection settings)
+    : executor_(std::move(executor)),
+      pool_(pool),
+      store_(store),
+      upstream_(std::move(upstream)),
+      settings_(settings) {}
+
+asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
+    const TokenKey& key, int min_ttl_seconds) {
+  Entry& entry = cache_[key];
+  const std::int64_t now_ms = NowUnixMs();
+  const std::int64_t now = now_ms / 1000;
+  auto usable = [&](const std::shared_ptr<const IssuedToken>& token, std::int64_t at) {
+    return token && token->expires_at - at >= min_ttl_seconds;
+  };
+  if (usable(entry.token, now)) {
+    ++entry.hits;
+    ++stats_.hits;
+    const bool stale = now >= RefreshAt(entry.token->fetched_at, entry.token->expires_at,
+                                        settings_.refresh_ahead_seconds);
+    if (stale && !entry.flight && now_ms >= entry.retry_not_before_ms) {
+      ++stats_.refreshes;
+      StartFlight(key, entry);
+    }
+    co_return entry.token;
+  }
+  ++stats_.misses;
+  if (!entry.flight) {
+    if (now_ms < entry.retry_not_before_ms) {
+      Error error = MakeError(Errc::kUpstreamUnavailable,
+                              "token endpoint is failing; backing off before the next attempt");
+      error.retry_after_seconds =
+          static_cast<int>((entry.retry_not_before_ms - now_ms + 999) / 1000);
+      co_return error;
+    }
+    StartFlight(key, entry);
+  }
+  std::shared_ptr<Flight> flight = entry.flight;  // keeps it alive while we wait
+  boost::system::error_code ignored;
+  co_await flight->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  if (!flight->result) co_return MakeError(Errc::kInternal, "token request was abandoned");
+  const Result<std::shared_ptr<const IssuedToken>>& result = *flight->result;
+  if (!result) co_return result.error();
+  if (!usable(*result, NowUnix())) {
+    co_return MakeError(Errc::kUpstreamError,
+                        "workspace issued a token with less than min_ttl_seconds (" +
+                            std::to_string(min_ttl_seconds) + ") of lifetime");
+  }
+  auto found = cache_.find(key);
+  if (found != cache_.end()) ++found->second.hits;
+  co_return *result;
+}
+
+asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Renew(
+    const TokenKey& key, const IssuedToken* rejected, int min_ttl_seconds) {
+  auto found = cache_.find(key);
+  if (found != cache_.end() && found->second.token.get() == rejected) found->second.token.reset();
+  Result<std::shared_ptr<const IssuedToken>> renewed = co_await Get(key, min_ttl_seconds);
+  co_return renewed;
+}
+
+void TokenBroker::StartFlight(const TokenKey& key, Entry& entry) {
+  entry.flight = std::make_shared<Flight>(executor_);
+  entry.flight->generation = generation_;
+  asio::co_spawn(executor_, Fly(key, entry.flight), asio::detached);
+}
+
+asio::awaitable<void> TokenBroker::Fly(TokenKey key, std::shared_ptr<Flight> flight) {
+  Result<std::shared_ptr<const IssuedToken>> outcome =
+      MakeError(Errc::kInternal, "token request did not run");
+  const std::string host = store_.HostOf(key.workspace);
+  if (host.empty()) {
+    outcome = MakeError(Errc::kNotFound, "workspace '" + key.workspace + "' is not enrolled");
+  } else {
+    Result<OidcEndpoints> endpoints = co_await Discover(host);
+    if (!endpoints) {
+      outcome = endpoints.error();
+    } else {
+      const std::string token_endpoint = endpoints->token_endpoint;
+      Result<TokenGrant> grant = co_await RunBlocking(pool_, [&]() -> Result<TokenGrant> {
+        Result<TokenGrant> granted = MakeError(Errc::kInternal, "no grant");
+        Status found = store_.WithSecret(
+            key.workspace, key.credential,
+            [&](const std::string& client_id, const SecretBytes& secret) {
+              granted = Grant(token_endpoint, client_id, secret, key.scope);
+            });
+        if (!found) return std::move(found).error();
+        return granted;
+      });
+      if (grant) {
+        const std::int64_t now = NowUnix();
+        auto token = std::make_shared<IssuedToken>();
+        token->access_token = std::move(grant->access_token);
+        token->scope = grant->scope;
+        token->host = host;
+        token->fetched_at = now;
+        token->expires_at = now + grant->expires_in;
+        outcome = std::shared_ptr<const IssuedToken>(std::move(token));
+      } else {
+        outcome = grant.error();
+      }
+    }
+  }
+
+  if (flight->generation == generation_) {  // else a Forget() happened: drop the result
+    Entry& entry = cache_[key];
+    if (outcome) {
+      entry.token = *outcome;
+      entry.failures = 0;
+      entry.retry_not_before_ms = 0;
+    } else if (outcome.error().code != Errc::kNotFound) {
+      ++entry.failures;
+      std::uniform_real_distribution<double> unit(0.0, 1.0);
+      entry.retry_not_before_ms = NowUnixMs() + BackoffMs(entry.failures, unit(jitter_),
+                                                          outcome.error().retry_after_seconds);
+    }
+  }
+  if (auto it = cache_.find(key); it != cache_.end() && it->second.flight == flight) {
+    it->second.flight.reset();
+  }
+  ++(outcome ? stats_.grants : stats_.failures);
+  flight->result = std::move(outcome);
+  flight->done.cancel();
+}
+
+asio::awaitable<Result<OidcEndpoints>> TokenBroker::Discover(const std::string& host) {
+  if (auto cached = discovery_.find(host); cached != discovery_.end()) co_return cached->second;
+  Result<OidcEndpoints> endpoints = co_await RunBlocking(pool_, [&]() -> Result<OidcEndpoints> {
+    UpstreamRequest request;
+    request.url = host + "/oidc/.well-known/oauth-authorization-server";
+    request.headers = {"Accept: application/json"};
+    Result<UpstreamResponse> response = PerformUpstream(upstream_, request);
+    if (!response) return std::move(response).error();
+    if (response->status != 200) {
+      return MakeError(Errc::kUpstreamError,
+                       "OIDC discovery failed with HTTP " + std::to_string(response->status));
+    }
+    return ParseDiscovery(response->body, host);
+  });
+  if (endpoints) discovery_[host] = *endpoints;
+  co_return endpoints;
+}
+
+Result<TokenGrant> TokenBroker::Grant(const std::string& token_endpoint,
+                                      const std::string& client_id, const SecretBytes& secret,
+                                      const std::string& scope) const {
+  UpstreamRequest request;
+  request.method = "POST";
+  request.url = token_endpoint;
+  request.headers = {"Content-Type: application/x-www-form-urlencoded",
+                     "Accept: application/json"};
+  request.body = ClientCredentialsBody(scope);
+  request.basic_user = &client_id;
+  request.basic_password = &secret;
+  Result<UpstreamResponse> response = PerformUpstream(upstream_, request);
+  if (!response) return std::move(response).error();
+  int retry_after = 0;
+  if (auto header = response->headers.find("retry-after"); header != response->headers.end()) {
+    retry_after = ParseRetryAfter(header->second, NowUnix());
+  }
+  return ParseTokenResponse(response->status, response->body, scope, retry_after);
+}
+
+asio::awaitable<Status> TokenBroker::Validate(const std::string& host,
+                                              const std::string& client_id,
+                                              const SecretBytes& secret, const std::string& scope) {
+  Result<OidcEndpoints> endpoints = co_await Discover(host);
+  if (!endpoints) co_return endpoints.error();
+  const std::string token_endpoint = endpoints->token_endpoint;
+  Result<TokenGrant> grant = co_await RunBlocking(
+      pool_, [&]() { return Grant(token_endpoint, client_id, secret, scope); });
+  if (!grant) co_return grant.error();
+  co_return Status::Ok();
+}
+
+void TokenBroker::Forget(const std::string& workspace, const std::string& credential) {
+  ++generation_;
+  std::erase_if(cache_, [&](const auto& item) {
+    return item.first.workspace == workspace &&
+           (credential.empty() || item.first.credential == credential);
+  });
+  // Host may have changed with a re-enrolled workspace: forget its discovery too.
+  discovery_.clear();
+}
+
+std::vector<TokenInfo> TokenBroker::List() const {
+  std::vector<TokenInfo> out;
+  for (const auto& [key, entry] : cache_) {
+    if (!entry.token && !entry.flight) continue;
+    TokenInfo info;
+    info.key = key;
+    info.hits = entry.hits;
+    info.failures = entry.failures;
+    info.refreshing = entry.flight != nullptr;
+    if (entry.token) {
+      info.fetched_at = entry.token->fetched_at;
+      info.expires_at = entry.token->expires_at;
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace dbproxy

@@ -1,0 +1,126 @@
+// TokenBroker: the cache of Databricks OAuth tokens, keyed by (workspace, credential, scope).
+//
+// - Single flight: however many callers miss at once, one upstream grant runs per key.
+// - Refresh ahead: a token past RefreshAt() is refreshed in the background while still served.
+// - Failures back off exponentially with jitter, honouring Retry-After; while backing off, a
+//   cached token that is still valid keeps being served.
+// - Never returns a token with less than the caller's min_ttl_seconds left.
+// Tokens live in SecretBytes; the broker never logs them.
+// Threading: all methods run on the agent's event-loop thread; upstream calls run on the
+// blocking pool through RunBlocking.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "agent/asio.hpp"
+#include "agent/state/credential_store.hpp"
+#include "agent/token/upstream_http.hpp"
+#include "common/core/config.hpp"
+#include "common/oauth/oauth.hpp"
+#include "common/core/result.hpp"
+#include "common/core/secret_bytes.hpp"
+
+namespace dbproxy {
+
+struct TokenKey {
+  std::string workspace;
+  std::string credential;
+  std::string scope;  // canonical (CanonicalScope)
+  auto operator<=>(const TokenKey&) const = default;
+};
+
+struct IssuedToken {
+  SecretBytes access_token;
+  std::string scope;
+  std::string host;
+  std::int64_t fetched_at = 0;  // unix seconds
+  std::int64_t expires_at = 0;
+};
+
+// Counters since start, for metrics. Monotonic.
+struct TokenBrokerStats {
+  std::uint64_t hits = 0;       // answered from the cache
+  std::uint64_t misses = 0;     // no usable cached token: waited for (or refused during) a grant
+  std::uint64_t refreshes = 0;  // refresh-ahead grants started while a cached token was served
+  std::uint64_t grants = 0;     // grants that succeeded
+  std::uint64_t failures = 0;   // grants that failed
+};
+
+struct TokenInfo {  // metadata only, for the admin API
+  TokenKey key;
+  std::int64_t fetched_at = 0;
+  std::int64_t expires_at = 0;
+  std::uint64_t hits = 0;
+  int failures = 0;
+  bool refreshing = false;
+};
+
+class TokenBroker {
+ public:
+  TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool, CredentialStore& store,
+              UpstreamOptions upstream, TokenSection settings);
+
+  // A token for `key` with at least `min_ttl_seconds` left. Errors: kNotFound (not enrolled),
+  // kUpstreamUnavailable (with retry_after_seconds), kUpstreamError, kUpstreamTimeout,
+  // kInvalidCredential.
+  // REQUIRES: `key` outlives the co_await (coroutine parameters are references: g++ 12
+  // destroys by-value coroutine arguments twice when they are temporaries in co_await).
+  asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> Get(const TokenKey& key,
+                                                                  int min_ttl_seconds);
+
+  // For a token the workspace refused (an auth-layer 401/403 on a proxied call): drops it from
+  // the cache if it is still the cached one, then returns a token as Get() does — a new grant,
+  // or the one another caller already obtained in its place. Call at most once per request.
+  // REQUIRES: as Get(); `rejected` may dangle (it is only compared).
+  asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> Renew(const TokenKey& key,
+                                                                    const IssuedToken* rejected,
+                                                                    int min_ttl_seconds);
+
+  // A fresh grant for a credential that is not stored yet (enrolment check); bypasses the cache.
+  asio::awaitable<Status> Validate(const std::string& host, const std::string& client_id,
+                                   const SecretBytes& secret, const std::string& scope);
+
+  // Drops cached tokens of a workspace (and only `credential` of it when non-empty). Grants
+  // already in flight for them are discarded when they land.
+  void Forget(const std::string& workspace, const std::string& credential);
+
+  std::vector<TokenInfo> List() const;
+  std::size_t size() const { return cache_.size(); }
+  const TokenBrokerStats& stats() const { return stats_; }
+
+ private:
+  struct Flight;
+  struct Entry {
+    std::shared_ptr<const IssuedToken> token;
+    std::shared_ptr<Flight> flight;  // set while a grant is running
+    std::uint64_t hits = 0;
+    int failures = 0;
+    std::int64_t retry_not_before_ms = 0;
+  };
+
+  void StartFlight(const TokenKey& key, Entry& entry);
+  asio::awaitable<void> Fly(TokenKey key, std::shared_ptr<Flight> flight);
+  asio::awaitable<Result<OidcEndpoints>> Discover(const std::string& host);
+  // Runs on the blocking pool: one client-credentials grant.
+  Result<TokenGrant> Grant(const std::string& token_endpoint, const std::string& client_id,
+                           const SecretBytes& secret, const std::string& scope) const;
+
+  asio::any_io_executor executor_;
+  asio::thread_pool& pool_;
+  CredentialStore& store_;
+  UpstreamOptions upstream_;
+  TokenSection settings_;
+  std::map<TokenKey, Entry> cache_;
+  std::map<std::string, OidcEndpoints> discovery_;  // by host
+  std::uint64_t generation_ = 0;                    // bumped by Forget()
+  std::mt19937_64 jitter_{std::random_device{}()};
+  TokenBrokerStats stats_;
+};
+
+}  // namespace dbproxy

@@ -1,0 +1,154 @@
+#include "common/core/config.hpp"
+
+#include <vector>
+
+#include "common/core/toml_reader.hpp"
+
+namespace dbproxy {
+namespace {
+
+void ReadPath(TableReader& reader, std::string_view key, std::string& out, bool allow_empty) {
+  std::optional<std::string> value = reader.String(key);
+  if (!value) return;
+  if (value->empty() && allow_empty) {
+    out.clear();
+    return;
+  }
+  if (value->empty() || value->front() != '/') {
+    reader.AddError(reader.Peek(key), "'" + std::string(key) + "' must be an absolute path");
+    return;
+  }
+  out = *value;
+}
+
+void ReadAgent(const toml::table& table, std::string_view source, AgentSection& out,
+               std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[agent]", errors);
+  ReadPath(reader, "socket", out.socket, false);
+  ReadPath(reader, "admin_socket", out.admin_socket, false);
+  if (auto group = reader.String("admin_group")) out.admin_group = *group;
+  ReadPath(reader, "state_dir", out.state_dir, false);
+  ReadPath(reader, "policy_dir", out.policy_dir, false);
+  ReadPath(reader, "key_file", out.key_file, false);
+  reader.Finish();
+  if (out.socket == out.admin_socket) {
+    reader.AddError(nullptr, "'socket' and 'admin_socket' must differ");
+  }
+}
+
+void ReadUpstream(const toml::table& table, std::string_view source, UpstreamSection& out,
+                  std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[upstream]", errors);
+  ReadPath(reader, "ca_file", out.ca_file, true);
+  if (auto ms = reader.Int("timeout_ms", 100, 300000)) out.timeout_ms = static_cast<int>(*ms);
+  if (auto ms = reader.Int("connect_timeout_ms", 100, 60000)) {
+    out.connect_timeout_ms = static_cast<int>(*ms);
+  }
+  if (auto n = reader.Int("max_connections_per_host", 1, 1024)) {
+    out.max_connections_per_host = static_cast<int>(*n);
+  }
+  reader.Finish();
+}
+
+std::optional<bool> ReadBool(TableReader& reader, std::string_view key) {
+  const toml::node* node = reader.Peek(key);
+  if (node == nullptr) return std::nullopt;
+  reader.MarkRead(key);
+  if (const auto* flag = node->as_boolean()) return flag->get();
+  reader.AddError(node, "'" + std::string(key) + "' must be true or false");
+  return std::nullopt;
+}
+
+void ReadProxy(const toml::table& table, std::string_view source, ProxySection& out,
+               std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[proxy]", errors);
+  if (auto enabled = ReadBool(reader, "enabled")) out.enabled = *enabled;
+  if (auto n = reader.Int("inspect_body_limit", 1024, 64 * 1024 * 1024)) out.inspect_body_limit = *n;
+  if (auto n = reader.Int("max_request_body", 0, std::int64_t{1} << 40)) out.max_request_body = *n;
+  if (auto ms = reader.Int("request_timeout_ms", 1000, 3600000)) {
+    out.request_timeout_ms = static_cast<int>(*ms);
+  }
+  reader.Finish();
+}
+
+void ReadTokens(const toml::table& table, std::string_view source, TokenSection& out,
+                std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[tokens]", errors);
+  if (auto s = reader.Int("refresh_ahead_seconds", 0, 3000)) {
+    out.refresh_ahead_seconds = static_cast<int>(*s);
+  }
+  if (auto s = reader.Int("min_ttl_seconds", 0, 3000)) out.min_ttl_seconds = static_cast<int>(*s);
+  reader.Finish();
+}
+
+void ReadPolicy(const toml::table& table, std::string_view source, PolicySection& out,
+                std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[policy]", errors);
+  ReadPath(reader, "shadow_dir", out.shadow_dir, true);
+  if (auto keys = reader.StringArray("trusted_keys")) {
+    for (const std::string& key : *keys) {
+      if (!key.starts_with("ed25519:")) {
+        reader.AddError(reader.Peek("trusted_keys"), "trusted keys look like \"ed25519:<base64>\"");
+      }
+    }
+    out.trusted_keys = *keys;
+  }
+  if (auto watch = ReadBool(reader, "watch")) out.watch = *watch;
+  reader.Finish();
+}
+
+void ReadAudit(const toml::table& table, std::string_view source, AuditSection& out,
+               std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[audit]", errors);
+  ReadPath(reader, "file", out.file, true);
+  if (const toml::node* node = reader.Peek("fsync")) {
+    std::optional<std::string> mode = reader.String("fsync");
+    if (mode == "always") {
+      out.fsync = AuditFsync::kAlways;
+    } else if (mode == "batch") {
+      out.fsync = AuditFsync::kBatch;
+    } else if (mode == "never") {
+      out.fsync = AuditFsync::kNever;
+    } else if (mode) {
+      reader.AddError(node, "'fsync' must be \"always\", \"batch\" or \"never\"");
+    }
+  }
+  if (auto ms = reader.Int("batch_ms", 1, 10000)) out.batch_ms = static_cast<int>(*ms);
+  if (auto journald = ReadBool(reader, "journald")) out.journald = *journald;
+  if (auto fail_closed = ReadBool(reader, "fail_closed")) out.fail_closed = *fail_closed;
+  if (auto statements = ReadBool(reader, "log_statements")) out.log_statements = *statements;
+  if (auto n = reader.Int("queue_size", 16, 1 << 20)) out.queue_size = static_cast<int>(*n);
+  reader.Finish();
+}
+
+}  // namespace
+
+Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view source_name) {
+  std::vector<std::string> errors;
+  std::optional<toml::table> root = ParseToml(text, source_name, errors);
+  AgentConfig config;
+  if (root) {
+    TableReader reader(*root, source_name, "top level", errors);
+    if (const toml::table* t = reader.Table("agent")) ReadAgent(*t, source_name, config.agent, errors);
+    if (const toml::table* t = reader.Table("upstream")) {
+      ReadUpstream(*t, source_name, config.upstream, errors);
+    }
+    if (const toml::table* t = reader.Table("proxy")) ReadProxy(*t, source_name, config.proxy, errors);
+    if (const toml::table* t = reader.Table("tokens")) {
+      ReadTokens(*t, source_name, config.tokens, errors);
+    }
+    if (const toml::table* t = reader.Table("policy")) {
+      ReadPolicy(*t, source_name, config.policy, errors);
+    }
+    if (const toml::table* t = reader.Table("audit")) ReadAudit(*t, source_name, config.audit, errors);
+    reader.Finish();
+  }
+  if (!errors.empty()) {
+    std::string message;
+    for (const std::string& line : errors) message += (message.empty() ? "" : "\n") + line;
+    return MakeError(Errc::kInvalidRequest, message);
+  }
+  return config;
+}
+
+}  // namespace dbproxy

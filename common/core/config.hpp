@@ -1,0 +1,95 @@
+// AgentConfig: dbproxyd's settings, parsed and validated from agent.toml text.
+//
+// Every member has a default, so an empty file is a valid configuration for a standard install.
+// Parsing is pure: the caller reads the file and passes its text and name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/core/result.hpp"
+
+namespace dbproxy {
+
+struct AgentSection {
+  std::string socket = "/run/dbproxy/agent.sock";
+  std::string admin_socket = "/run/dbproxy/admin.sock";
+  // Members of this group (and root) may use the admin socket. Empty: root only.
+  std::string admin_group = "dbproxy-admin";
+  std::string state_dir = "/var/lib/dbproxy";
+  std::string policy_dir = "/etc/dbproxy/policy.d";
+  std::string key_file = "/etc/dbproxy/master.key";
+};
+
+struct UpstreamSection {
+  std::string ca_file;  // empty: the system trust store
+  int timeout_ms = 10000;          // token grants; and for proxied calls, the wait for headers
+  int connect_timeout_ms = 5000;   // TCP + TLS handshake
+  int max_connections_per_host = 32;  // pooled keep-alive connections to one workspace
+};
+
+struct ProxySection {
+  // Proxy Databricks REST calls on the agent socket (/api/..., /w/<workspace>/api/...).
+  bool enabled = true;
+  // Request bodies the policy must read (SQL statements, job and cluster calls) are buffered up
+  // to this size; larger ones are refused with 413. Other bodies stream unbuffered.
+  std::int64_t inspect_body_limit = 1024 * 1024;
+  // Cap on any proxied request body; 0: no cap.
+  std::int64_t max_request_body = 0;
+  // A proxied call may take this long end to end (long-polling SQL waits up to 50 s).
+  int request_timeout_ms = 120000;
+};
+
+struct TokenSection {
+  // Refresh a cached token when less than this is left (capped at half its lifetime).
+  int refresh_ahead_seconds = 300;
+  // Default floor of remaining lifetime for tokens handed to callers.
+  int min_ttl_seconds = 60;
+};
+
+struct PolicySection {
+  // A second policy directory evaluated beside the enforced one; its would-allow/would-deny is
+  // logged and audited, never enforced. Empty: none.
+  std::string shadow_dir;
+  // "ed25519:<base64>" keys; when non-empty, policy_dir must carry a policy.sig by one of them.
+  std::vector<std::string> trusted_keys;
+  // Reload when a *.toml file (or policy.sig) in policy_dir changes (inotify).
+  bool watch = true;
+};
+
+enum class AuditFsync { kAlways, kBatch, kNever };
+
+struct AuditSection {
+  // The audit file; empty: no file sink.
+  std::string file = "/var/log/dbproxy/audit.log";
+  // "always": fsync before the request is answered; "batch": fsync each batch of lines written
+  // together (at most `batch_ms` after the line); "never": leave it to the kernel.
+  AuditFsync fsync = AuditFsync::kBatch;
+  int batch_ms = 50;
+  // Also send each record to journald with DBPROXY_* fields.
+  bool journald = true;
+  // Refuse requests (503 audit_unavailable) while a sink cannot be written.
+  bool fail_closed = true;
+  // Put SQL statement text in the audit line; by default only its length and SHA-256.
+  bool log_statements = false;
+  // Records waiting for the writer; when full, requests wait (back-pressure) and then fail.
+  int queue_size = 8192;
+};
+
+struct AgentConfig {
+  AgentSection agent;
+  UpstreamSection upstream;
+  ProxySection proxy;
+  TokenSection tokens;
+  PolicySection policy;
+  AuditSection audit;
+};
+
+// Parses agent.toml. Unknown sections or keys, wrong types, relative paths and out-of-range values
+// are errors; all of them are reported at once, one "file:line: message" per line, in an
+// Errc::kInvalidRequest error.
+Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view source_name);
+
+}  // namespace dbproxy

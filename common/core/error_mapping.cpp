@@ -1,0 +1,38 @@
+#include "common/core/error_mapping.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace dbproxy {
+
+HttpError ToHttpError(Errc code) noexcept {
+  switch (code) {
+    case Errc::kInvalidRequest: return {400, "invalid_request"};
+    case Errc::kUnidentified: return {403, "unidentified"};
+    case Errc::kPolicyDenied: return {403, "policy_denied"};
+    case Errc::kForbidden: return {403, "forbidden"};
+    case Errc::kNotFound: return {404, "not_found"};
+    case Errc::kMethodNotAllowed: return {405, "method_not_allowed"};
+    case Errc::kConflict: return {409, "conflict"};
+    case Errc::kPayloadTooLarge: return {413, "payload_too_large"};
+    case Errc::kInvalidCredential: return {422, "invalid_credential"};
+    case Errc::kRateLimited: return {429, "rate_limited"};
+    case Errc::kMaintenance: return {503, "maintenance"};
+    case Errc::kAuditUnavailable: return {503, "audit_unavailable"};
+    case Errc::kUpstreamUnavailable: return {503, "upstream_unavailable"};
+    case Errc::kUpstreamError: return {502, "upstream_error"};
+    case Errc::kUpstreamTimeout: return {504, "upstream_timeout"};
+    case Errc::kCorrupt: return {500, "corrupt_state"};
+    case Errc::kInternal: return {500, "internal"};
+  }
+  return {500, "internal"};
+}
+
+std::string ErrorBody(const Error& error, std::string_view request_id) {
+  nlohmann::json body = {{"code", ToHttpError(error.code).code}, {"message", error.message}};
+  if (!error.rule.empty()) body["rule"] = error.rule;
+  if (!request_id.empty()) body["request_id"] = request_id;
+  if (error.retry_after_seconds > 0) body["retry_after_seconds"] = error.retry_after_seconds;
+  return nlohmann::json{{"error", std::move(body)}}.dump();
+}
+
+}  // namespace dbproxy

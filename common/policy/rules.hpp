@@ -1,0 +1,114 @@
+// Rules: conditions over service attributes, caller facts, request facts and time, and the
+// compiled form the evaluator runs. Parsing lives in policy.cpp; this header is the model.
+//
+// A condition names an attribute and a test:
+//   "service.env" = "production"                 equality (strings or integers)
+//   "service.team" = ["platform", "sre"]         set membership
+//   "request.row_limit" = { le = 1000 }          eq ne lt le gt ge, in / not_in, between = [a, b],
+//   "time.utc" = { between = ["08:00", "18:00"] }  present = true|false, glob = "billing-*"
+// An attribute that is absent fails every test except `present = false` and `ne` / `not_in`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/core/caller_identity.hpp"
+
+namespace dbproxy {
+
+struct Service;
+
+// Request facts the evaluator sees. Optional ones are present only when the request has them
+// (row_limit is only known in proxy mode, for SQL statements that set it).
+struct RequestFacts {
+  std::string action{};     // "token:all-apis", "jobs.run", ...
+  std::string workspace{};  // resolved workspace name
+  std::string method{};     // HTTP method of a proxied call; empty for token requests
+  std::string path{};       // normalised Databricks path; empty for token requests
+  std::optional<std::string> warehouse{};
+  std::optional<std::int64_t> row_limit{};
+  std::optional<std::int64_t> byte_limit{};
+  std::optional<std::int64_t> statement_bytes{};
+  std::optional<std::string> job_id{};
+  std::optional<std::string> disposition{};       // SQL: INLINE, EXTERNAL_LINKS
+  std::optional<std::string> node_type{};         // clusters: node_type_id
+  std::optional<std::string> driver_node_type{};  // clusters: driver_node_type_id
+  std::optional<std::int64_t> num_workers{};      // clusters: max(num_workers, autoscale max)
+  // The facts come from an inspected statement submission body: a clamping role may allow the
+  // call and have the proxy rewrite row_limit/byte_limit (anything else is refused instead).
+  bool sql_statement_body = false;
+  std::int64_t now_unix = 0;  // for time.* attributes
+};
+
+enum class AttributeKind {
+  kServiceName, kServiceAttribute,  // service.name, service.<attribute>
+  kCallerUid, kCallerGid, kCallerUser, kCallerGroup, kCallerUnit, kCallerExe,
+  kRequestAction, kRequestWorkspace, kRequestMethod, kRequestPath, kRequestWarehouse,
+  kRequestRowLimit, kRequestByteLimit, kRequestStatementBytes, kRequestJobId,
+  kRequestDisposition, kRequestNodeType, kRequestDriverNodeType, kRequestNumWorkers,
+  kTimeUtc,      // "HH:MM" (UTC)
+  kTimeWeekday,  // "mon" .. "sun" (UTC)
+};
+
+struct AttributeRef {
+  AttributeKind kind = AttributeKind::kServiceName;
+  std::string key;   // the <attribute> of service.<attribute>
+  std::string name;  // as written, for traces
+  // Facts that only a proxied call carries (method, path, warehouse, limits, job id...).
+  bool CallLevel() const;
+  // Whether the attribute's values are integers (uid, gid, row_limit...); otherwise strings.
+  bool IntegerValued() const;
+};
+
+// Parses "service.env", "caller.uid", "request.row_limit", "time.utc"; nullopt when unknown.
+std::optional<AttributeRef> ParseAttributeRef(std::string_view name);
+
+using ConditionValue = std::variant<std::string, std::int64_t>;
+
+enum class ConditionOp { kEq, kNe, kIn, kNotIn, kLt, kLe, kGt, kGe, kBetween, kPresent, kGlob };
+
+struct Condition {
+  AttributeRef attribute;
+  ConditionOp op = ConditionOp::kEq;
+  std::vector<ConditionValue> operands;  // kPresent: one integer, 1 = present, 0 = absent
+  std::string text;                      // as written, for traces and lint
+};
+
+struct EvalSubject {
+  const Service* service = nullptr;
+  const CallerIdentity* identity = nullptr;
+  const std::vector<std::string>* group_names = nullptr;
+  const RequestFacts* facts = nullptr;
+};
+
+// An attribute's value as looked up: views into the subject, never copies (the hot path).
+using AttributeValue = std::variant<std::string_view, std::int64_t>;
+
+// The attribute's value for `subject`; nullopt when absent. A string view points into the
+// subject, or (time.*) into a thread-local buffer valid until the next lookup on this thread.
+std::optional<AttributeValue> LookupAttribute(const AttributeRef& ref, const EvalSubject& subject);
+
+// Whether `condition` holds. Three-valued when `facts_known` is false: a condition on a
+// call-level attribute is then unknown (nullopt) — used to decide whether a raw token would
+// bypass a rule.
+std::optional<bool> EvaluateCondition(const Condition& condition, const EvalSubject& subject,
+                                      bool call_facts_known = true);
+
+enum class RuleEffect { kAllow, kDeny };
+
+struct Rule {
+  std::string id;
+  RuleEffect effect = RuleEffect::kDeny;
+  std::vector<std::string> actions;  // patterns
+  std::vector<Condition> when;       // all must hold for the rule to apply
+  std::vector<Condition> unless;     // if all hold, the rule does not apply (empty: never)
+  std::string description;
+  std::string source;  // file:line
+  // Bit i set when an action pattern matches KnownActions()[i]; filled by ParsePolicy.
+  std::uint32_t known_actions = 0;
+};
+
+}  // namespace dbproxy

@@ -1,0 +1,91 @@
+// The encrypted credential store file (credentials.enc): its data model and byte format.
+//
+// File layout (all integers little-endian):
+//   offset  0  8 bytes  magic "DBPXCRED"
+//   offset  8  u32      format version, currently 1
+//   offset 12  24 bytes nonce (fresh random bytes for every write)
+//   offset 36  ...      crypto_aead_xchacha20poly1305_ietf ciphertext of the plaintext below,
+//                       followed by its 16-byte tag; the 36 header bytes are the associated
+//                       data, so the magic, version and nonce are authenticated too.
+// Plaintext (lives only in SecretBytes; str and bytes = u32 length + that many bytes):
+//   u32 workspace count, then per workspace:
+//     str name, str host, u32 credential count, then per credential:
+//       str name, str client_id, i64 enrolled_at (Unix seconds), bytes client secret
+// Limits: names and client ids <= 256 bytes, host <= 2048, secret <= 4096, counts <= 10000,
+// whole file <= kMaxCredentialStoreBytes.
+// There is exactly one encoding of a given store: no padding, no trailing bytes.
+//
+// Pure (no I/O): the agent reads and writes the file and supplies the key and the nonce.
+// Thread-safe: no shared state. REQUIRES: sodium_init() has succeeded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/core/result.hpp"
+#include "common/core/secret_bytes.hpp"
+
+namespace dbproxy {
+
+struct StoredCredential {
+  std::string name;
+  std::string client_id;
+  SecretBytes client_secret;
+  std::int64_t enrolled_at = 0;  // Unix seconds
+};
+
+struct StoredWorkspace {
+  std::string name;
+  std::string host;  // normalised origin, e.g. "https://adb-1.azuredatabricks.net"
+  std::vector<StoredCredential> credentials;
+};
+
+struct CredentialStoreData {
+  std::vector<StoredWorkspace> workspaces;
+};
+
+inline constexpr std::size_t kMasterKeyBytes = 32;
+inline constexpr std::size_t kStoreNonceBytes = 24;  // XChaCha20-Poly1305
+inline constexpr std::uint32_t kCredentialStoreVersion = 1;
+inline constexpr std::size_t kMaxCredentialStoreBytes = std::size_t{64} << 20;  // 64 MiB
+
+// True when `name` is a valid workspace or credential name: 1 to 64 characters from
+// [A-Za-z0-9._-], and not "." or ".." (names appear as URL path segments).
+bool IsValidName(std::string_view name) noexcept;
+
+// Encrypts `data` into a complete store file. `nonce` must be fresh random bytes
+// (randombytes_buf in the caller); reusing a nonce with the same key breaks confidentiality.
+// Errors: kInvalidRequest when `master_key` is not kMasterKeyBytes long or `data` breaks a limit
+// or naming rule above (also duplicate workspace names, or duplicate credential names within a
+// workspace; empty host, client id or secret; a file over kMaxCredentialStoreBytes);
+// kInternal if encryption fails.
+// Every plaintext temporary is held in SecretBytes and wiped.
+Result<std::vector<unsigned char>> SealCredentialStore(
+    const CredentialStoreData& data, const SecretBytes& master_key,
+    std::span<const unsigned char, kStoreNonceBytes> nonce);
+
+// Decrypts and parses a whole store file.
+// Errors (all kCorrupt unless noted; messages are safe for clients, reasons go to log_detail):
+//   "not a dbproxy credential store"                     bad magic or file shorter than it;
+//   "credential store is too large"                      over kMaxCredentialStoreBytes;
+//   "unsupported credential store version N"             any version other than 1;
+//   "credential store is truncated"                      shorter than header + tag;
+//   "credential store cannot be decrypted: wrong master key or corrupted file"
+//                                                        authentication failed;
+//   "credential store is malformed"                      decrypted, but the plaintext breaks the
+//                                                        format, a limit or a naming rule;
+//   kInvalidRequest when `master_key` is not kMasterKeyBytes long.
+// On failure no partial data is returned and every decrypted byte has been wiped.
+Result<CredentialStoreData> OpenCredentialStore(std::span<const unsigned char> file,
+                                                const SecretBytes& master_key);
+
+// Validates the contents of a master key file: exactly kMasterKeyBytes raw bytes, not all zero.
+// Errors: kInvalidRequest whose message states the expected size. The caller still owns and
+// must wipe `file_contents`; on failure nothing is copied out of it.
+Result<SecretBytes> ParseMasterKey(std::span<const unsigned char> file_contents);
+
+}  // namespace dbproxy
