@@ -44,6 +44,11 @@ install(FILES ${DBPROXY_PKG_DIR}/debian/copyright ${DBPROXY_PKG_OUT}/changelog.D
         DESTINATION share/doc/dbproxy)
 install(FILES ${DBPROXY_PKG_DIR}/debian/lintian-overrides
         DESTINATION share/lintian/overrides RENAME dbproxy)
+# The reference the man pages point to: README.md and docs/*.md, as in the source tree (the
+# README's links into docs/ keep working).
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/dbproxy)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION share/doc/dbproxy/docs
+        FILES_MATCHING PATTERN "*.md")
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/dbproxyd-exe-matching.conf
               ${PROJECT_SOURCE_DIR}/systemd/dbproxyd-encrypted-key.conf
         DESTINATION share/doc/dbproxy/examples)
