@@ -10,7 +10,7 @@
 #include "agent/admin/admin_api.hpp"
 #include "agent/token/client_api.hpp"
 #include "agent/clock.hpp"
-#include "agent/files.hpp"
+#include "common/os/files.hpp"
 #include "agent/server/lifecycle_sockets.hpp"
 #include "agent/log.hpp"
 #include "agent/state/master_key.hpp"

@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/agent.hpp"
-#include "agent/files.hpp"
+#include "common/os/files.hpp"
 #include "agent/hardening.hpp"
 #include "agent/log.hpp"
 #include "agent/state/policy_loader.hpp"

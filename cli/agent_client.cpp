@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "common/core/secret_bytes.hpp"
+#include "common/core/text.hpp"
 
 namespace dbproxy::cli {
 namespace {
@@ -37,16 +38,6 @@ std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user) 
   return bytes;
 }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user) {
   auto* headers = static_cast<std::map<std::string, std::string>*>(user);
   const std::size_t bytes = size * count;
@@ -57,10 +48,10 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   }
   const std::size_t colon = line.find(':');
   if (colon == std::string_view::npos) return bytes;
-  std::string name(Trim(line.substr(0, colon)));
+  std::string name(TrimWhitespace(line.substr(0, colon)));
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  (*headers)[name] = std::string(Trim(line.substr(colon + 1)));
+  (*headers)[name] = std::string(TrimWhitespace(line.substr(colon + 1)));
   return bytes;
 }
 

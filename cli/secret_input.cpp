@@ -11,6 +11,8 @@
 #include <span>
 #include <utility>
 
+#include "common/os/unique_fd.hpp"
+
 namespace dbproxy::cli {
 namespace {
 
@@ -26,21 +28,6 @@ std::size_t StripOneNewline(std::span<const unsigned char> data, std::size_t len
   }
   return length;
 }
-
-// Owns a descriptor this file opened; standard input is never wrapped, so never closed.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // The terminal state to put back if a signal ends the prompt (Ctrl-C must not leave the
 // user's shell without echo). Written before the handlers are installed, read only by them.

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <utility>
 
-#include "agent/files.hpp"
+#include "common/os/files.hpp"
 
 namespace dbproxy {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "agent/log.hpp"
 #include "agent/server/responses.hpp"
+#include "common/core/text.hpp"
 
 namespace dbproxy {
 namespace {
@@ -15,13 +16,6 @@ namespace {
 // An auth-layer error body is a short JSON object; a longer 401/403 body is passed on as is.
 constexpr std::size_t kAuthErrorBodyLimit = 64 * 1024;
 constexpr std::size_t kRequestChunk = 64 * 1024;
-
-bool SameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 bool IsIdempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
@@ -136,8 +130,8 @@ http::response<http::buffer_body> ResponseHead(const StreamedRequest& exchange,
   for (const HeaderField& field : ResponseHeadersToReturn(head.headers)) {
     // X-Request-Id is the agent's own id on every answer; the workspace's travels as
     // x-databricks-request-id.
-    if (SameName(field.name, "X-Request-Id")) continue;
-    has_databricks_id = has_databricks_id || SameName(field.name, "x-databricks-request-id");
+    if (EqualsIgnoreCase(field.name, "X-Request-Id")) continue;
+    has_databricks_id = has_databricks_id || EqualsIgnoreCase(field.name, "x-databricks-request-id");
     response.insert(field.name, field.value);
   }
   audit.databricks_request_id = std::string(DatabricksRequestId(head.headers));

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/core/text.hpp"
+
 namespace dbproxy {
 namespace {
 
@@ -14,23 +16,6 @@ constexpr std::size_t kMaxIdleHandles = 64;
 // cost about eight system calls each time (guard pages, mlock).
 constexpr std::size_t kAuthBufferBytes = 8192;
 constexpr std::string_view kBearerPrefix = "Authorization: Bearer ";
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-    text.remove_prefix(1);
-  while (!text.empty() && (text.back() == '\r' || text.back() == '\n' || text.back() == ' ' ||
-                           text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-bool SameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 Error TransportError(CURLcode code) {
   const std::string text = curl_easy_strerror(code);
@@ -256,7 +241,7 @@ Status UpstreamTransfer::BuildHeaders(const UpstreamCall& call) {
   // curl adds these when the caller sent none; an empty "Name:" line tells it not to.
   for (const std::string_view name : {"Accept", "Expect", "Content-Type"}) {
     const bool given = std::any_of(call.headers.begin(), call.headers.end(),
-                                   [&](const HeaderField& f) { return SameName(f.name, name); });
+                                   [&](const HeaderField& f) { return EqualsIgnoreCase(f.name, name); });
     if (given) continue;
     const std::string line = std::string(name) + ":";
     curl_slist* next = curl_slist_append(header_list_, line.c_str());
@@ -343,7 +328,7 @@ std::size_t UpstreamTransfer::OnHeader(char* data, std::size_t size, std::size_t
     }
     return n;
   }
-  const std::string_view trimmed = Trim(line);
+  const std::string_view trimmed = TrimWhitespace(line);
   if (trimmed.empty()) {  // end of this header block
     if (head.status >= 200) {
       transfer->head_done_ = true;
@@ -354,8 +339,8 @@ std::size_t UpstreamTransfer::OnHeader(char* data, std::size_t size, std::size_t
   const std::size_t colon = trimmed.find(':');
   if (colon == std::string_view::npos) return n;  // an obsolete folded line: dropped
   HeaderField field{.name = std::string(trimmed.substr(0, colon)),
-                    .value = std::string(Trim(trimmed.substr(colon + 1)))};
-  if (SameName(field.name, "Content-Length")) {
+                    .value = std::string(TrimWhitespace(trimmed.substr(colon + 1)))};
+  if (EqualsIgnoreCase(field.name, "Content-Length")) {
     std::uint64_t length = 0;
     const char* end = field.value.data() + field.value.size();
     if (std::from_chars(field.value.data(), end, length).ptr == end) head.content_length = length;

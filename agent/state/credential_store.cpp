@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <array>
 
-#include "agent/files.hpp"
+#include "common/os/files.hpp"
 
 namespace dbproxy {
 

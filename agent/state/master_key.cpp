@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "agent/files.hpp"
+#include "common/os/files.hpp"
 #include "agent/log.hpp"
 #include "common/store/credential_store_format.hpp"
 
@@ -19,10 +19,10 @@ namespace dbproxy {
 namespace {
 
 Result<SecretBytes> ParseKeyFile(const std::string& path) {
-  Result<std::vector<unsigned char>> bytes = ReadFileBytes(path, 4096);
+  // Read straight into guarded memory: no copy of the key is left in ordinary memory.
+  Result<SecretBytes> bytes = ReadFileSecret(path, 4096);
   if (!bytes) return std::move(bytes).error();
-  Result<SecretBytes> key = ParseMasterKey(*bytes);
-  WipeBytes(*bytes);
+  Result<SecretBytes> key = ParseMasterKey(bytes->bytes());
   if (!key) {
     Error error = std::move(key).error();
     error.message = "master key " + path + ": " + error.message;

@@ -1,33 +1,11 @@
 #include "agent/state/policy_loader.hpp"
 
-#include <algorithm>
 #include <filesystem>
 
-#include "agent/files.hpp"
+#include "common/os/files.hpp"
 #include "common/policy/policy_bundle.hpp"
 
 namespace dbproxy {
-
-Result<std::vector<PolicySource>> ReadPolicySources(const std::string& directory) {
-  std::vector<PolicySource> sources;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(directory, ec)) return sources;
-  std::vector<std::filesystem::path> paths;
-  for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!IsPolicyFileName(name)) continue;
-    if (!entry.is_regular_file(ec)) continue;
-    paths.push_back(entry.path());
-  }
-  if (ec) return MakeError(Errc::kInternal, "cannot list " + directory + ": " + ec.message());
-  std::sort(paths.begin(), paths.end());
-  for (const auto& path : paths) {
-    Result<std::string> text = ReadFileText(path.string(), 4 << 20);
-    if (!text) return std::move(text).error();
-    sources.push_back(PolicySource{.name = path.string(), .text = std::move(*text)});
-  }
-  return sources;
-}
 
 Result<std::shared_ptr<const Policy>> LoadPolicyDirectory(
     const std::string& directory, const std::vector<std::string>& trusted_keys) {

@@ -10,11 +10,6 @@
 
 namespace dbproxy {
 
-// The policy files of `directory`: `*.toml` (not recursive) in name order; hidden files, editor
-// backups and anything not ending in ".toml" are ignored, so config management can stage files
-// safely and rename them into place. Names are full paths. A missing directory has no files.
-Result<std::vector<PolicySource>> ReadPolicySources(const std::string& directory);
-
 // Reads and parses `directory`. When `trusted_keys` is non-empty, `directory/policy.sig` must be
 // a valid signature over exactly these files by one of the keys (see common/policy_bundle.hpp);
 // otherwise nothing is loaded.

@@ -3,7 +3,7 @@
 #include <span>
 #include <utility>
 
-#include "agent/files.hpp"
+#include "common/os/files.hpp"
 
 namespace dbproxy {
 namespace {

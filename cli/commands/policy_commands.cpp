@@ -12,6 +12,7 @@
 #include "cli/commands/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/policy_files.hpp"
+#include "common/os/files.hpp"
 #include "common/policy/policy_bundle.hpp"
 #include "common/policy/policy_lint.hpp"
 
@@ -96,7 +97,7 @@ std::unique_ptr<std::vector<PolicySource>> ReadBundle(const std::string& directo
 }
 
 int RunSign(const PolicyArgs& args) {
-  Result<SecretBytes> key_file = ReadSecretFile(args.key_file, kMaxKeyFile);
+  Result<SecretBytes> key_file = ReadFileSecret(args.key_file, kMaxKeyFile);
   Result<SecretBytes> key = key_file ? ParseSigningKey(key_file->view()) : key_file.error();
   if (!key) {
     PrintError(args.key_file + ": " + key.error().message);
@@ -118,7 +119,7 @@ int RunSign(const PolicyArgs& args) {
   }
   Result<std::string> signature = SignBundle(WithBaseNames(std::move(*files)), *key);
   const std::string path = args.directory + "/" + std::string(kPolicySignatureFile);
-  Status written = signature ? ReplaceFile(path, *signature, 0644) : Status(signature.error());
+  Status written = signature ? AtomicWriteFile(path, *signature, 0644) : Status(signature.error());
   if (!written) {
     PrintError(written.error().message);
     return kExitFailure;
@@ -131,7 +132,7 @@ int RunVerify(const PolicyArgs& args) {
   const std::unique_ptr<std::vector<PolicySource>> files = ReadBundle(args.directory);
   if (!files) return kExitFailure;
   const std::string path = args.directory + "/" + std::string(kPolicySignatureFile);
-  Result<std::string> signature = ReadSmallTextFile(path, kMaxSignatureFile);
+  Result<std::string> signature = ReadFileText(path, kMaxSignatureFile);
   Status verified = signature ? VerifyBundle(*files, *signature, args.trusted_keys)
                               : Status(signature.error());
   if (!verified) {

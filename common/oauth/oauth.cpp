@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/audit/redact.hpp"
+#include "common/core/text.hpp"
 
 namespace dbproxy {
 namespace {
@@ -40,17 +41,6 @@ std::string CleanUpstreamText(std::string_view text, std::size_t max) {
     clean.resize(cut);
   }
   return clean;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) {
-      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 // Splits an absolute URL into its normalised origin and the rest (path and beyond).
