@@ -4,7 +4,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "tests/fake_workspace/scopes.hpp"
+#include "tests/fake_workspace/oauth/scopes.hpp"
 
 namespace dbproxy::fake {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/fake_workspace/scopes.hpp"
+#include "tests/fake_workspace/oauth/scopes.hpp"
 
 namespace dbproxy::fake {
 namespace {

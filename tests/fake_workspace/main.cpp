@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "tests/fake_workspace/cert_gen.hpp"
-#include "tests/fake_workspace/clients_file.hpp"
-#include "tests/fake_workspace/compute_api.hpp"
-#include "tests/fake_workspace/jobs_api.hpp"
+#include "tests/fake_workspace/oauth/clients_file.hpp"
+#include "tests/fake_workspace/api/compute_api.hpp"
+#include "tests/fake_workspace/api/jobs_api.hpp"
 #include "tests/fake_workspace/server.hpp"
-#include "tests/fake_workspace/sql_api.hpp"
+#include "tests/fake_workspace/api/sql_api.hpp"
 #include "tests/fake_workspace/state.hpp"
 
 namespace {

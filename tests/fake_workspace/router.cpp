@@ -4,9 +4,9 @@
 
 #include "tests/fake_workspace/control.hpp"
 #include "tests/fake_workspace/encoding.hpp"
-#include "tests/fake_workspace/oauth_endpoints.hpp"
-#include "tests/fake_workspace/rest_api.hpp"
-#include "tests/fake_workspace/sql_api.hpp"
+#include "tests/fake_workspace/oauth/oauth_endpoints.hpp"
+#include "tests/fake_workspace/api/rest_api.hpp"
+#include "tests/fake_workspace/api/sql_api.hpp"
 
 namespace dbproxy::fake {
 namespace {

@@ -1,14 +1,14 @@
-#include "tests/fake_workspace/rest_api.hpp"
+#include "tests/fake_workspace/api/rest_api.hpp"
 
 #include <algorithm>
 #include <array>
 #include <functional>
 #include <string>
 
-#include "tests/fake_workspace/api_context.hpp"
-#include "tests/fake_workspace/compute_api.hpp"
-#include "tests/fake_workspace/jobs_api.hpp"
-#include "tests/fake_workspace/sql_api.hpp"
+#include "tests/fake_workspace/api/api_context.hpp"
+#include "tests/fake_workspace/api/compute_api.hpp"
+#include "tests/fake_workspace/api/jobs_api.hpp"
+#include "tests/fake_workspace/api/sql_api.hpp"
 
 namespace dbproxy::fake {
 namespace {

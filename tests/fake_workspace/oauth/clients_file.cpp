@@ -1,9 +1,9 @@
-#include "tests/fake_workspace/clients_file.hpp"
+#include "tests/fake_workspace/oauth/clients_file.hpp"
 
 #include <sstream>
 #include <vector>
 
-#include "tests/fake_workspace/scopes.hpp"
+#include "tests/fake_workspace/oauth/scopes.hpp"
 
 namespace dbproxy::fake {
 namespace {

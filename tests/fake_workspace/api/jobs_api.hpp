@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "tests/fake_workspace/api_context.hpp"
+#include "tests/fake_workspace/api/api_context.hpp"
 
 namespace dbproxy::fake {
 

@@ -11,7 +11,7 @@
 // cloud store, refuses requests that carry an Authorization header.
 #pragma once
 
-#include "tests/fake_workspace/api_context.hpp"
+#include "tests/fake_workspace/api/api_context.hpp"
 
 namespace dbproxy::fake {
 

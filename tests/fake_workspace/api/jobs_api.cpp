@@ -1,4 +1,4 @@
-#include "tests/fake_workspace/jobs_api.hpp"
+#include "tests/fake_workspace/api/jobs_api.hpp"
 
 #include <algorithm>
 #include <string>

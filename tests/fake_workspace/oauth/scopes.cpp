@@ -1,4 +1,4 @@
-#include "tests/fake_workspace/scopes.hpp"
+#include "tests/fake_workspace/oauth/scopes.hpp"
 
 #include <algorithm>
 #include <array>

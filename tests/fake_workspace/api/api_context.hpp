@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/fake_workspace/http_types.hpp"
-#include "tests/fake_workspace/scopes.hpp"
+#include "tests/fake_workspace/oauth/scopes.hpp"
 #include "tests/fake_workspace/state.hpp"
 
 namespace dbproxy::fake {

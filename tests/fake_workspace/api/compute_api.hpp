@@ -1,7 +1,7 @@
 // Clusters endpoints of the fake workspace (3 fixed clusters, plus whatever tests create).
 #pragma once
 
-#include "tests/fake_workspace/api_context.hpp"
+#include "tests/fake_workspace/api/api_context.hpp"
 
 namespace dbproxy::fake {
 

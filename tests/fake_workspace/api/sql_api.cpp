@@ -1,4 +1,4 @@
-#include "tests/fake_workspace/sql_api.hpp"
+#include "tests/fake_workspace/api/sql_api.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "tests/fake_workspace/oauth_endpoints.hpp"
+#include "tests/fake_workspace/oauth/oauth_endpoints.hpp"
 
 #include <string>
 #include <utility>
@@ -7,7 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "tests/fake_workspace/encoding.hpp"
-#include "tests/fake_workspace/scopes.hpp"
+#include "tests/fake_workspace/oauth/scopes.hpp"
 
 namespace dbproxy::fake {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/fake_workspace/api_context.hpp"
+#include "tests/fake_workspace/api/api_context.hpp"
 
 namespace dbproxy::fake {
 

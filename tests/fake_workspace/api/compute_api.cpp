@@ -1,4 +1,4 @@
-#include "tests/fake_workspace/compute_api.hpp"
+#include "tests/fake_workspace/api/compute_api.hpp"
 
 #include <cstdio>
 #include <string>
