@@ -3,8 +3,8 @@
 #include "agent/clock.hpp"
 #include "agent/server/peer.hpp"
 #include "agent/server/responses.hpp"
-#include "common/policy/actions.hpp"
-#include "common/calls/classify.hpp"
+#include "common/policy/decide.hpp"
+#include "common/policy/explain_request.hpp"
 
 namespace dbproxy {
 namespace {
@@ -26,128 +26,68 @@ nlohmann::json PolicySummary(const AgentState& state) {
 }
 
 // The caller an explain request describes. Only the fields given are set; names are looked up.
-CallerIdentity ExplainedCaller(const nlohmann::json& body) {
+CallerIdentity ExplainedCaller(const ExplainRequest& request) {
   CallerIdentity id;
   id.pid = 0;
-  id.uid = static_cast<uid_t>(body.value("uid", std::int64_t{-1}));
-  id.gid = static_cast<gid_t>(body.value("gid", std::int64_t{-1}));
-  id.user = body.value("user", body.contains("uid") ? UserName(id.uid) : std::string());
-  id.group = body.contains("gid") ? GroupName(id.gid) : std::string();
-  id.unit = body.value("unit", "");
-  id.exe = body.value("exe", "");
+  id.uid = static_cast<uid_t>(request.uid.value_or(-1));
+  id.gid = static_cast<gid_t>(request.gid.value_or(-1));
+  id.user = request.user.value_or(request.uid ? UserName(id.uid) : std::string());
+  id.group = request.gid ? GroupName(id.gid) : std::string();
+  id.unit = request.unit;
+  id.exe = request.exe;
   return id;
 }
 
-Result<RequestFacts> ExplainedFacts(const nlohmann::json& body, const Service& service) {
-  RequestFacts facts;
-  facts.now_unix = body.value("time", NowUnix());
-  facts.workspace = body.value("workspace", service.workspace);
-  if (body.contains("action")) {
-    Result<std::string> action = NormalizeActionPattern(body.value("action", ""));
-    if (!action) return std::move(action).error();
-    facts.action = *action;
-  } else {
-    Result<Classification> call =
-        ClassifyCall(body.value("method", ""), body.value("path", ""));
-    if (!call) return std::move(call).error();
-    facts.action = call->action;
-    facts.method = body.value("method", "");
-    facts.path = call->normalized_path;
-  }
-  if (body.contains("row_limit")) facts.row_limit = body.value("row_limit", std::int64_t{0});
-  if (body.contains("byte_limit")) facts.byte_limit = body.value("byte_limit", std::int64_t{0});
-  if (body.contains("warehouse")) facts.warehouse = body.value("warehouse", "");
-  return facts;
-}
-
-Status CheckExplainBody(const nlohmann::json& body) {
-  static const std::vector<std::string> kStrings = {"user", "unit", "exe", "service", "workspace",
-                                                    "action", "method", "path", "warehouse"};
-  static const std::vector<std::string> kNumbers = {"uid", "gid", "row_limit", "byte_limit",
-                                                    "time"};
-  for (const auto& [key, value] : body.items()) {
-    const bool is_string = std::find(kStrings.begin(), kStrings.end(), key) != kStrings.end();
-    const bool is_number = std::find(kNumbers.begin(), kNumbers.end(), key) != kNumbers.end();
-    if (!is_string && !is_number) return MakeError(Errc::kInvalidRequest, "unknown field '" + key + "'");
-    if ((is_string && !value.is_string()) || (is_number && !value.is_number_integer())) {
-      return MakeError(Errc::kInvalidRequest, "'" + key + "' has the wrong type");
-    }
-  }
-  if (!body.contains("action") && !(body.contains("method") && body.contains("path"))) {
-    return MakeError(Errc::kInvalidRequest, "give an action, or a method and a path");
-  }
-  return Status::Ok();
-}
-
-HttpResponse Explain(AgentState& state, const HttpRequest& request, const RequestContext& context,
-                     AuditRecord& audit) {
-  Result<nlohmann::json> body = ParseJsonObject(request.body());
-  if (!body) return ErrorResponse(body.error(), context.request_id);
-  if (Status valid = CheckExplainBody(*body); !valid) {
-    return ErrorResponse(valid.error(), context.request_id);
-  }
-  const Policy& policy = *state.policy;
-  const CallerIdentity caller = ExplainedCaller(*body);
-  const std::vector<std::string> no_groups;
+nlohmann::json DecisionJson(const Policy& policy, const RequestFacts& facts,
+                            const CallDecision& decision,
+                            const std::vector<TraceStep>& trace) {
   nlohmann::json out = {{"policy_revision", policy.revision}, {"service", nullptr}};
-  const Service* service = nullptr;
-  if (body->contains("service")) {
-    service = policy.FindService(body->value("service", ""));
-    if (service == nullptr) {
-      return ErrorResponse(MakeError(Errc::kNotFound, "no service '" +
-                                                          body->value("service", "") + "'"),
-                           context.request_id);
-    }
-    out["matched_by"] = "named in the request";
-  } else {
-    Result<const Service*> matched = MatchService(policy, caller, no_groups);
-    if (!matched) {
-      out["decision"] = {{"effect", "deny"}, {"rule", "unidentified"},
-                         {"reason", matched.error().message}};
-      return JsonResponse(http::status::ok, out);
-    }
-    service = *matched;
-    out["matched_by"] = service->match.Describe() + " (" + service->source + ")";
+  if (decision.service != nullptr) {
+    out["service"] = decision.service_name;
+    out["matched_by"] = decision.matched_by;
+    out["attributes"] = decision.service->attributes;
+    out["granted_roles"] = decision.granted_roles;
   }
-  audit.service = service->name;
-  out["service"] = service->name;
-  out["attributes"] = service->attributes;
-  Result<RequestFacts> facts = ExplainedFacts(*body, *service);
-  if (!facts) return ErrorResponse(facts.error(), context.request_id);
-  out["action"] = facts->action;
-  out["workspace"] = facts->workspace;
-  const std::vector<std::string> granted =
-      state.runtime->grants().ActiveRoles(service->name, facts->now_unix);
-  out["granted_roles"] = granted;
-  if (auto maintenance =
-          state.runtime->maintenance().Find(service->name, facts->workspace, facts->now_unix)) {
-    out["decision"] = {{"effect", "deny"}, {"rule", "maintenance"},
-                       {"reason", "maintenance: " + maintenance->reason}};
-    return JsonResponse(http::status::ok, out);
-  }
-  const EvalInput input{.service = service, .identity = &caller, .group_names = &no_groups,
-                        .facts = &*facts, .granted_roles = &granted};
-  std::vector<TraceStep> trace;
-  Decision decision = Evaluate(policy, input, &trace);
-  if (decision.allow && facts->action.starts_with("token:")) {
-    if (std::string bypass = RawTokenBypass(policy, input, facts->action.substr(6));
-        !bypass.empty()) {
-      trace.push_back(TraceStep{"raw token", "refused: '" + bypass + "' restricts calls it could make"});
-      decision = Decision{.allow = false, .rule = bypass,
-                          .reason = "a raw token would bypass '" + bypass + "'; use proxy mode",
-                          .role = nullptr};
-    }
-  }
+  out["action"] = facts.action;
+  out["workspace"] = decision.service != nullptr ? decision.workspace : facts.workspace;
   out["decision"] = {{"effect", decision.allow ? "allow" : "deny"},
                      {"rule", decision.rule},
                      {"reason", decision.reason}};
-  if (decision.role != nullptr) out["credential"] = decision.role->credential;
+  if (decision.allow) {
+    out["role"] = decision.role;
+    out["credential"] = decision.credential;
+    if (!decision.clamps.empty()) out["clamps"] = decision.clamps;
+  }
+  if (decision.error.retry_after_seconds > 0) {
+    out["retry_after_seconds"] = decision.error.retry_after_seconds;
+  }
   nlohmann::json steps = nlohmann::json::array();
   for (const TraceStep& step : trace) {
     steps.push_back({{"step", step.subject}, {"outcome", step.outcome}});
   }
   out["trace"] = std::move(steps);
-  return JsonResponse(http::status::ok, out);
+  return out;
+}
+
+// The decision a request with these facts gets (the same Decide), with its trace.
+HttpResponse Explain(AgentState& state, const HttpRequest& request, const RequestContext& context,
+                     AuditRecord& audit) {
+  Result<nlohmann::json> body = ParseJsonObject(request.body());
+  if (!body) return ErrorResponse(body.error(), context.request_id);
+  Result<ExplainRequest> explain = ParseExplainRequest(*body, NowUnix());
+  if (!explain) return ErrorResponse(explain.error(), context.request_id);
+  const std::shared_ptr<const Policy> policy = state.policy;
+  const CallerIdentity caller = ExplainedCaller(*explain);
+  const DecisionSubject subject{.identity = &caller, .service_name = explain->service};
+  const RuntimeView runtime{.grants = &state.runtime->grants(),
+                            .maintenance = &state.runtime->maintenance()};
+  std::vector<TraceStep> trace;
+  const CallDecision decision = Decide(*policy, runtime, subject, explain->facts, &trace);
+  if (decision.service == nullptr && !explain->service.empty()) {
+    return ErrorResponse(decision.error, context.request_id);  // an unknown named service
+  }
+  audit.service = decision.service_name;
+  return JsonResponse(http::status::ok, DecisionJson(*policy, explain->facts, decision, trace));
 }
 
 }  // namespace

@@ -22,11 +22,11 @@ namespace {
 // multiply grants without narrowing what a caller can do.
 constexpr char kProxyScope[] = "all-apis";
 
-// What the checks before the decision collect.
+// What the checks before the decision collect. Holds the policies the call decides against,
+// so that a reload while the body is read frees nothing the call uses.
 struct PendingCall {
-  const Service* service = nullptr;
+  PinnedPolicy pinned{};
   ProxyRoute route{};
-  std::vector<std::string> granted{};
   BodyFacts body_facts{};
   std::optional<std::string> body{};  // read when inspected or empty
   bool body_consumed = false;
@@ -50,7 +50,8 @@ AuditRecord BeginProxyAudit(const http::request<http::empty_body>& header,
   return BeginAuditFor("agent", header.method_string(), header.target(), context);
 }
 
-// Service, route and maintenance: everything known from the header alone.
+// Service and route: everything known from the header alone. The service is matched here
+// only for its default workspace; DecideCall decides against the same pinned policy.
 Status Identify(AgentState& state, const StreamedRequest& exchange, AuditRecord& audit,
                 PendingCall& call) {
   const http::request<http::empty_body>& header = exchange.parser.get();
@@ -59,33 +60,24 @@ Status Identify(AgentState& state, const StreamedRequest& exchange, AuditRecord&
     return MakeError(Errc::kNotFound, "proxy mode is disabled on this agent ([proxy] enabled)");
   }
   if (Status admitted = AdmitAudited(state); !admitted) return admitted;
-  Result<const Service*> service = MatchService(*state.policy, exchange.context.peer.identity(),
-                                                exchange.context.peer.group_names());
+  Result<const Service*> service =
+      MatchSubject(*call.pinned.enforced, SubjectOf(exchange.context));
   if (!service) {
     audit.decision = "deny";
+    audit.rule = "unidentified";
     return std::move(service).error();
   }
-  call.service = *service;
-  audit.service = call.service->name;
+  audit.service = (*service)->name;
   if (header.count(kWorkspaceHeader) > 1) {
     return MakeError(Errc::kInvalidRequest, "X-Dbproxy-Workspace is given more than once");
   }
   Result<ProxyRoute> route = ParseProxyRoute(header.method_string(), header.target(),
-                                             header[kWorkspaceHeader], call.service->workspace);
+                                             header[kWorkspaceHeader], (*service)->workspace);
   if (!route) return std::move(route).error();
   call.route = std::move(*route);
   audit.workspace = call.route.workspace;
   audit.action = call.route.classification.action;
   audit.path = call.route.classification.normalized_path;
-  const std::int64_t now = NowUnix();
-  if (auto maintenance =
-          state.runtime->maintenance().Find(call.service->name, call.route.workspace, now)) {
-    Error error = MaintenanceError(*maintenance, now);
-    audit.decision = "deny";
-    audit.rule = error.rule;
-    return error;
-  }
-  call.granted = state.runtime->grants().ActiveRoles(call.service->name, now);
   return InspectQuery(call.route.classification, call.route.query, call.body_facts);
 }
 
@@ -130,10 +122,26 @@ void RecordFacts(const AgentState& state, const PendingCall& call, AuditRecord& 
   }
 }
 
+// The service's requests_per_minute (of the roles the decision saw).
+Status AdmitRate(AgentState& state, const PendingCall& call, const CallDecision& decision,
+                 AuditRecord& audit) {
+  const auto limit = ServiceRateLimit(*call.pinned.enforced, *decision.service,
+                                      &decision.granted_roles);
+  if (!limit) return Status::Ok();
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now().time_since_epoch())
+                                  .count();
+  Status admitted = state.rate_limiter->Admit(decision.service_name, *limit, now_ms);
+  if (!admitted) {
+    audit.decision = "deny";
+    audit.rule = admitted.error().rule;
+  }
+  return admitted;
+}
+
 // The policy decision, the rate limit and the clamps; on success fills `forward`.
-Status Decide(AgentState& state, const StreamedRequest& exchange, PendingCall& call,
-              AuditRecord& audit, ProxyForward& forward) {
-  const RequestContext& context = exchange.context;
+Status DecideCall(AgentState& state, const StreamedRequest& exchange, PendingCall& call,
+                  AuditRecord& audit, ProxyForward& forward) {
   const Classification& classification = call.route.classification;
   RequestFacts facts{.action = classification.action,
                      .workspace = call.route.workspace,
@@ -142,47 +150,22 @@ Status Decide(AgentState& state, const StreamedRequest& exchange, PendingCall& c
                      .now_unix = NowUnix()};
   AddToRequestFacts(call.body_facts, facts);
   RecordFacts(state, call, audit);
-  const EvalInput input{.service = call.service,
-                        .identity = &context.peer.identity(),
-                        .group_names = &context.peer.group_names(),
-                        .facts = &facts,
-                        .granted_roles = &call.granted};
-  ShadowDecide(state, context, facts, audit);
-  const Decision decision = Evaluate(*state.policy, input);
-  audit.rule = decision.rule;
-  if (!decision.allow || decision.role == nullptr) {
-    audit.decision = "deny";
-    Error denied =
-        MakeError(Errc::kPolicyDenied, decision.allow ? "service '" + call.service->name +
-                                                            "' has no role with a credential"
-                                                      : decision.reason);
-    denied.rule = decision.rule;
-    return denied;
-  }
-  if (auto limit = ServiceRateLimit(*state.policy, *call.service, &call.granted)) {
-    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::steady_clock::now().time_since_epoch())
-                                    .count();
-    if (Status admitted = state.rate_limiter->Admit(call.service->name, *limit, now_ms);
-        !admitted) {
-      audit.decision = "deny";
-      audit.rule = admitted.error().rule;
-      return admitted;
-    }
-  }
+  const CallDecision decision = DecideRequest(call.pinned, state, exchange.context, facts, audit);
+  if (!decision.allow) return decision.error;
+  if (Status admitted = AdmitRate(state, call, decision, audit); !admitted) return admitted;
   if (!decision.clamps.empty() && call.body) {
-    Result<std::string> clamped = ApplyClamps(*call.body, decision.role->limits, call.body_facts);
+    Result<std::string> clamped = ApplyClamps(*call.body, decision.limits, call.body_facts);
     if (!clamped) return std::move(clamped).error();
     *call.body = std::move(*clamped);
     for (const std::string& clamp : decision.clamps)
       audit.attributes.emplace_back("clamp", clamp);
   }
   audit.decision = "allow";
-  audit.credential = decision.role->credential;
+  audit.credential = decision.credential;
   forward.method = facts.method;
   forward.target = call.route.UpstreamTarget();
   forward.token_key = TokenKey{.workspace = call.route.workspace,
-                               .credential = decision.role->credential,
+                               .credential = decision.credential,
                                .scope = kProxyScope};
   forward.headers = RequestHeadersToForward(call.caller_headers, DBPROXY_VERSION);
   forward.body = std::move(call.body);
@@ -207,6 +190,7 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exc
   ProxyForward forward;
   forward.keep_alive = exchange.parser.get().keep_alive();
   PendingCall call;
+  call.pinned = PinPolicy(state);
   call.method = audit.method;
   call.caller_headers = CallerHeaders(exchange.parser.get());
   call.body_consumed = exchange.parser.is_done();  // no body at all
@@ -230,7 +214,7 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exc
       }
     }
   }
-  if (status) status = Decide(state, exchange, call, audit, forward);
+  if (status) status = DecideCall(state, exchange, call, audit, forward);
   bool reusable = false;
   if (!status) {
     const Error error = std::move(status).error();

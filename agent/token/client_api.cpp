@@ -44,25 +44,31 @@ Result<TokenRequest> ParseTokenRequest(const std::string& body) {
 
 }  // namespace
 
-void ShadowDecide(const AgentState& state, const RequestContext& context, const RequestFacts& facts,
-                  AuditRecord& audit) {
-  if (!state.shadow_policy) return;
-  const CallerIdentity& identity = context.peer.identity();
-  Result<const Service*> service =
-      MatchService(*state.shadow_policy, identity, context.peer.group_names());
-  if (!service) {
-    audit.shadow_decision = "deny";
-    audit.shadow_rule = "unidentified";
-    return;
+PinnedPolicy PinPolicy(const AgentState& state) {
+  return PinnedPolicy{.enforced = state.policy, .shadow = state.shadow_policy};
+}
+
+DecisionSubject SubjectOf(const RequestContext& context) {
+  return DecisionSubject{.identity = &context.peer.identity(),
+                         .group_names = &context.peer.group_names()};
+}
+
+CallDecision DecideRequest(const PinnedPolicy& pinned, const AgentState& state,
+                           const RequestContext& context, const RequestFacts& facts,
+                           AuditRecord& audit) {
+  const RuntimeView runtime{.grants = &state.runtime->grants(),
+                            .maintenance = &state.runtime->maintenance()};
+  const DecisionSubject subject = SubjectOf(context);
+  if (pinned.shadow) {
+    const CallDecision shadow = Decide(*pinned.shadow, runtime, subject, facts);
+    audit.shadow_decision = shadow.allow ? "allow" : "deny";
+    audit.shadow_rule = shadow.rule;
   }
-  const std::vector<std::string> granted =
-      state.runtime->grants().ActiveRoles((*service)->name, facts.now_unix);
-  const EvalInput input{.service = *service, .identity = &identity,
-                        .group_names = &context.peer.group_names(), .facts = &facts,
-                        .granted_roles = &granted};
-  const Decision decision = Evaluate(*state.shadow_policy, input);
-  audit.shadow_decision = decision.allow ? "allow" : "deny";
-  audit.shadow_rule = decision.rule;
+  CallDecision decision = Decide(*pinned.enforced, runtime, subject, facts);
+  if (!decision.service_name.empty()) audit.service = decision.service_name;
+  audit.rule = decision.rule;
+  if (!decision.allow) audit.decision = "deny";
+  return decision;
 }
 
 namespace {
@@ -88,24 +94,30 @@ nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context, Au
   return out;
 }
 
+// The scope asked for, or the service's default. Errors: DefaultTokenScope's, a blank scope.
+Result<std::string> RequestedScope(const Policy& policy, const Service& service,
+                                   const TokenRequest& request) {
+  Result<std::string> scope = request.scope.empty() ? DefaultTokenScope(policy, service)
+                                                    : CanonicalScope(request.scope);
+  if (scope && scope->empty()) return MakeError(Errc::kInvalidRequest, "scope is blank");
+  return scope;
+}
+
 asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& request,
                                          const RequestContext& context, AuditRecord& audit) {
   Result<TokenRequest> parsed = ParseTokenRequest(request.body());
   if (!parsed) co_return ErrorResponse(parsed.error(), context.request_id);
-  Result<const Service*> service =
-      MatchService(*state.policy, context.peer.identity(), context.peer.group_names());
+  // Held across the broker's co_await: a reload must not free what this request decided on.
+  const PinnedPolicy pinned = PinPolicy(state);
+  Result<const Service*> service = MatchSubject(*pinned.enforced, SubjectOf(context));
   if (!service) {
     audit.decision = "deny";
+    audit.rule = "unidentified";
     co_return ErrorResponse(service.error(), context.request_id);
   }
   audit.service = (*service)->name;
-  Result<std::string> scope = parsed->scope.empty() ? DefaultTokenScope(*state.policy, **service)
-                                                    : CanonicalScope(parsed->scope);
+  Result<std::string> scope = RequestedScope(*pinned.enforced, **service, *parsed);
   if (!scope) co_return ErrorResponse(scope.error(), context.request_id);
-  if (scope->empty()) {
-    co_return ErrorResponse(MakeError(Errc::kInvalidRequest, "scope is blank"),
-                            context.request_id);
-  }
   audit.action = "token:" + *scope;
   const std::string workspace =
       parsed->workspace.empty() ? (*service)->workspace : parsed->workspace;
@@ -116,50 +128,14 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
                   "no workspace given and service '" + (*service)->name + "' has no default"),
         context.request_id);
   }
-  const CallerIdentity& identity = context.peer.identity();
-  const std::int64_t now = NowUnix();
-  if (auto maintenance = state.runtime->maintenance().Find((*service)->name, workspace, now)) {
-    Error error = MaintenanceError(*maintenance, now);
-    audit.decision = "deny";
-    audit.rule = error.rule;
-    co_return ErrorResponse(error, context.request_id);
-  }
-  const std::vector<std::string> granted = state.runtime->grants().ActiveRoles((*service)->name, now);
-  const RequestFacts facts{.action = audit.action, .workspace = workspace, .now_unix = now};
-  const EvalInput input{.service = *service, .identity = &identity,
-                        .group_names = &context.peer.group_names(), .facts = &facts,
-                        .granted_roles = &granted};
-  ShadowDecide(state, context, facts, audit);
-  const Decision decision = Evaluate(*state.policy, input);
-  audit.rule = decision.rule;
-  if (!decision.allow) {
-    audit.decision = "deny";
-    Error denied = MakeError(Errc::kPolicyDenied, decision.reason);
-    denied.rule = decision.rule;
-    co_return ErrorResponse(denied, context.request_id);
-  }
-  // A raw token escapes call-level rules: refuse it when a rule or limit restricts calls the
-  // token's scope could make, and say how to get the call through.
-  if (std::string bypassed = RawTokenBypass(*state.policy, input, *scope); !bypassed.empty()) {
-    audit.decision = "deny";
-    audit.rule = bypassed;
-    Error denied = MakeError(Errc::kPolicyDenied,
-                             "'" + bypassed + "' restricts calls that a token with scope '" +
-                                 *scope + "' could make; use proxy mode or a narrower scope");
-    denied.rule = bypassed;
-    co_return ErrorResponse(denied, context.request_id);
-  }
-  if (decision.role == nullptr) {
-    co_return ErrorResponse(MakeError(Errc::kPolicyDenied, "service '" + (*service)->name +
-                                                              "' has no role with a credential"),
-                            context.request_id);
-  }
+  const RequestFacts facts{.action = audit.action, .workspace = workspace, .now_unix = NowUnix()};
+  const CallDecision decision = DecideRequest(pinned, state, context, facts, audit);
+  if (!decision.allow) co_return ErrorResponse(decision.error, context.request_id);
   audit.decision = "allow";
-  audit.credential = decision.role->credential;
+  audit.credential = decision.credential;
   const int min_ttl =
       parsed->min_ttl_seconds >= 0 ? parsed->min_ttl_seconds : state.config.tokens.min_ttl_seconds;
-  const TokenKey key{.workspace = workspace, .credential = decision.role->credential,
-                     .scope = *scope};
+  const TokenKey key{.workspace = workspace, .credential = decision.credential, .scope = *scope};
   Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(key, min_ttl);
   if (!token) co_return ErrorResponse(token.error(), context.request_id);
   const IssuedToken& issued = **token;

@@ -1,17 +1,36 @@
 // The client API of agent.sock: /healthz, /v1/whoami, /v1/token. See README "Client API".
+// Also the decision step that token requests and proxied calls share.
 #pragma once
+
+#include <memory>
 
 #include "agent/agent_state.hpp"
 #include "agent/server/http_server.hpp"
 #include "common/audit/audit_record.hpp"
+#include "common/policy/decide.hpp"
 #include "common/policy/rules.hpp"
 
 namespace dbproxy {
 
-// Evaluates the shadow policy (when loaded) and records its verdict in `audit` beside the real
-// one. Never affects the answer.
-void ShadowDecide(const AgentState& state, const RequestContext& context, const RequestFacts& facts,
-                  AuditRecord& audit);
+// The policies a request decides against, taken when it starts and held until it ends: a
+// reload swaps state.policy but never frees a policy a request still holds, so pointers into
+// it (CallDecision::service) stay valid across the request's co_awaits.
+struct PinnedPolicy {
+  std::shared_ptr<const Policy> enforced;
+  std::shared_ptr<const Policy> shadow;  // null when no shadow policy is loaded
+};
+PinnedPolicy PinPolicy(const AgentState& state);
+
+// The kernel-identified caller of `context`. Points into `context`.
+DecisionSubject SubjectOf(const RequestContext& context);
+
+// Decide (common/policy/decide.hpp) for the caller against the pinned policy, with the
+// agent's grants and maintenance. Records in `audit` the service, the rule and, on deny,
+// "deny"; the caller records "allow" and the credential once it has acted. The shadow policy
+// (when pinned) is decided the same way and recorded beside; it never affects the answer.
+CallDecision DecideRequest(const PinnedPolicy& pinned, const AgentState& state,
+                           const RequestContext& context, const RequestFacts& facts,
+                           AuditRecord& audit);
 
 // Handles one request on the agent socket and writes its audit line.
 asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest& request,

@@ -17,8 +17,16 @@ struct ExplainOptions {
   std::string exe;
   std::string service;
   std::string workspace;
+  // Request facts, as a proxied call's body would carry them (unset: absent).
   std::optional<std::int64_t> row_limit;
-  std::string warehouse;
+  std::optional<std::int64_t> byte_limit;
+  std::optional<std::int64_t> statement_bytes;
+  std::optional<std::int64_t> num_workers;
+  std::optional<std::string> warehouse;
+  std::optional<std::string> disposition;
+  std::optional<std::string> job_id;
+  std::optional<std::string> node_type;
+  std::optional<std::string> driver_node_type;
   std::string what;  // an action ("jobs.run") or "METHOD PATH"
 };
 
@@ -31,8 +39,18 @@ nlohmann::json ExplainBody(const ExplainOptions& o) {
   if (!o.exe.empty()) body["exe"] = o.exe;
   if (!o.service.empty()) body["service"] = o.service;
   if (!o.workspace.empty()) body["workspace"] = o.workspace;
-  if (o.row_limit) body["row_limit"] = *o.row_limit;
-  if (!o.warehouse.empty()) body["warehouse"] = o.warehouse;
+  const auto add = [&body](const char* key, const auto& value) {
+    if (value) body[key] = *value;
+  };
+  add("row_limit", o.row_limit);
+  add("byte_limit", o.byte_limit);
+  add("statement_bytes", o.statement_bytes);
+  add("num_workers", o.num_workers);
+  add("warehouse", o.warehouse);
+  add("disposition", o.disposition);
+  add("job_id", o.job_id);
+  add("node_type", o.node_type);
+  add("driver_node_type", o.driver_node_type);
   const std::size_t space = o.what.find(' ');
   if (space != std::string::npos && o.what.find('/', space) == space + 1) {
     body["method"] = o.what.substr(0, space);
@@ -99,8 +117,19 @@ void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, Comman
   command->add_option("--exe", explain.exe, "caller executable");
   command->add_option("--service", explain.service, "explain for this service directly");
   command->add_option("--workspace", explain.workspace, "workspace (default: the service's)");
-  command->add_option("--row-limit", explain.row_limit, "request row_limit (SQL)");
   command->add_option("--warehouse", explain.warehouse, "request warehouse_id (SQL)");
+  command->add_option("--row-limit", explain.row_limit, "request row_limit (SQL)");
+  command->add_option("--byte-limit", explain.byte_limit, "request byte_limit (SQL)");
+  command->add_option("--statement-bytes", explain.statement_bytes,
+                      "size of the statement in bytes (SQL)");
+  command->add_option("--disposition", explain.disposition,
+                      "request disposition: INLINE, EXTERNAL_LINKS (SQL)");
+  command->add_option("--job-id", explain.job_id, "request job_id (jobs)");
+  command->add_option("--node-type", explain.node_type, "request node_type_id (clusters)");
+  command->add_option("--driver-node-type", explain.driver_node_type,
+                      "request driver_node_type_id (clusters)");
+  command->add_option("--num-workers", explain.num_workers,
+                      "request num_workers or autoscale max_workers (clusters)");
   command->add_option("what", explain.what, "ACTION or \"METHOD PATH\"")->required();
   command->callback([&options, &action] {
     action = [&options] { return RunExplain(options, explain); };

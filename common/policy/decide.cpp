@@ -1,0 +1,126 @@
+#include "common/policy/decide.hpp"
+
+#include <optional>
+#include <utility>
+
+namespace dbproxy {
+namespace {
+
+constexpr std::string_view kTokenPrefix = "token:";
+
+void Note(std::vector<TraceStep>* trace, std::string subject, std::string outcome) {
+  if (trace != nullptr) trace->push_back({std::move(subject), std::move(outcome)});
+}
+
+void Deny(CallDecision& out, Error error, std::string rule) {
+  out.allow = false;
+  out.rule = std::move(rule);
+  out.reason = error.message;
+  out.error = std::move(error);
+}
+
+void DenyByPolicy(CallDecision& out, std::string rule, std::string reason) {
+  Error error = MakeError(Errc::kPolicyDenied, std::move(reason));
+  error.rule = rule;
+  Deny(out, std::move(error), std::move(rule));
+}
+
+// Steps 4 to 6, once the service is known and not switched off.
+void DecideByPolicy(const Policy& policy, const EvalInput& input, CallDecision& out,
+                    std::vector<TraceStep>* trace) {
+  const Decision decision = Evaluate(policy, input, trace);
+  if (!decision.allow) {
+    DenyByPolicy(out, decision.rule, decision.reason);
+    return;
+  }
+  const std::string& action = input.facts->action;
+  if (action.starts_with(kTokenPrefix)) {
+    const std::string scope = action.substr(kTokenPrefix.size());
+    if (std::string bypassed = RawTokenBypass(policy, input, scope); !bypassed.empty()) {
+      Note(trace, "raw token", "refused: '" + bypassed + "' restricts calls it could make");
+      out.bypassed = bypassed;
+      DenyByPolicy(out, bypassed,
+                   "'" + bypassed + "' restricts calls that a token with scope '" + scope +
+                       "' could make; use proxy mode or a narrower scope");
+      return;
+    }
+  }
+  if (decision.role == nullptr) {
+    Note(trace, "credential", "refused: no role of the service has one");
+    DenyByPolicy(out, decision.rule,
+                 "service '" + input.service->name + "' has no role with a credential");
+    return;
+  }
+  out.allow = true;
+  out.rule = decision.rule;
+  out.reason = decision.reason;
+  out.role = decision.role->name;
+  out.credential = decision.role->credential;
+  out.limits = decision.role->limits;
+  out.clamps = decision.clamps;
+}
+
+}  // namespace
+
+Result<const Service*> MatchSubject(const Policy& policy, const DecisionSubject& subject) {
+  if (!subject.service_name.empty()) {
+    const Service* named = policy.FindService(subject.service_name);
+    if (named == nullptr) {
+      return MakeError(Errc::kNotFound, "no service '" + subject.service_name + "'");
+    }
+    return named;
+  }
+  static const std::vector<std::string> kNoGroups;
+  return MatchService(policy, *subject.identity,
+                      subject.group_names != nullptr ? *subject.group_names : kNoGroups);
+}
+
+CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
+                    const DecisionSubject& subject, const RequestFacts& facts,
+                    std::vector<TraceStep>* trace) {
+  CallDecision out;
+  Result<const Service*> matched = MatchSubject(policy, subject);
+  if (!matched) {
+    Note(trace, "service", "none: " + matched.error().message);
+    Deny(out, std::move(matched).error(), "unidentified");
+    return out;
+  }
+  const Service& service = **matched;
+  out.service = &service;
+  out.service_name = service.name;
+  out.matched_by = subject.service_name.empty()
+                       ? service.match.Describe() + " (" + service.source + ")"
+                       : "named in the request";
+  Note(trace, "service " + service.name, "matched: " + out.matched_by);
+  // The facts as evaluated: the workspace defaults to the service's.
+  std::optional<RequestFacts> defaulted;
+  if (facts.workspace.empty() && !service.workspace.empty()) {
+    defaulted = facts;
+    defaulted->workspace = service.workspace;
+  }
+  const RequestFacts& evaluated = defaulted ? *defaulted : facts;
+  out.workspace = evaluated.workspace;
+  if (runtime.maintenance != nullptr) {
+    if (auto entry = runtime.maintenance->Find(service.name, out.workspace, facts.now_unix)) {
+      Error error = MaintenanceError(*entry, facts.now_unix);
+      Note(trace, "maintenance", "applies: " + error.message);
+      std::string rule = error.rule;
+      Deny(out, std::move(error), std::move(rule));
+      return out;
+    }
+  }
+  if (runtime.grants != nullptr) {
+    out.granted_roles = runtime.grants->ActiveRoles(service.name, facts.now_unix);
+  }
+  static const std::vector<std::string> kNoGroups;
+  const EvalInput input{
+      .service = &service,
+      .identity = subject.identity,
+      .group_names = subject.group_names != nullptr ? subject.group_names : &kNoGroups,
+      .facts = &evaluated,
+      .granted_roles = &out.granted_roles};
+  DecideByPolicy(policy, input, out, trace);
+  return out;
+}
+
+}  // namespace dbproxy

@@ -1,0 +1,131 @@
+#include "common/policy/explain_request.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "common/calls/classify.hpp"
+#include "common/calls/request_body.hpp"
+#include "common/policy/actions.hpp"
+
+namespace dbproxy {
+namespace {
+
+constexpr std::array<std::string_view, 13> kStrings = {
+    "user",   "unit", "exe",       "service",     "workspace", "action",          "method",
+    "path",   "warehouse", "disposition", "node_type", "driver_node_type", "job_id"};
+constexpr std::array<std::string_view, 7> kCounts = {
+    "uid", "gid", "row_limit", "byte_limit", "statement_bytes", "num_workers", "time"};
+
+bool IsOneOf(std::string_view key, auto& names) {
+  return std::find(names.begin(), names.end(), key) != names.end();
+}
+
+Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std::move(message)); }
+
+Status CheckFields(const nlohmann::json& body) {
+  for (const auto& [key, value] : body.items()) {
+    const bool count = IsOneOf(key, kCounts);
+    const bool text = !count && IsOneOf(key, kStrings);
+    if (!count && !text) return Invalid("unknown field '" + key + "'");
+    const bool job_id_number = key == "job_id" && value.is_number_integer();
+    if ((text && !value.is_string() && !job_id_number) ||
+        (count && !value.is_number_integer())) {
+      return Invalid("'" + key + "' has the wrong type");
+    }
+    const bool may_be_negative = key == "uid" || key == "gid" || key == "time";
+    if ((count || job_id_number) && !may_be_negative && value.get<std::int64_t>() < 0) {
+      return Invalid("'" + key + "' must not be negative");
+    }
+  }
+  if (!body.contains("action") && !(body.contains("method") && body.contains("path"))) {
+    return Invalid("give an action, or a method and a path");
+  }
+  return Status::Ok();
+}
+
+std::optional<std::string> OptionalString(const nlohmann::json& body, const char* key) {
+  if (!body.contains(key)) return std::nullopt;
+  return body[key].get<std::string>();
+}
+
+std::optional<std::int64_t> OptionalCount(const nlohmann::json& body, const char* key) {
+  if (!body.contains(key)) return std::nullopt;
+  return body[key].get<std::int64_t>();
+}
+
+// job_id as the proxy canonicalises it: decimal digits without leading zeros.
+Result<std::optional<std::string>> JobId(const nlohmann::json& body) {
+  if (!body.contains("job_id")) return std::optional<std::string>();
+  if (body["job_id"].is_number_integer()) {
+    return std::optional<std::string>(std::to_string(body["job_id"].get<std::int64_t>()));
+  }
+  const std::string text = body["job_id"].get<std::string>();
+  if (text.empty() || text.size() > 18 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return Invalid("'job_id' must be a decimal number");
+  }
+  return std::optional<std::string>(std::to_string(std::stoll(text)));
+}
+
+// The call facts a body with these fields would give (InspectBody, then AddToRequestFacts).
+Status AddCallFacts(const nlohmann::json& body, BodyFacts base, RequestFacts& facts) {
+  base.warehouse = OptionalString(body, "warehouse");
+  base.disposition = OptionalString(body, "disposition");
+  base.node_type = OptionalString(body, "node_type");
+  base.driver_node_type = OptionalString(body, "driver_node_type");
+  base.row_limit = OptionalCount(body, "row_limit");
+  base.byte_limit = OptionalCount(body, "byte_limit");
+  if (base.row_limit == 0) base.row_limit.reset();
+  if (base.byte_limit == 0) base.byte_limit.reset();
+  base.statement_bytes = OptionalCount(body, "statement_bytes");
+  base.num_workers = OptionalCount(body, "num_workers");
+  Result<std::optional<std::string>> job_id = JobId(body);
+  if (!job_id) return std::move(job_id).error();
+  base.job_id = std::move(*job_id);
+  AddToRequestFacts(base, facts);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int64_t now) {
+  if (!body.is_object()) return Invalid("the body must be a JSON object");
+  if (Status valid = CheckFields(body); !valid) return std::move(valid).error();
+  ExplainRequest out;
+  out.uid = OptionalCount(body, "uid");
+  out.gid = OptionalCount(body, "gid");
+  out.user = OptionalString(body, "user");
+  out.unit = body.value("unit", "");
+  out.exe = body.value("exe", "");
+  out.service = body.value("service", "");
+  RequestFacts& facts = out.facts;
+  facts.now_unix = body.value("time", now);
+  facts.workspace = body.value("workspace", "");
+  BodyFacts base;
+  if (body.contains("action")) {
+    Result<std::string> action = NormalizeActionPattern(body.value("action", ""));
+    if (!action) return std::move(action).error();
+    facts.action = std::move(*action);
+  } else {
+    const std::string method = body.value("method", "");
+    Result<Classification> call = ClassifyCall(method, body.value("path", ""));
+    if (!call) return std::move(call).error();
+    facts.action = call->action;
+    facts.method = method;
+    facts.path = call->normalized_path;
+    // What reading an (empty) body of this call establishes, e.g. a statement submission.
+    if (BodyNeedsInspection(*call, method)) {
+      Result<BodyFacts> inspected = InspectBody(*call, "{}");
+      if (inspected) base = std::move(*inspected);
+    }
+  }
+  if (Status added = AddCallFacts(body, std::move(base), facts); !added) {
+    return std::move(added).error();
+  }
+  return out;
+}
+
+}  // namespace dbproxy
