@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/integration/harness.hpp"
+#include "tests/integration/harness/harness.hpp"
 
 namespace dbproxy::testing {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/integration/integration_fixture.hpp"
+#include "tests/integration/harness/integration_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/runtime_fixture.hpp"
+#include "tests/integration/harness/runtime_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

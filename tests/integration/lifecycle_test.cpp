@@ -10,7 +10,7 @@
 #include <cstring>
 #include <thread>
 
-#include "tests/integration/integration_fixture.hpp"
+#include "tests/integration/harness/integration_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <ctime>
 
-#include "tests/integration/runtime_fixture.hpp"
+#include "tests/integration/harness/runtime_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

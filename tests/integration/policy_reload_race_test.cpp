@@ -16,7 +16,7 @@
 #include <string>
 #include <thread>
 
-#include "tests/integration/runtime_fixture.hpp"
+#include "tests/integration/harness/runtime_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

@@ -11,7 +11,7 @@
 #include <ctime>
 #include <string>
 
-#include "tests/integration/runtime_fixture.hpp"
+#include "tests/integration/harness/runtime_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

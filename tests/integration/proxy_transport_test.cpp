@@ -13,7 +13,7 @@
 #include <sstream>
 #include <string>
 
-#include "tests/integration/integration_fixture.hpp"
+#include "tests/integration/harness/integration_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

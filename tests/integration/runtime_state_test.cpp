@@ -7,7 +7,7 @@
 #include <ctime>
 #include <thread>
 
-#include "tests/integration/runtime_fixture.hpp"
+#include "tests/integration/harness/runtime_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "tests/integration/integration_fixture.hpp"
+#include "tests/integration/harness/integration_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

@@ -2,7 +2,7 @@
 // its own unit's cgroup gets a token from dbproxyd and uses it against the workspace.
 #include <gtest/gtest.h>
 
-#include "tests/integration/integration_fixture.hpp"
+#include "tests/integration/harness/integration_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/integration/fake_workspace.hpp"
+#include "tests/integration/harness/fake_workspace.hpp"
 
 #include <curl/curl.h>
 

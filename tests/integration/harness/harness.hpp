@@ -9,9 +9,9 @@
 //   agent.hpp             Agent (dbproxyd with a generated config) and Ctl (dbproxyctl)
 #pragma once
 
-#include "tests/integration/agent.hpp"
-#include "tests/integration/fake_workspace.hpp"
-#include "tests/integration/process.hpp"
-#include "tests/integration/run_as.hpp"
-#include "tests/integration/unix_http_client.hpp"
-#include "tests/integration/util.hpp"
+#include "tests/integration/harness/agent.hpp"
+#include "tests/integration/harness/fake_workspace.hpp"
+#include "tests/integration/harness/process.hpp"
+#include "tests/integration/harness/run_as.hpp"
+#include "tests/integration/harness/unix_http_client.hpp"
+#include "tests/integration/harness/util.hpp"

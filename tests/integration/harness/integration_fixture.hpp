@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/harness.hpp"
+#include "tests/integration/harness/harness.hpp"
 
 namespace dbproxy::testing {
 

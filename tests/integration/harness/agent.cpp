@@ -1,4 +1,4 @@
-#include "tests/integration/agent.hpp"
+#include "tests/integration/harness/agent.hpp"
 
 #include <sys/stat.h>
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/process.hpp"
-#include "tests/integration/unix_http_client.hpp"
-#include "tests/integration/util.hpp"
+#include "tests/integration/harness/process.hpp"
+#include "tests/integration/harness/unix_http_client.hpp"
+#include "tests/integration/harness/util.hpp"
 
 namespace dbproxy::testing {
 

@@ -1,4 +1,4 @@
-#include "tests/integration/integration_fixture.hpp"
+#include "tests/integration/harness/integration_fixture.hpp"
 
 #include <algorithm>
 #include <iostream>

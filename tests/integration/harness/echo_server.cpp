@@ -1,4 +1,4 @@
-#include "tests/integration/echo_server.hpp"
+#include "tests/integration/harness/echo_server.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "tests/integration/harness.hpp"
+#include "tests/integration/harness/harness.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>

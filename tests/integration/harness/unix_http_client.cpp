@@ -1,4 +1,4 @@
-#include "tests/integration/unix_http_client.hpp"
+#include "tests/integration/harness/unix_http_client.hpp"
 
 #include <sys/socket.h>
 #include <sys/time.h>

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/integration_fixture.hpp"
+#include "tests/integration/harness/integration_fixture.hpp"
 
 namespace dbproxy::testing {
 

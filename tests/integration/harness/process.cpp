@@ -1,4 +1,4 @@
-#include "tests/integration/process.hpp"
+#include "tests/integration/harness/process.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "tests/integration/util.hpp"
+#include "tests/integration/harness/util.hpp"
 
 extern char** environ;
 

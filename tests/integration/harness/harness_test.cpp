@@ -5,8 +5,8 @@
 
 #include <thread>
 
-#include "tests/integration/echo_server.hpp"
-#include "tests/integration/harness.hpp"
+#include "tests/integration/harness/echo_server.hpp"
+#include "tests/integration/harness/harness.hpp"
 
 namespace dbproxy::testing {
 namespace {

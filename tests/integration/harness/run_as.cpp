@@ -1,4 +1,4 @@
-#include "tests/integration/run_as.hpp"
+#include "tests/integration/harness/run_as.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -16,7 +16,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/integration/util.hpp"
+#include "tests/integration/harness/util.hpp"
 
 namespace dbproxy::testing {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/process.hpp"
+#include "tests/integration/harness/process.hpp"
 
 namespace dbproxy::testing {
 
