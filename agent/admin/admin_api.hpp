@@ -1,4 +1,4 @@
-// The admin API of admin.sock (root or admin_group only). See README "Admin API".
+// The admin API of admin.sock (root or admin_group only). See docs/api.md "Admin API".
 #pragma once
 
 #include "agent/agent_state.hpp"

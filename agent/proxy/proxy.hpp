@@ -1,4 +1,4 @@
-// Proxy mode on agent.sock: Databricks REST calls made through the agent (README "Proxy mode").
+// Proxy mode on agent.sock: Databricks REST calls made through the agent (docs/api.md "Proxy mode").
 //
 //   /api/...            workspace from X-Dbproxy-Workspace, else the service's default
 //   /w/<ws>/api/...     workspace <ws>

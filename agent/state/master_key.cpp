@@ -124,8 +124,8 @@ Status RotateMasterKey(CredentialStore& store, const MasterKeySource& source) {
     return MakeError(
         Errc::kInvalidRequest,
         "the master key is a systemd credential ($CREDENTIALS_DIRECTORY/dbproxy.key), which "
-        "dbproxyd cannot rewrite; rotate it offline with systemd-creds (README, \"Metrics and "
-        "lifecycle\")");
+        "dbproxyd cannot rewrite; rotate it offline with systemd-creds (dbproxyd(8), "
+        "docs/operations.md \"Metrics and lifecycle\")");
   }
   const std::string pending = PendingKeyPath(source.key_file);
   SecretBytes next(kMasterKeyBytes);

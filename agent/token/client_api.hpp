@@ -1,4 +1,4 @@
-// The client API of agent.sock: /healthz, /v1/whoami, /v1/token. See README "Client API".
+// The client API of agent.sock: /healthz, /v1/whoami, /v1/token. See docs/api.md "Client API".
 // Also the decision step that token requests and proxied calls share.
 #pragma once
 

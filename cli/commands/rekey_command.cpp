@@ -25,8 +25,8 @@ int RunRekey(const GlobalOptions& options) {
 
 void RegisterRekeyCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action) {
   app.add_subcommand("rekey",
-                     "Rotate the credential store's master key (key_file only; see README for "
-                     "a systemd credential)")
+                     "Rotate the credential store's master key (key_file only; see "
+                     "docs/operations.md for a systemd credential)")
       ->callback([&options, &action] { action = [&options] { return RunRekey(options); }; });
 }
 

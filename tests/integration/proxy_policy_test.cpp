@@ -1,6 +1,6 @@
 // Policy through proxy mode: Databricks REST calls made on agent.sock by callers the kernel
 // identifies, decided per call and forwarded to the fake workspace with the role's credential.
-// Covers the four rule examples of the README, the SQL statements endpoint with and without
+// Covers the four rule examples of docs/policy.md, the SQL statements endpoint with and without
 // row_limit from a staging and a production service, role limits and clamps, the rate limit, the
 // maintenance switch, and that a refused call never reaches the workspace.
 //
@@ -44,7 +44,7 @@ std::string Services(const std::string& production_role = "worker") {
          RoleToml("worker");
 }
 
-// The rule examples of README "### Examples", verbatim.
+// The rule examples of docs/policy.md "Examples", verbatim.
 constexpr char kExampleRules[] = R"(
 [[rule]]
 id = "jobs-run-production-only"
@@ -250,7 +250,7 @@ TEST_F(ProxyPolicyTest, ClustersManageOnlyForThePlatformTeam) {
   EXPECT_EQ(cluster.Json()["state"], "PENDING") << cluster.body;
 }
 
-// Time conditions cannot be moved to a chosen hour in a live test: the README rule is checked
+// Time conditions cannot be moved to a chosen hour in a live test: the docs/policy.md rule is checked
 // against what the clock says now, and windows built around now check both outcomes.
 TEST_F(ProxyPolicyTest, ReportingOnlyInOfficeHours) {
   const std::string reporting = ServiceToml("reporting", "uid = 0", "env = \"production\"") +

@@ -75,6 +75,8 @@ expect_file -rw-r--r-- /usr/share/lintian/overrides/dbproxy
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/changelog.Debian.gz
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/examples/dbproxyd-exe-matching.conf
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/examples/dbproxyd-encrypted-key.conf
+expect_file -rw-r--r-- /usr/share/doc/dbproxy/README.md
+expect_file -rw-r--r-- /usr/share/doc/dbproxy/docs/policy.md
 if grep -v '^d' <<<"$listing" | grep -q 'master.key'; then fail "the package ships a master key"; fi
 bad_dirs=$(awk '$1 ~ /^d/ && $1 != "drwxr-xr-x" { print $1, $6 }' <<<"$listing")
 [[ -z $bad_dirs ]] || fail "directories not 0755: $bad_dirs"

@@ -1,5 +1,5 @@
 // Evaluate: precedence of deny rules, roles, granted roles and allow rules; role limits;
-// when/unless; traces; the README examples.
+// when/unless; traces; the examples of docs/policy.md.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -374,7 +374,7 @@ TEST(RulesDecisionTest, TraceOfLimitsAllowRulesAndDefault) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The README's examples, written as policy.
+// The examples of docs/policy.md, written as policy.
 
 constexpr char kReadmeServices[] = R"([[service]]
 name = "billing-etl"

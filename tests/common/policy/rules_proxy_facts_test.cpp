@@ -123,7 +123,7 @@ TEST(RulesProxyFactsTest, RulesOnBodyFactsBlockRawTokens) {
   EXPECT_EQ(rules_test::Bypass(policy, CallOf("etl", "token:jobs"), "jobs"), "");
 }
 
-// The README's examples of clamping and cluster-size rules, written as policy.
+// The examples of docs/policy.md of clamping and cluster-size rules, written as policy.
 TEST(RulesProxyFactsTest, ReadmeClampAndClusterExamples) {
   const Policy policy = MustParse(R"(
 [[service]]
