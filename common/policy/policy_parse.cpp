@@ -47,11 +47,7 @@ void ReadService(const toml::table& table, std::string_view source, Policy& poli
   Service service;
   TableReader reader(table, source, "service", errors);
   service.source = reader.Where();
-  if (auto name = reader.String("name", true)) {
-    service.name = *name;
-    if (!IsValidName(service.name)) reader.AddError(reader.Peek("name"), "invalid service name");
-  }
-  reader.set_context("service '" + service.name + "'");
+  service.name = ReadName(reader, "name", "service", "service name");
   if (const toml::table* match = reader.Table("match", true)) {
     ReadMatch(reader, *match, source, service.match, errors);
   }
@@ -103,11 +99,7 @@ void ReadRole(const toml::table& table, std::string_view source, Policy& policy,
   Role role;
   TableReader reader(table, source, "role", errors);
   role.source = reader.Where();
-  if (auto name = reader.String("name", true)) role.name = *name;
-  if (!role.name.empty() && !IsValidName(role.name)) {
-    reader.AddError(reader.Peek("name"), "invalid role name");
-  }
-  reader.set_context("role '" + role.name + "'");
+  role.name = ReadName(reader, "name", "role", "role name");
   if (auto credential = reader.String("credential", true)) role.credential = *credential;
   if (auto actions = reader.StringArray("actions", true)) {
     for (const std::string& action : *actions) {

@@ -136,16 +136,21 @@ class ConditionReader {
 
 }  // namespace
 
+std::string ReadName(TableReader& reader, std::string_view key, std::string_view kind,
+                     std::string_view what) {
+  const std::optional<std::string> given = reader.String(key, true);
+  if (given && !IsValidName(*given)) reader.AddError(reader.Peek(key), "invalid " + std::string(what));
+  std::string name = given.value_or("");
+  reader.set_context(std::string(kind) + " '" + name + "'");
+  return name;
+}
+
 void ReadRule(const toml::table& table, std::string_view source, Policy& policy,
               std::vector<std::string>& errors) {
   Rule rule;
   TableReader reader(table, source, "rule", errors);
   rule.source = reader.Where();
-  if (auto id = reader.String("id", true)) {
-    rule.id = *id;
-    if (!IsValidName(rule.id)) reader.AddError(reader.Peek("id"), "invalid rule id");
-  }
-  reader.set_context("rule '" + rule.id + "'");
+  rule.id = ReadName(reader, "id", "rule", "rule id");
   if (auto effect = reader.String("effect", true)) {
     if (*effect == "allow") {
       rule.effect = RuleEffect::kAllow;

@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 
+#include "common/core/toml_reader.hpp"
 #include "common/policy/policy.hpp"
 
 namespace dbproxy {
@@ -26,5 +27,11 @@ namespace dbproxy {
 // or a table of operators: eq ne lt le gt ge in not_in between present glob.
 void ReadRule(const toml::table& table, std::string_view source, Policy& policy,
               std::vector<std::string>& errors);
+
+// The required name at `key` of a service, role or rule table (IsValidName: letters, digits,
+// '.', '_', '-', 1..64), or "" when absent; a given but invalid one ("" included) is reported
+// as "invalid <what>" at its line. The reader's context then names the table ("<kind> '<name>'").
+std::string ReadName(TableReader& reader, std::string_view key, std::string_view kind,
+                     std::string_view what);
 
 }  // namespace dbproxy

@@ -811,3 +811,22 @@ TEST(PolicyTest, DefaultTokenScopeIgnoresPatterns) {
 
 }  // namespace
 }  // namespace dbproxy
+
+namespace dbproxy {
+namespace {
+
+TEST(PolicyTest, EmptyNamesAreInvalidForServicesRolesAndRules) {
+  const Result<Policy> policy = ParsePolicy({PolicySource{
+      .name = "p.toml",
+      .text = "[[service]]\nname = \"\"\nmatch = { uid = 1 }\n"
+              "[[role]]\nname = \"\"\ncredential = \"c\"\nactions = [\"jobs.read\"]\n"
+              "[[rule]]\nid = \"\"\neffect = \"deny\"\nactions = [\"jobs.run\"]\n"}});
+  ASSERT_FALSE(policy.has_value());
+  const std::string& message = policy.error().message;
+  EXPECT_NE(message.find("invalid service name"), std::string::npos) << message;
+  EXPECT_NE(message.find("invalid role name"), std::string::npos) << message;
+  EXPECT_NE(message.find("invalid rule id"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace dbproxy
