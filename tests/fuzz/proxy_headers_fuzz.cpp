@@ -1,6 +1,7 @@
 // libFuzzer target for the proxy's header rules (common/calls/proxy_headers). The input is a
 // header block, one "Name: value" field a line (a line without ':' is a name with an empty
-// value). Invariants, for both directions:
+// value; a line with an empty name is left out, as Beast refuses it). Invariants, for both
+// directions:
 //   - the output keeps the order of the input and never invents a field (User-Agent aside);
 //   - every field kept is one the rules allow, and is not named by a Connection field;
 //   - nothing allowed is lost (every allowed, unnamed input field is kept);
@@ -59,8 +60,12 @@ std::vector<HeaderField> ParseFields(std::string_view text) {
     const std::size_t eol = text.find('\n');
     const std::string_view line = text.substr(0, eol);
     const std::size_t colon = line.find(':');
-    fields.push_back({std::string(line.substr(0, colon)),
-                      colon == std::string_view::npos ? "" : std::string(Trim(line.substr(colon + 1)))});
+    // An empty name never reaches the rules: Beast refuses such a field.
+    if (colon != 0 && !line.empty()) {
+      const std::string_view value =
+          colon == std::string_view::npos ? std::string_view() : Trim(line.substr(colon + 1));
+      fields.push_back({std::string(line.substr(0, colon)), std::string(value)});
+    }
     if (eol == std::string_view::npos) break;
     text.remove_prefix(eol + 1);
   }
