@@ -42,7 +42,7 @@ if(dbproxy_fuzz_skip)
   message(STATUS "Fuzz tests will be skipped: ${dbproxy_fuzz_skip}")
   foreach(target IN LISTS DBPROXY_FUZZ_TARGETS)
     add_test(NAME fuzz_${target}
-             COMMAND sh -c "echo 'fuzz test skipped: $1'; exit 77" sh "${dbproxy_fuzz_skip}")
+             COMMAND sh -c "echo \"fuzz test skipped: $1\"; exit 77" sh "${dbproxy_fuzz_skip}")
     set_tests_properties(fuzz_${target} PROPERTIES LABELS fuzz SKIP_RETURN_CODE 77)
   endforeach()
   return()
