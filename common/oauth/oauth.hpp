@@ -90,8 +90,8 @@ Result<std::string> CanonicalScope(std::string_view scope);
 std::string UrlEncode(std::string_view text);
 
 // Percent-decodes `text`. '+' is kept as '+' (this is RFC 3986 decoding, not form decoding).
-// Errors: kInvalidRequest on '%' not followed by two hex digits, and on "%00" (a NUL would
-// truncate the value in C APIs).
+// Errors: kInvalidRequest on '%' not followed by two hex digits, and on "%00" or a raw NUL byte
+// (a NUL would truncate the value in C APIs).
 Result<std::string> UrlDecode(std::string_view text);
 
 }  // namespace dbproxy

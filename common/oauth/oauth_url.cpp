@@ -200,6 +200,7 @@ Result<std::string> UrlDecode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\0') return Invalid("NUL is not allowed");  // like %00 below
     if (text[i] != '%') {
       out += text[i];
       continue;

@@ -33,8 +33,16 @@ std::string EncodeBase64(std::span<const unsigned char> bytes) {
 // Decodes `text`, which must be exactly the padded base64 of out.size() bytes. libsodium
 // rejects non-zero padding bits and, with no end pointer, any byte it does not consume, so only
 // the canonical form is accepted.
+// libsodium 1.0.18 decodes some bytes outside the alphabet (0x80 and above) as alphabet
+// characters, so the alphabet is checked first (without an early exit: the text may be a key).
 bool DecodeExact(std::string_view text, std::span<unsigned char> out) {
   if (text.size() != Base64Length(out.size())) return false;
+  bool alphabet = true;
+  for (const char c : text) {
+    alphabet &= (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '+' || c == '/' || c == '=';
+  }
+  if (!alphabet) return false;
   std::size_t length = 0;
   const bool ok = sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr,
                                     &length, nullptr, kVariant) == 0 &&

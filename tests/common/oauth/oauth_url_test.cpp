@@ -111,6 +111,17 @@ TEST(OauthUrlTest, UrlDecode) {
   }
 }
 
+// Found by http_target_fuzz: "%00" was refused but a raw NUL byte passed through, so a decoded
+// value could still carry a NUL (and ParseQuery's output no longer re-encoded to itself).
+TEST(OauthUrlTest, UrlDecodeRefusesRawNul) {
+  for (const std::string& bad :
+       {std::string("x\0y", 3), std::string(1, '\0'), std::string("a%41\0", 5)}) {
+    Result<std::string> decoded = UrlDecode(bad);
+    ASSERT_FALSE(decoded.has_value());
+    EXPECT_EQ(decoded.error().code, Errc::kInvalidRequest);
+  }
+}
+
 TEST(OauthUrlTest, CanonicalScope) {
   const std::vector<std::pair<std::string, std::string>> good = {
       {"", ""},

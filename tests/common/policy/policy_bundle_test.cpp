@@ -155,6 +155,23 @@ TEST(PolicyBundleTest, PublicKeysParseStrictly) {
   for (const std::string& text : bad) EXPECT_FALSE(ParsePublicKey(text)) << text;
 }
 
+// Found by policy_bundle_fuzz: libsodium 1.0.18 decodes some bytes outside the base64 alphabet
+// (e.g. 0x96 0xC0 read as "//"), so a second spelling of a signature or key was accepted.
+TEST(PolicyBundleTest, BytesOutsideTheBase64AlphabetAreRefused) {
+  const Keys keys = NewKeys();
+  const std::string good = Sign(Files(), keys);
+  ASSERT_FALSE(VerifyError(Files(), good, {keys.public_key}).size());
+  const std::size_t sig = good.find("\nsig ") + 5;
+  const std::string b64 = keys.public_key.substr(8);
+  for (const std::string& junk : {std::string("\x96\xc0"), std::string("\xff\xff"),
+                                 std::string("\x80\x80"), std::string(" ."), std::string("\0\0")}) {
+    std::string signature = good;
+    signature.replace(sig + 10, 2, junk);
+    EXPECT_FALSE(ParseSignatureFile(signature)) << junk;
+    EXPECT_FALSE(ParsePublicKey("ed25519:" + b64.substr(0, 10) + junk + b64.substr(12))) << junk;
+  }
+}
+
 TEST(PolicyBundleTest, SigningKeyFilesParseStrictly) {
   Result<std::pair<std::string, SecretBytes>> generated = GenerateSigningKey();
   ASSERT_TRUE(generated);
