@@ -55,6 +55,17 @@ Result<std::unique_ptr<UnixHttpServer>> ListenOrAdopt(int activated_fd, asio::io
   return UnixHttpServer::Listen(io, std::move(options), std::move(handler), std::move(on_error));
 }
 
+UnixHttpServerOptions ServerOptions(const AgentSection& agent, const std::string& path,
+                                    mode_t mode, gid_t group) {
+  UnixHttpServerOptions options;
+  options.path = path;
+  options.mode = mode;
+  options.group = group;
+  options.idle_timeout = std::chrono::seconds(agent.idle_timeout_seconds);
+  options.request_timeout = std::chrono::seconds(agent.request_timeout_seconds);
+  return options;
+}
+
 // The one-line STATUS= shown by `systemctl status dbproxyd`.
 std::string StatusSummary(const AgentState& state) {
   const RequestTotals& requests = state.metrics.totals();
@@ -136,7 +147,8 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   if (!activated) return std::move(activated).error();
   AgentState* shared = &state;
   Result<std::unique_ptr<UnixHttpServer>> client = ListenOrAdopt(
-      activated->agent, agent->io_, UnixHttpServerOptions{.path = paths.socket, .mode = 0666},
+      activated->agent, agent->io_,
+      ServerOptions(paths, paths.socket, 0666, static_cast<gid_t>(-1)),
       [shared](HttpRequest& request, RequestContext& context) {
         return HandleClientRequest(*shared, request, context);
       },
@@ -148,7 +160,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   });
   Result<std::unique_ptr<UnixHttpServer>> admin = ListenOrAdopt(
       activated->admin, agent->io_,
-      UnixHttpServerOptions{.path = paths.admin_socket, .mode = 0660, .group = state.admin_gid},
+      ServerOptions(paths, paths.admin_socket, 0660, state.admin_gid),
       [shared](HttpRequest& request, RequestContext& context) {
         return HandleAdminRequest(*shared, request, context);
       },
