@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "agent/admin/admin_api.hpp"
+#include "agent/audit/audit_commit.hpp"
 #include "agent/token/client_api.hpp"
 #include "agent/clock.hpp"
 #include "agent/files.hpp"
@@ -137,8 +138,12 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
                       .buffer_bytes = 256 * 1024});
   state.rate_limiter = std::make_unique<RateLimiter>();
 
-  auto on_error = [](const Error& error, const RequestContext* context) {
-    return ErrorResponse(error, context != nullptr ? context->request_id : std::string());
+  // Requests the servers refuse before a handler runs are answered and audited like the rest.
+  auto on_error = [&state](const char* socket) -> HttpErrorResponder {
+    return [shared = &state, socket](const Error& error, const RefusedRequest& request,
+                                     RequestContext& context) {
+      return AnswerRefused(*shared, socket, error, request, context);
+    };
   };
   for (const std::string* socket : {&paths.socket, &paths.admin_socket}) {
     if (Status s = EnsureParent(*socket, 0755); !s) return std::move(s).error();
@@ -152,7 +157,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       [shared](HttpRequest& request, RequestContext& context) {
         return HandleClientRequest(*shared, request, context);
       },
-      on_error);
+      on_error("agent"));
   if (Status s = Take(client, agent->client_server_); !s) return std::move(s).error();
   // Proxied calls stream their bodies: the server hands them over before reading the body.
   agent->client_server_->SetStreamingHandler(WantsProxy, [shared](StreamedRequest& exchange) {
@@ -164,7 +169,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       [shared](HttpRequest& request, RequestContext& context) {
         return HandleAdminRequest(*shared, request, context);
       },
-      on_error);
+      on_error("admin"));
   if (Status s = Take(admin, agent->admin_server_); !s) return std::move(s).error();
   Agent* self = agent.get();
   state.active_connections = [self](std::string_view socket) -> std::size_t {
