@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "agent/admin/admin_api.hpp"
+#include "agent/audit/audit_commit.hpp"
 #include "agent/token/client_api.hpp"
 #include "agent/clock.hpp"
 #include "common/os/files.hpp"
@@ -53,6 +54,17 @@ Result<std::unique_ptr<UnixHttpServer>> ListenOrAdopt(int activated_fd, asio::io
                                  std::move(on_error));
   }
   return UnixHttpServer::Listen(io, std::move(options), std::move(handler), std::move(on_error));
+}
+
+UnixHttpServerOptions ServerOptions(const AgentSection& agent, const std::string& path,
+                                    mode_t mode, gid_t group) {
+  UnixHttpServerOptions options;
+  options.path = path;
+  options.mode = mode;
+  options.group = group;
+  options.idle_timeout = std::chrono::seconds(agent.idle_timeout_seconds);
+  options.request_timeout = std::chrono::seconds(agent.request_timeout_seconds);
+  return options;
 }
 
 // The one-line STATUS= shown by `systemctl status dbproxyd`.
@@ -126,8 +138,12 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
                       .buffer_bytes = 256 * 1024});
   state.rate_limiter = std::make_unique<RateLimiter>();
 
-  auto on_error = [](const Error& error, const RequestContext* context) {
-    return ErrorResponse(error, context != nullptr ? context->request_id : std::string());
+  // Requests the servers refuse before a handler runs are answered and audited like the rest.
+  auto on_error = [&state](const char* socket) -> HttpErrorResponder {
+    return [shared = &state, socket](const Error& error, const RefusedRequest& request,
+                                     RequestContext& context) {
+      return AnswerRefused(*shared, socket, error, request, context);
+    };
   };
   for (const std::string* socket : {&paths.socket, &paths.admin_socket}) {
     if (Status s = EnsureParent(*socket, 0755); !s) return std::move(s).error();
@@ -136,11 +152,12 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   if (!activated) return std::move(activated).error();
   AgentState* shared = &state;
   Result<std::unique_ptr<UnixHttpServer>> client = ListenOrAdopt(
-      activated->agent, agent->io_, UnixHttpServerOptions{.path = paths.socket, .mode = 0666},
+      activated->agent, agent->io_,
+      ServerOptions(paths, paths.socket, 0666, static_cast<gid_t>(-1)),
       [shared](HttpRequest& request, RequestContext& context) {
         return HandleClientRequest(*shared, request, context);
       },
-      on_error);
+      on_error("agent"));
   if (Status s = Take(client, agent->client_server_); !s) return std::move(s).error();
   // Proxied calls stream their bodies: the server hands them over before reading the body.
   agent->client_server_->SetStreamingHandler(WantsProxy, [shared](StreamedRequest& exchange) {
@@ -148,11 +165,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   });
   Result<std::unique_ptr<UnixHttpServer>> admin = ListenOrAdopt(
       activated->admin, agent->io_,
-      UnixHttpServerOptions{.path = paths.admin_socket, .mode = 0660, .group = state.admin_gid},
+      ServerOptions(paths, paths.admin_socket, 0660, state.admin_gid),
       [shared](HttpRequest& request, RequestContext& context) {
         return HandleAdminRequest(*shared, request, context);
       },
-      on_error);
+      on_error("admin"));
   if (Status s = Take(admin, agent->admin_server_); !s) return std::move(s).error();
   Agent* self = agent.get();
   state.active_connections = [self](std::string_view socket) -> std::size_t {

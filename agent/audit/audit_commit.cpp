@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "agent/audit/audit_journal.hpp"
+#include "agent/server/responses.hpp"
 
 namespace dbproxy {
 
@@ -32,6 +33,20 @@ asio::awaitable<void> CommitAudit(AgentState& state, const AuditRecord& record) 
   std::vector<std::string> journal;
   if (state.config.audit.journald) journal = JournalFields(record);
   co_await state.audit->Commit(std::move(line), std::move(journal));
+}
+
+asio::awaitable<HttpResponse> AnswerRefused(AgentState& state, const char* socket,
+                                            const Error& error, const RefusedRequest& request,
+                                            RequestContext& context) {
+  AuditRecord record = BeginAuditFor(socket, request.method, request.target, context);
+  record.action = "refused";
+  if (error.code == Errc::kUnidentified) record.decision = "deny";
+  const Status admitted = AdmitAudited(state);
+  const Error& answered = admitted ? error : admitted.error();
+  HttpResponse response = ErrorResponse(answered, context.request_id);
+  FinishAudit(record, response, context, &answered);
+  co_await CommitAudit(state, record);
+  co_return response;
 }
 
 }  // namespace dbproxy

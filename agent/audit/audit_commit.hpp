@@ -5,6 +5,7 @@
 
 #include "agent/agent_state.hpp"
 #include "agent/asio.hpp"
+#include "agent/server/http_server.hpp"
 #include "common/audit/audit_record.hpp"
 #include "common/core/result.hpp"
 
@@ -17,5 +18,15 @@ Status AdmitAudited(const AgentState& state);
 // Hands the finished record to the audit sinks. Suspends for back-pressure (a full queue) and,
 // with fsync = "always", until the line is durable.
 asio::awaitable<void> CommitAudit(AgentState& state, const AuditRecord& record);
+
+// The HttpErrorResponder of `socket` ("agent" or "admin"): answers a request the server refused
+// before its handler ran and commits its one record (action "refused"; caller from the
+// attestation, method and path once the head was parsed, status, error code, latency). The
+// answer is `error`'s, or 503 audit_unavailable while the trail cannot be written (fail-closed).
+// A caller that failed re-attestation is recorded as "deny", the rest as "error".
+// REQUIRES: `state` outlives the returned awaitable (it is the agent's).
+asio::awaitable<HttpResponse> AnswerRefused(AgentState& state, const char* socket,
+                                            const Error& error, const RefusedRequest& request,
+                                            RequestContext& context);
 
 }  // namespace dbproxy

@@ -10,21 +10,27 @@
 #include <cstdio>
 #include <cstring>
 
+#include "agent/server/request_reads.hpp"
 #include "common/core/secret_bytes.hpp"
 
 namespace dbproxy {
 namespace {
 
-// The peer closed, went quiet or the server is closing the connection: nobody to answer.
+// The peer closed or the server is closing the connection: nobody to answer.
 bool ConnectionGone(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == beast::error::timeout ||
          ec == asio::error::operation_aborted || ec == asio::error::eof ||
-         ec == asio::error::connection_reset;
+         ec == asio::error::connection_reset || ec == asio::error::bad_descriptor ||
+         ec == asio::error::broken_pipe;
 }
 
-Error LimitError(const boost::system::error_code& ec) {
+// The answer to a request that began but could not be read whole.
+Error ReadError(const boost::system::error_code& ec) {
   if (ec == http::error::body_limit || ec == http::error::header_limit) {
     return MakeError(Errc::kPayloadTooLarge, "request header or body is too large");
+  }
+  if (ec == asio::error::timed_out) {
+    return MakeError(Errc::kRequestTimeout, "the request did not arrive in time");
   }
   return MakeError(Errc::kInvalidRequest, "malformed HTTP request");
 }
@@ -177,67 +183,91 @@ asio::awaitable<void> UnixHttpServer::Serve(asio::local::stream_protocol::socket
   sessions_.insert(&session);
   HttpReadBuffer buffer;
   for (;;) {
-    HttpHeaderParser parser;
-    parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
-    boost::system::error_code ec;
-    stream.expires_after(options_.idle_timeout);
-    co_await http::async_read_header(stream, buffer, parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
-    if (ConnectionGone(ec) || (ec && buffer.size() == 0)) break;
-    session.busy = true;
-    RequestContext context{.peer = peer, .request_id = NewRequestId(),
-                           .started = std::chrono::steady_clock::now()};
-    HttpResponse response;
-    bool keep_alive = false;
-    if (ec) {
-      response = on_error_(LimitError(ec), &context);
-    } else if (Status fresh = peer.Refresh(); !fresh) {
-      // Re-attested before the body is read: a caller that changed is not read any further.
-      response = on_error_(fresh.error(), &context);
-    } else if (streaming_handler_ && streaming_wants_(parser.get().target())) {
-      StreamedRequest exchange{.stream = stream, .buffer = buffer, .parser = parser,
-                               .context = context, .request_timeout = options_.request_timeout,
-                               .closing = stopping_};
-      const bool reusable = co_await streaming_handler_(exchange);
-      session.busy = false;
-      if (!reusable || stopping_) break;
-      continue;
-    } else {
-      http::request_parser<http::string_body> full(std::move(parser));
-      full.body_limit(options_.body_limit);
-      // Reserve the whole body at once so a secret in it is never left behind by a realloc.
-      if (auto length = full.content_length(); length && *length <= options_.body_limit) {
-        full.get().body().reserve(static_cast<std::size_t>(*length));
-      }
-      stream.expires_after(options_.request_timeout);
-      co_await http::async_read(stream, buffer, full,
-                                asio::redirect_error(asio::use_awaitable, ec));
-      if (ConnectionGone(ec)) {
-        WipeString(full.get().body());
-        break;
-      }
-      if (ec) {
-        WipeString(full.get().body());  // a partial body may hold part of a secret
-        response = on_error_(LimitError(ec), &context);
-      } else {
-        HttpRequest request = full.release();
-        keep_alive = request.keep_alive();
-        response = co_await handler_(request, context);
-        WipeString(request.body());
-      }
-    }
-    response.keep_alive(keep_alive && !stopping_);
-    response.set("X-Request-Id", context.request_id);
-    response.prepare_payload();
-    stream.expires_after(options_.request_timeout);
-    co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
-    WipeString(response.body());  // it may have carried an access token
+    const bool again = co_await ServeOne(stream, buffer, peer, session);
     session.busy = false;
-    if (ec || !response.keep_alive()) break;
+    if (!again || stopping_) break;
   }
   sessions_.erase(&session);
   boost::system::error_code ignored;
   stream.socket().shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
+}
+
+asio::awaitable<bool> UnixHttpServer::ServeOne(HttpStream& stream, HttpReadBuffer& buffer,
+                                               PeerAttestation& peer, Session& session) {
+  if (!co_await AwaitRequest(stream, buffer, options_.idle_timeout)) co_return false;
+  // A request has begun: from here on it gets an answer and an audit record, unless the peer
+  // goes away or the server closes the connection.
+  session.busy = true;
+  RequestContext context{.peer = peer, .request_id = NewRequestId(),
+                         .started = std::chrono::steady_clock::now()};
+  HttpHeaderParser parser;
+  parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
+  const boost::system::error_code ec =
+      co_await ReadHeader(stream, buffer, parser, options_.request_timeout);
+  if (ec) {
+    if (ConnectionGone(ec)) co_return false;
+    co_return co_await Refuse(stream, ReadError(ec), RefusedRequest{}, context);
+  }
+  const std::string method(parser.get().method_string());
+  const std::string target(parser.get().target());
+  const RefusedRequest line{.method = method, .target = target};
+  if (Status fresh = peer.Refresh(); !fresh) {
+    // Re-attested before the body is read: a caller that changed is not read any further.
+    co_return co_await Refuse(stream, fresh.error(), line, context);
+  }
+  if (streaming_handler_ && streaming_wants_(target)) {
+    StreamedRequest exchange{.stream = stream, .buffer = buffer, .parser = parser,
+                             .context = context, .request_timeout = options_.request_timeout,
+                             .closing = stopping_};
+    co_return co_await streaming_handler_(exchange);
+  }
+  co_return co_await ReadAndHandle(stream, buffer, parser, line, context);
+}
+
+asio::awaitable<bool> UnixHttpServer::ReadAndHandle(HttpStream& stream, HttpReadBuffer& buffer,
+                                                    HttpHeaderParser& parser,
+                                                    const RefusedRequest& line,
+                                                    RequestContext& context) {
+  http::request_parser<http::string_body> full(std::move(parser));
+  full.body_limit(options_.body_limit);
+  // Beast compares Content-Length with body_limit only as the head is parsed, which was under
+  // the header parser's own (1 MiB) limit: compare it with ours here.
+  const boost::optional<std::uint64_t> length = full.content_length();
+  if (length && *length > options_.body_limit) {
+    co_return co_await Refuse(stream, ReadError(http::error::body_limit), line, context);
+  }
+  // Reserve the whole body at once so a secret in it is never left behind by a realloc.
+  if (length) full.get().body().reserve(static_cast<std::size_t>(*length));
+  const boost::system::error_code ec =
+      co_await ReadBody(stream, buffer, full, options_.request_timeout);
+  if (ec) {
+    WipeString(full.get().body());  // a partial body may hold part of a secret
+    if (ConnectionGone(ec)) co_return false;
+    co_return co_await Refuse(stream, ReadError(ec), line, context);
+  }
+  HttpRequest request = full.release();
+  HttpResponse response = co_await handler_(request, context);
+  WipeString(request.body());
+  co_return co_await Answer(stream, response, request.keep_alive(), context);
+}
+
+asio::awaitable<bool> UnixHttpServer::Refuse(HttpStream& stream, const Error& error,
+                                             const RefusedRequest& line,
+                                             RequestContext& context) {
+  HttpResponse response = co_await on_error_(error, line, context);
+  co_return co_await Answer(stream, response, /*keep_alive=*/false, context);
+}
+
+asio::awaitable<bool> UnixHttpServer::Answer(HttpStream& stream, HttpResponse& response,
+                                             bool keep_alive, const RequestContext& context) {
+  response.keep_alive(keep_alive && !stopping_);
+  response.set("X-Request-Id", context.request_id);
+  response.prepare_payload();
+  stream.expires_after(options_.request_timeout);
+  boost::system::error_code ec;
+  co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+  WipeString(response.body());  // it may have carried an access token
+  co_return !ec && response.keep_alive();
 }
 
 }  // namespace dbproxy

@@ -15,6 +15,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "agent/asio.hpp"
 #include "agent/server/peer.hpp"
@@ -77,8 +78,22 @@ asio::awaitable<bool> WriteWholeResponse(StreamedRequest& exchange, HttpResponse
 
 // Produces the response for one request. The handler owns the request body (it may wipe it).
 using HttpHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&, RequestContext&)>;
-// Builds the response for a failure that happens before the handler runs (attestation, limits).
-using HttpErrorResponder = std::function<HttpResponse(const Error&, const RequestContext*)>;
+
+// What is known of a request the server refuses itself. The views stay valid until the
+// responder's awaitable completes.
+struct RefusedRequest {
+  std::string_view method;  // empty when the head could not be parsed
+  std::string_view target;
+};
+// Answers a request the server refuses before any handler runs: a head or body over its cap
+// (kPayloadTooLarge), a malformed request (kInvalidRequest), a request that began but did not
+// arrive in time (kRequestTimeout), a caller that failed re-attestation (kUnidentified). Every
+// such answer is a request's answer: the responder audits it (one record) before returning
+// it, and may answer otherwise (503 audit_unavailable while the trail is down). The server
+// adds X-Request-Id and Connection: close and writes it. An idle connection closing without a
+// byte of a request, or a peer that goes away mid-request, gets no answer and no call.
+using HttpErrorResponder = std::function<asio::awaitable<HttpResponse>(
+    const Error&, const RefusedRequest&, RequestContext&)>;
 
 struct UnixHttpServerOptions {
   std::string path;
@@ -87,8 +102,11 @@ struct UnixHttpServerOptions {
   std::size_t max_connections = 1024;
   std::size_t header_limit = 16 * 1024;
   std::size_t body_limit = 64 * 1024;
-  std::chrono::seconds idle_timeout{60};    // waiting for the next request on keep-alive
-  std::chrono::seconds request_timeout{30};  // reading one request / writing one response
+  // Waiting for the first byte of the next request; a connection idle this long is closed.
+  std::chrono::seconds idle_timeout{60};
+  // Once a request has begun: reading its head, then its body (each; 408 past it), and
+  // writing one response.
+  std::chrono::seconds request_timeout{30};
 };
 
 class UnixHttpServer {
@@ -126,6 +144,18 @@ class UnixHttpServer {
                  HttpErrorResponder on_error);
   asio::awaitable<void> AcceptLoop();
   asio::awaitable<void> Serve(asio::local::stream_protocol::socket socket);
+  // Reads and answers one request on a connection; returns whether it may serve another.
+  asio::awaitable<bool> ServeOne(HttpStream& stream, HttpReadBuffer& buffer,
+                                 PeerAttestation& peer, Session& session);
+  asio::awaitable<bool> ReadAndHandle(HttpStream& stream, HttpReadBuffer& buffer,
+                                      HttpHeaderParser& parser, const RefusedRequest& line,
+                                      RequestContext& context);
+  // Answers through on_error_ and ends the connection (returns false).
+  asio::awaitable<bool> Refuse(HttpStream& stream, const Error& error,
+                               const RefusedRequest& line, RequestContext& context);
+  // Writes `response` (X-Request-Id, keep-alive unless stopping); wipes its body.
+  asio::awaitable<bool> Answer(HttpStream& stream, HttpResponse& response, bool keep_alive,
+                               const RequestContext& context);
 
   asio::io_context& io_;
   UnixHttpServerOptions options_;

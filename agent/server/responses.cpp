@@ -62,6 +62,11 @@ HttpResponse ErrorResponse(const Error& error, const std::string& request_id) {
   return response;
 }
 
+HttpResponse ErrorResponse(const Error& error, const std::string& request_id, AuditRecord& audit) {
+  audit.error_code = std::string(ToHttpError(error.code).code);
+  return ErrorResponse(error, request_id);
+}
+
 AuditRecord BeginAuditFor(const char* socket, std::string_view method, std::string_view target,
                           const RequestContext& context) {
   const CallerIdentity& id = context.peer.identity();
@@ -89,19 +94,25 @@ AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
   return record;
 }
 
-void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context) {
+void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context,
+                 const Error* error) {
   record.status = response.result_int();
   record.bytes_out = static_cast<std::int64_t>(response.body().size());
   if (record.decision.empty()) record.decision = response.result_int() < 400 ? "allow" : "error";
+  if (error != nullptr) record.error_code = std::string(ToHttpError(error->code).code);
+  record.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - context.started)
+                          .count();
+}
+
+void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context) {
   if (response.result_int() >= 400 && record.error_code.empty()) {
-    nlohmann::json body = nlohmann::json::parse(response.body(), nullptr, false);
+    const nlohmann::json body = nlohmann::json::parse(response.body(), nullptr, false);
     if (body.is_object() && body.contains("error") && body["error"].is_object()) {
       record.error_code = body["error"].value("code", "");
     }
   }
-  record.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - context.started)
-                          .count();
+  FinishAudit(record, response, context, nullptr);
 }
 
 Result<nlohmann::json> ParseJsonObject(const std::string& body) {

@@ -20,6 +20,8 @@ HttpResponse TokenResponse(const SecretBytes& access_token, const nlohmann::json
 
 // Status and body from ToHttpError/ErrorBody; Retry-After when the error carries one.
 HttpResponse ErrorResponse(const Error& error, const std::string& request_id);
+// ErrorResponse, and `error`'s wire code noted in `audit` (FinishAudit keeps it).
+HttpResponse ErrorResponse(const Error& error, const std::string& request_id, AuditRecord& audit);
 
 // An audit record pre-filled with the caller's identity and the request line.
 AuditRecord BeginAuditFor(const char* socket, std::string_view method, std::string_view target,
@@ -27,7 +29,14 @@ AuditRecord BeginAuditFor(const char* socket, std::string_view method, std::stri
 // BeginAuditFor, plus the size of the (whole, already read) request body.
 AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
                        const RequestContext& context);
-// Completes `record` with the outcome in `response` and the elapsed time.
+// Completes `record` with the outcome: the status and body size of `response`, the elapsed
+// time, the decision ("allow" below 400, else "error", unless already set) and the error code,
+// which is the wire code of `error` when one is given.
+void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context,
+                 const Error* error);
+// Transitional, for handlers that do not pass their Error yet: when `record` has no error code,
+// it is read back from the body of an error answer built by ErrorResponse. Prefer the Error
+// overload (or ErrorResponse with the record).
 void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context);
 
 // Parses a JSON object body; an empty body is {}. kInvalidRequest otherwise.

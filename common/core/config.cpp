@@ -30,6 +30,12 @@ void ReadAgent(const toml::table& table, std::string_view source, AgentSection& 
   ReadPath(reader, "state_dir", out.state_dir, false);
   ReadPath(reader, "policy_dir", out.policy_dir, false);
   ReadPath(reader, "key_file", out.key_file, false);
+  if (auto seconds = reader.Int("idle_timeout_seconds", 1, 3600)) {
+    out.idle_timeout_seconds = static_cast<int>(*seconds);
+  }
+  if (auto seconds = reader.Int("request_timeout_seconds", 1, 3600)) {
+    out.request_timeout_seconds = static_cast<int>(*seconds);
+  }
   reader.Finish();
   if (out.socket == out.admin_socket) {
     reader.AddError(nullptr, "'socket' and 'admin_socket' must differ");

@@ -21,6 +21,11 @@ struct AgentSection {
   std::string state_dir = "/var/lib/dbproxy";
   std::string policy_dir = "/etc/dbproxy/policy.d";
   std::string key_file = "/etc/dbproxy/master.key";
+  // Both sockets: a keep-alive connection closes after this long without a new request.
+  int idle_timeout_seconds = 60;
+  // Both sockets: a request that has begun must arrive whole (head, then body) within this
+  // (else 408 request_timeout), and each answer be written within it.
+  int request_timeout_seconds = 30;
 };
 
 struct UpstreamSection {

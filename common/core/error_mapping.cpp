@@ -14,6 +14,7 @@ HttpError ToHttpError(Errc code) noexcept {
     case Errc::kMethodNotAllowed: return {405, "method_not_allowed"};
     case Errc::kConflict: return {409, "conflict"};
     case Errc::kPayloadTooLarge: return {413, "payload_too_large"};
+    case Errc::kRequestTimeout: return {408, "request_timeout"};
     case Errc::kInvalidCredential: return {422, "invalid_credential"};
     case Errc::kRateLimited: return {429, "rate_limited"};
     case Errc::kMaintenance: return {503, "maintenance"};

@@ -23,6 +23,7 @@ enum class Errc {
   kMethodNotAllowed,     // route exists, method does not
   kConflict,             // the request contradicts existing state
   kPayloadTooLarge,      // a header or body exceeds its cap
+  kRequestTimeout,       // a request began but did not arrive whole in time
   kRateLimited,          // too many requests
   kMaintenance,          // access switched off by an operator
   kAuditUnavailable,     // a required audit sink cannot be written (fail-closed)

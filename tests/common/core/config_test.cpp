@@ -388,6 +388,17 @@ TEST(ConfigTest, InvalidValueKeepsNoPartialResult) {
   EXPECT_FALSE(config);
 }
 
+TEST(ConfigTest, ReadsServerTimeoutsWithinRange) {
+  Result<AgentConfig> config = ParseAgentConfig(
+      "[agent]\nidle_timeout_seconds = 5\nrequest_timeout_seconds = 2\n", kFile);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->agent.idle_timeout_seconds, 5);
+  EXPECT_EQ(config->agent.request_timeout_seconds, 2);
+  EXPECT_EQ(AgentConfig{}.agent.idle_timeout_seconds, 60);
+  EXPECT_EQ(AgentConfig{}.agent.request_timeout_seconds, 30);
+  EXPECT_NE(ErrorOf("[agent]\nrequest_timeout_seconds = 0\n").find(":2:"), std::string::npos);
+}
+
 // BUG: TOML's "\u0000" escape puts a NUL into a path; it passes the absolute-path check and a C
 // API (bind, open) would silently use the part before it ("/run/a"). Enable when fixed.
 TEST(ConfigTest, PathWithNulIsRejected) {
