@@ -92,35 +92,32 @@ asio::awaitable<HttpResponse> Enroll(AgentState& state, HttpRequest& request,
   WipeString(request.body());
   Result<std::map<std::string, std::string>> query =
       ParseQuery(SplitRequestTarget(request.target()).query);
-  if (!query) co_return ErrorResponse(query.error(), context.request_id);
+  if (!query) co_return ErrorResponse(query.error(), context);
   const std::string raw_host = query->count("host") ? query->at("host") : "";
   const std::string client_id = query->count("client_id") ? query->at("client_id") : "";
   Result<std::string> host = NormalizeWorkspaceHost(raw_host);
-  if (!host) co_return ErrorResponse(host.error(), context.request_id);
+  if (!host) co_return ErrorResponse(host.error(), context);
   if (client_id.empty() || client_id.size() > kMaxClientIdBytes) {
-    co_return ErrorResponse(Invalid("client_id is required (at most 256 bytes)"),
-                            context.request_id);
+    co_return ErrorResponse(Invalid("client_id is required (at most 256 bytes)"), context);
   }
   if (secret.empty() || secret.size() > kMaxSecretBytes) {
-    co_return ErrorResponse(Invalid("the client secret must be 1 to 4096 bytes"),
-                            context.request_id);
+    co_return ErrorResponse(Invalid("the client secret must be 1 to 4096 bytes"), context);
   }
   if (const std::string known = state.store->HostOf(workspace); !known.empty() && known != *host) {
     co_return ErrorResponse(MakeError(Errc::kConflict, "workspace '" + workspace +
                                                            "' is enrolled with host " + known +
-                                                           "; remove it first to change its host"),
-                            context.request_id);
+                                                           "; remove it first to change its host"), context);
   }
   // Prove the secret works before storing it: a typo is reported now, not at 3 a.m.
   const std::string validation_scope = "all-apis";
   if (Status valid = co_await state.broker->Validate(*host, client_id, secret, validation_scope);
       !valid) {
-    co_return ErrorResponse(valid.error(), context.request_id);
+    co_return ErrorResponse(valid.error(), context);
   }
   Status stored = co_await RunBlocking(*state.pool, [&] {
     return state.store->Put(workspace, *host, credential, client_id, std::move(secret), NowUnix());
   });
-  if (!stored) co_return ErrorResponse(stored.error(), context.request_id);
+  if (!stored) co_return ErrorResponse(stored.error(), context);
   state.broker->Forget(workspace, credential);  // rotated secret: drop tokens of the old one
   HttpResponse response = JsonResponse(http::status::created, {{"workspace", workspace},
                                                                {"host", *host},
@@ -135,7 +132,7 @@ asio::awaitable<HttpResponse> Remove(AgentState& state, const RequestContext& co
     return credential.empty() ? state.store->RemoveWorkspace(workspace)
                               : state.store->RemoveCredential(workspace, credential);
   });
-  if (!removed) co_return ErrorResponse(removed.error(), context.request_id);
+  if (!removed) co_return ErrorResponse(removed.error(), context);
   state.broker->Forget(workspace, credential);
   co_return JsonResponse(http::status::ok,
                          {{"removed", credential.empty() ? workspace : credential}});
@@ -145,7 +142,7 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
                                     const RequestContext& context, AuditRecord& audit) {
   Result<std::vector<std::string>> parts =
       DecodePathSegments(SplitRequestTarget(request.target()).path);
-  if (!parts) co_return ErrorResponse(parts.error(), context.request_id);
+  if (!parts) co_return ErrorResponse(parts.error(), context);
   const std::vector<std::string>& p = *parts;
   const http::verb method = request.method();
   auto is = [&](std::initializer_list<std::string_view> shape) {
@@ -163,7 +160,7 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
     audit.workspace = p[2];
     if (cred_path) audit.credential = p[4];
     if (!IsValidName(p[2]) || (cred_path && !IsValidName(p[4]))) {
-      co_return ErrorResponse(Invalid("names must match [A-Za-z0-9._-]{1,64}"), context.request_id);
+      co_return ErrorResponse(Invalid("names must match [A-Za-z0-9._-]{1,64}"), context);
     }
   }
   if (is({"healthz"}) && method == http::verb::get) {
@@ -203,8 +200,7 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
   }
   std::optional<HttpResponse> runtime = co_await HandleRuntimeAdmin(state, request, context, p, audit);
   if (runtime) co_return std::move(*runtime);
-  co_return ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint or method"),
-                          context.request_id);
+  co_return ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint or method"), context);
 }
 
 }  // namespace
@@ -212,22 +208,23 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
 asio::awaitable<HttpResponse> HandleAdminRequest(AgentState& state, HttpRequest& request,
                                                  RequestContext& context) {
   AuditRecord audit = BeginAudit("admin", request, context);
+  context.audit = &audit;
   HttpResponse response;
   if (Status admitted = AdmitAudited(state); !admitted) {
     WipeString(request.body());
     audit.action = "admin";
-    response = ErrorResponse(admitted.error(), context.request_id);
+    response = ErrorResponse(admitted.error(), context);
   } else if (!IsAdmin(state, context.peer.identity())) {
     WipeString(request.body());
     audit.action = "admin";
     audit.decision = "deny";
     response = ErrorResponse(
-        MakeError(Errc::kForbidden, "the admin socket is for root and members of the admin group"),
-        context.request_id);
+        MakeError(Errc::kForbidden, "the admin socket is for root and members of the admin group"), context);
   } else {
     response = co_await Route(state, request, context, audit);
   }
   FinishAudit(audit, response, context);
+  context.audit = nullptr;  // the record is finished; nothing may note into it any more
   co_await CommitAudit(state, audit);
   co_return response;
 }

@@ -132,10 +132,9 @@ Tail Select(const std::string& text, const TailQuery& query) {
 asio::awaitable<HttpResponse> AuditTail(AgentState& state, const HttpRequest& request,
                                         const RequestContext& context) {
   Result<TailQuery> query = ParseTailQuery(SplitRequestTarget(request.target()).query);
-  if (!query) co_return ErrorResponse(query.error(), context.request_id);
+  if (!query) co_return ErrorResponse(query.error(), context);
   if (!state.audit || state.audit->file_path().empty()) {
-    co_return ErrorResponse(MakeError(Errc::kNotFound, "no audit file is configured"),
-                            context.request_id);
+    co_return ErrorResponse(MakeError(Errc::kNotFound, "no audit file is configured"), context);
   }
   const std::string path = state.audit->file_path();
   const auto deadline =
@@ -143,7 +142,7 @@ asio::awaitable<HttpResponse> AuditTail(AgentState& state, const HttpRequest& re
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
     Result<std::string> text = co_await RunBlocking(*state.pool, [&path] { return ReadTail(path); });
-    if (!text) co_return ErrorResponse(text.error(), context.request_id);
+    if (!text) co_return ErrorResponse(text.error(), context);
     Tail tail = Select(*text, *query);
     if (!tail.records.empty() || std::chrono::steady_clock::now() >= deadline) {
       co_return JsonResponse(http::status::ok, {{"records", std::move(tail.records)},
@@ -166,7 +165,7 @@ asio::awaitable<std::optional<HttpResponse>> HandleAuditAdmin(AgentState& state,
   if (path != std::vector<std::string>{"v1", "audit"}) co_return std::nullopt;
   audit.action = "admin.audit";
   if (request.method() != http::verb::get) {
-    co_return ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context.request_id);
+    co_return ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context);
   }
   HttpResponse response = co_await AuditTail(state, request, context);
   co_return response;

@@ -2,6 +2,7 @@
 
 #include "agent/clock.hpp"
 #include "agent/server/responses.hpp"
+#include "common/core/error_mapping.hpp"
 #include "common/core/metrics_text.hpp"
 
 namespace dbproxy {
@@ -120,7 +121,9 @@ std::optional<HttpResponse> HandleMetricsAdmin(const AgentState& state, const Ht
   if (path.size() != 1 || path[0] != "metrics") return std::nullopt;
   audit.action = "admin.metrics";
   if (request.method() != http::verb::get) {
-    return ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET /metrics"), audit.request_id);
+    const Error error = MakeError(Errc::kMethodNotAllowed, "use GET /metrics");
+    audit.error_code = std::string(ToHttpError(error.code).code);
+    return ErrorResponse(error, audit.request_id);
   }
   HttpResponse response(http::status::ok, 11);
   response.set(http::field::content_type, kMetricsContentType);

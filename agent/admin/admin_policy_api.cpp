@@ -73,9 +73,9 @@ nlohmann::json DecisionJson(const Policy& policy, const RequestFacts& facts,
 HttpResponse Explain(AgentState& state, const HttpRequest& request, const RequestContext& context,
                      AuditRecord& audit) {
   Result<nlohmann::json> body = ParseJsonObject(request.body());
-  if (!body) return ErrorResponse(body.error(), context.request_id);
+  if (!body) return ErrorResponse(body.error(), context);
   Result<ExplainRequest> explain = ParseExplainRequest(*body, NowUnix());
-  if (!explain) return ErrorResponse(explain.error(), context.request_id);
+  if (!explain) return ErrorResponse(explain.error(), context);
   const std::shared_ptr<const Policy> policy = state.policy;
   const CallerIdentity caller = ExplainedCaller(*explain);
   const DecisionSubject subject{.identity = &caller, .service_name = explain->service};
@@ -84,7 +84,7 @@ HttpResponse Explain(AgentState& state, const HttpRequest& request, const Reques
   std::vector<TraceStep> trace;
   const CallDecision decision = Decide(*policy, runtime, subject, explain->facts, &trace);
   if (decision.service == nullptr && !explain->service.empty()) {
-    return ErrorResponse(decision.error, context.request_id);  // an unknown named service
+    return ErrorResponse(decision.error, context);  // an unknown named service
   }
   audit.service = decision.service_name;
   return JsonResponse(http::status::ok, DecisionJson(*policy, explain->facts, decision, trace));
@@ -100,7 +100,7 @@ std::optional<HttpResponse> HandlePolicyAdmin(AgentState& state, HttpRequest& re
   if (path == std::vector<std::string>{"v1", "reload"} && post) {
     audit.action = "admin.reload";
     Status reloaded = state.reload_policy("admin API");
-    if (!reloaded) return ErrorResponse(reloaded.error(), context.request_id);
+    if (!reloaded) return ErrorResponse(reloaded.error(), context);
     audit.detail = {{"revision", state.policy->revision}};
     return JsonResponse(http::status::ok, PolicySummary(state));
   }

@@ -14,14 +14,13 @@ asio::awaitable<std::optional<HttpResponse>> HandleRekeyAdmin(AgentState& state,
   if (path.size() != 2 || path[0] != "v1" || path[1] != "rekey") co_return std::nullopt;
   audit.action = "admin.rekey";
   if (request.method() != http::verb::post) {
-    co_return ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use POST /v1/rekey"),
-                            context.request_id);
+    co_return ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use POST /v1/rekey"), context);
   }
   // fsyncs of the key and the store: off the event loop. Requests keep being served meanwhile;
   // the store's lock orders the rotation with enrolments and token grants.
   Status rotated = co_await RunBlocking(
       *state.pool, [&state] { return RotateMasterKey(*state.store, state.key_source); });
-  if (!rotated) co_return ErrorResponse(rotated.error(), context.request_id);
+  if (!rotated) co_return ErrorResponse(rotated.error(), context);
   audit.detail.emplace_back("key_file", state.key_source.key_file);
   co_return JsonResponse(http::status::ok,
                          {{"rotated", true},

@@ -21,11 +21,11 @@ std::string Actor(const RequestContext& context) {
 }
 
 HttpResponse Fail(const Error& error, const RequestContext& context) {
-  return ErrorResponse(error, context.request_id);
+  return ErrorResponse(error, context);
 }
 
 HttpResponse Fail(Errc code, std::string message, const RequestContext& context) {
-  return ErrorResponse(MakeError(code, std::move(message)), context.request_id);
+  return ErrorResponse(MakeError(code, std::move(message)), context);
 }
 
 // Drops what has expired before a listing; a failed write is logged, not shown: the listing

@@ -19,16 +19,9 @@ Status AdmitAudited(const AgentState& state) {
 asio::awaitable<void> CommitAudit(AgentState& state, const AuditRecord& record) {
   state.metrics.ObserveRequest(record);
   if (!state.audit) co_return;
-  AuditFormatOptions options{.log_statements = state.config.audit.log_statements,
-                             .service_attributes = nullptr};
-  // "Attributes that decided": on the client socket, the matched service's attributes (every
-  // rule condition on service.* reads them); proxied calls may add request facts themselves.
-  if (record.attributes.empty() && record.socket == "agent" && !record.service.empty() &&
-      state.policy) {
-    if (const Service* service = state.policy->FindService(record.service)) {
-      options.service_attributes = &service->attributes;
-    }
-  }
+  // The attributes that decided travel in the record itself (RecordServiceAttributes copies the
+  // service's from the policy the request pinned): nothing here reads the current policy.
+  const AuditFormatOptions options{.log_statements = state.config.audit.log_statements};
   std::string line = FormatAuditRecord(record, options);
   std::vector<std::string> journal;
   if (state.config.audit.journald) journal = JournalFields(record);

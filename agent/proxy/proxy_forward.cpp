@@ -204,7 +204,7 @@ asio::awaitable<void> ContinueIfExpected(StreamedRequest& exchange) {
 asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error, AuditRecord& audit,
                                   bool keep_alive) {
   HttpResponse response = ErrorResponse(error, exchange.context.request_id);
-  FinishAudit(audit, response, exchange.context);
+  FinishAudit(audit, response, exchange.context, &error);
   co_return co_await WriteWholeResponse(exchange, response, keep_alive);
 }
 

@@ -23,6 +23,8 @@
 
 namespace dbproxy {
 
+struct AuditRecord;
+
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
 
@@ -30,6 +32,9 @@ struct RequestContext {
   const PeerAttestation& peer;
   std::string request_id;
   std::chrono::steady_clock::time_point started;
+  // The request's audit record once a handler has begun it (BeginAudit); ErrorResponse notes
+  // the answered error's code in it, so the record takes its code from the Error itself.
+  AuditRecord* audit = nullptr;
 };
 
 // Zeroes memory before freeing it: a connection's read buffer may have held a secret.

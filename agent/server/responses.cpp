@@ -62,9 +62,9 @@ HttpResponse ErrorResponse(const Error& error, const std::string& request_id) {
   return response;
 }
 
-HttpResponse ErrorResponse(const Error& error, const std::string& request_id, AuditRecord& audit) {
-  audit.error_code = std::string(ToHttpError(error.code).code);
-  return ErrorResponse(error, request_id);
+HttpResponse ErrorResponse(const Error& error, const RequestContext& context) {
+  if (context.audit != nullptr) context.audit->error_code = std::string(ToHttpError(error.code).code);
+  return ErrorResponse(error, context.request_id);
 }
 
 AuditRecord BeginAuditFor(const char* socket, std::string_view method, std::string_view target,
@@ -105,15 +105,6 @@ void FinishAudit(AuditRecord& record, const HttpResponse& response, const Reques
                           .count();
 }
 
-void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context) {
-  if (response.result_int() >= 400 && record.error_code.empty()) {
-    const nlohmann::json body = nlohmann::json::parse(response.body(), nullptr, false);
-    if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-      record.error_code = body["error"].value("code", "");
-    }
-  }
-  FinishAudit(record, response, context, nullptr);
-}
 
 Result<nlohmann::json> ParseJsonObject(const std::string& body) {
   if (body.empty()) return nlohmann::json::object();

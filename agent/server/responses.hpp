@@ -20,8 +20,10 @@ HttpResponse TokenResponse(const SecretBytes& access_token, const nlohmann::json
 
 // Status and body from ToHttpError/ErrorBody; Retry-After when the error carries one.
 HttpResponse ErrorResponse(const Error& error, const std::string& request_id);
-// ErrorResponse, and `error`'s wire code noted in `audit` (FinishAudit keeps it).
-HttpResponse ErrorResponse(const Error& error, const std::string& request_id, AuditRecord& audit);
+// ErrorResponse for the request of `context`; `error`'s wire code is noted in the request's audit
+// record (context.audit, when a handler has begun one), so the record's code comes from the
+// Error itself, never from the answer's body.
+HttpResponse ErrorResponse(const Error& error, const RequestContext& context);
 
 // An audit record pre-filled with the caller's identity and the request line.
 AuditRecord BeginAuditFor(const char* socket, std::string_view method, std::string_view target,
@@ -31,13 +33,9 @@ AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
                        const RequestContext& context);
 // Completes `record` with the outcome: the status and body size of `response`, the elapsed
 // time, the decision ("allow" below 400, else "error", unless already set) and the error code,
-// which is the wire code of `error` when one is given.
+// which is the wire code of `error` when one is given (else the one ErrorResponse noted).
 void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context,
-                 const Error* error);
-// Transitional, for handlers that do not pass their Error yet: when `record` has no error code,
-// it is read back from the body of an error answer built by ErrorResponse. Prefer the Error
-// overload (or ErrorResponse with the record).
-void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context);
+                 const Error* error = nullptr);
 
 // Parses a JSON object body; an empty body is {}. kInvalidRequest otherwise.
 Result<nlohmann::json> ParseJsonObject(const std::string& body);

@@ -44,6 +44,16 @@ Result<TokenRequest> ParseTokenRequest(const std::string& body) {
 
 }  // namespace
 
+void RecordServiceAttributes(const Service& service, AuditRecord& audit) {
+  // Copied now, from the policy that decided: a reload before the record is written must not
+  // change what it says decided.
+  std::vector<std::pair<std::string, std::string>> attributes;
+  attributes.reserve(service.attributes.size() + audit.attributes.size());
+  for (const auto& [key, value] : service.attributes) attributes.emplace_back("service." + key, value);
+  for (auto& fact : audit.attributes) attributes.push_back(std::move(fact));
+  audit.attributes = std::move(attributes);
+}
+
 PinnedPolicy PinPolicy(const AgentState& state) {
   return PinnedPolicy{.enforced = state.policy, .shadow = state.shadow_policy};
 }
@@ -66,6 +76,7 @@ CallDecision DecideRequest(const PinnedPolicy& pinned, const AgentState& state,
   }
   CallDecision decision = Decide(*pinned.enforced, runtime, subject, facts);
   if (!decision.service_name.empty()) audit.service = decision.service_name;
+  if (decision.service != nullptr) RecordServiceAttributes(*decision.service, audit);
   audit.rule = decision.rule;
   if (!decision.allow) audit.decision = "deny";
   return decision;
@@ -85,6 +96,7 @@ nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context, Au
   if (service) {
     out["service"] = (*service)->name;
     audit.service = (*service)->name;
+    RecordServiceAttributes(**service, audit);
     out["attributes"] = (*service)->attributes;
     out["roles"] = (*service)->roles;
     if (!(*service)->workspace.empty()) out["workspace"] = (*service)->workspace;
@@ -106,18 +118,18 @@ Result<std::string> RequestedScope(const Policy& policy, const Service& service,
 asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& request,
                                          const RequestContext& context, AuditRecord& audit) {
   Result<TokenRequest> parsed = ParseTokenRequest(request.body());
-  if (!parsed) co_return ErrorResponse(parsed.error(), context.request_id);
+  if (!parsed) co_return ErrorResponse(parsed.error(), context);
   // Held across the broker's co_await: a reload must not free what this request decided on.
   const PinnedPolicy pinned = PinPolicy(state);
   Result<const Service*> service = MatchSubject(*pinned.enforced, SubjectOf(context));
   if (!service) {
     audit.decision = "deny";
     audit.rule = "unidentified";
-    co_return ErrorResponse(service.error(), context.request_id);
+    co_return ErrorResponse(service.error(), context);
   }
   audit.service = (*service)->name;
   Result<std::string> scope = RequestedScope(*pinned.enforced, **service, *parsed);
-  if (!scope) co_return ErrorResponse(scope.error(), context.request_id);
+  if (!scope) co_return ErrorResponse(scope.error(), context);
   audit.action = "token:" + *scope;
   const std::string workspace =
       parsed->workspace.empty() ? (*service)->workspace : parsed->workspace;
@@ -125,19 +137,18 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
   if (workspace.empty()) {
     co_return ErrorResponse(
         MakeError(Errc::kInvalidRequest,
-                  "no workspace given and service '" + (*service)->name + "' has no default"),
-        context.request_id);
+                  "no workspace given and service '" + (*service)->name + "' has no default"), context);
   }
   const RequestFacts facts{.action = audit.action, .workspace = workspace, .now_unix = NowUnix()};
   const CallDecision decision = DecideRequest(pinned, state, context, facts, audit);
-  if (!decision.allow) co_return ErrorResponse(decision.error, context.request_id);
+  if (!decision.allow) co_return ErrorResponse(decision.error, context);
   audit.decision = "allow";
   audit.credential = decision.credential;
   const int min_ttl =
       parsed->min_ttl_seconds >= 0 ? parsed->min_ttl_seconds : state.config.tokens.min_ttl_seconds;
   const TokenKey key{.workspace = workspace, .credential = decision.credential, .scope = *scope};
   Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(key, min_ttl);
-  if (!token) co_return ErrorResponse(token.error(), context.request_id);
+  if (!token) co_return ErrorResponse(token.error(), context);
   const IssuedToken& issued = **token;
   const std::int64_t answered_at = NowUnix();  // the broker may have waited upstream
   co_return TokenResponse(issued.access_token,
@@ -154,33 +165,35 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
 asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest& request,
                                                   RequestContext& context) {
   AuditRecord audit = BeginAudit("agent", request, context);
+  context.audit = &audit;
   const std::string_view path = SplitRequestTarget(request.target()).path;
   HttpResponse response;
   if (path == "/healthz") {
     audit.action = "healthz";
     response = request.method() == http::verb::get
                    ? JsonResponse(http::status::ok, {{"status", "ok"}})
-                   : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context.request_id);
+                   : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context);
   } else if (Status admitted = AdmitAudited(state); !admitted) {
     audit.action = path == "/v1/token" ? "token" : "unknown";
-    response = ErrorResponse(admitted.error(), context.request_id);
+    response = ErrorResponse(admitted.error(), context);
   } else if (path == "/v1/whoami") {
     audit.action = "whoami";
     response = request.method() == http::verb::get
                    ? JsonResponse(http::status::ok, WhoAmI(state, context, audit))
-                   : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context.request_id);
+                   : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context);
   } else if (path == "/v1/token") {
     audit.action = "token";
     if (request.method() == http::verb::post) {
       response = co_await IssueToken(state, request, context, audit);
     } else {
-      response = ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use POST"), context.request_id);
+      response = ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use POST"), context);
     }
   } else {
     audit.action = "unknown";
-    response = ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint"), context.request_id);
+    response = ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint"), context);
   }
   FinishAudit(audit, response, context);
+  context.audit = nullptr;  // the record is finished; nothing may note into it any more
   if (!audit.shadow_decision.empty() && audit.shadow_decision != audit.decision) {
     Log(LogLevel::kInfo, "shadow policy would " + audit.shadow_decision + " (" + audit.shadow_rule +
                              ") what was " + audit.decision + " (" + audit.rule + "): service '" +

@@ -21,6 +21,10 @@ struct PinnedPolicy {
 };
 PinnedPolicy PinPolicy(const AgentState& state);
 
+// Puts the service's attributes ("service.<key>") first among `audit.attributes`, copied from the
+// policy the request was decided with.
+void RecordServiceAttributes(const Service& service, AuditRecord& audit);
+
 // The kernel-identified caller of `context`. Points into `context`.
 DecisionSubject SubjectOf(const RequestContext& context);
 

@@ -122,15 +122,7 @@ std::string FormatAuditRecord(const AuditRecord& r, const AuditFormatOptions& op
       {"latency_us", r.latency_us},
   };
   if (!r.query.empty()) line["query"] = RedactQuery(r.query);
-  if (!r.attributes.empty()) {
-    line["attributes"] = PairsObject(r.attributes);
-  } else if (options.service_attributes != nullptr && !options.service_attributes->empty()) {
-    nlohmann::ordered_json attributes = nlohmann::ordered_json::object();
-    for (const auto& [key, value] : *options.service_attributes) {
-      attributes["service." + key] = RedactSecrets(value);
-    }
-    line["attributes"] = std::move(attributes);
-  }
+  if (!r.attributes.empty()) line["attributes"] = PairsObject(r.attributes);
   if (!r.detail.empty()) line["detail"] = PairsObject(r.detail);
   line["bytes_in"] = r.bytes_in;
   line["bytes_out"] = r.bytes_out;

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -56,8 +55,6 @@ struct AuditRecord {
 
 struct AuditFormatOptions {
   bool log_statements = false;  // [audit] log_statements: keep `statement`
-  // Written as "attributes" ("service.<key>": value) when the record has none of its own.
-  const std::map<std::string, std::string>* service_attributes = nullptr;
 };
 
 // A single JSON object, no trailing newline. Time is RFC 3339 UTC with microseconds.

@@ -8,6 +8,8 @@
 // "staging" and under uid kStrangerUid "platform" (matched by uid, so no cgroup is needed).
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <ctime>
 #include <string>
 
@@ -381,6 +383,38 @@ TEST_F(ProxyPolicyTest, UpstreamRateLimitAndOutagePassThroughWithRetryAfter) {
         << "the workspace's own answer: " << passed.body;
   }
   EXPECT_EQ(AsProduction("GET", kClusters).status, 200);
+}
+
+}  // namespace
+}  // namespace dbproxy::testing
+
+namespace dbproxy::testing {
+namespace {
+
+// The audit line names the attributes that decided: the service's (from the policy the call was
+// decided with) and the request facts read from the body, together.
+TEST_F(ProxyPolicyTest, AuditLineOfAStatementHasTheServiceAttributesAndTheFacts) {
+  StartWithPolicy(Services() + kExampleRules);
+  const HttpResponse ran = AsProduction("POST", kStatements, Statement(R"(,"row_limit":10)"));
+  ASSERT_EQ(ran.status, 200) << ran.Describe();
+  nlohmann::json line;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::istringstream audit(ReadFile(agent_->audit_file()));
+        for (std::string text; std::getline(audit, text);) {
+          const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+          if (parsed.is_object() && parsed.value("request_id", "") == ran.Header("x-request-id")) {
+            line = parsed;
+          }
+        }
+        return line.is_object();
+      },
+      std::chrono::seconds(5)));
+  ASSERT_TRUE(line.contains("attributes")) << line.dump();
+  EXPECT_EQ(line["attributes"].value("service.env", ""), "production") << line.dump();
+  EXPECT_EQ(line["attributes"].value("service.team", ""), "billing") << line.dump();
+  EXPECT_EQ(line["attributes"].value("request.warehouse", ""), "wh-1") << line.dump();
+  EXPECT_EQ(line["attributes"].value("request.row_limit", ""), "10") << line.dump();
 }
 
 }  // namespace

@@ -86,19 +86,24 @@ TEST_F(ResponsesTest, KeepsADecisionAlreadyMade) {
   EXPECT_EQ(record.status, 403);
 }
 
-TEST_F(ResponsesTest, HandlerErrorsCarryTheirCodeThroughEitherForm) {
+TEST_F(ResponsesTest, HandlerErrorsNoteTheirCodeInTheRequestsRecord) {
   RequestContext context = Context();
   const Error error = MakeError(Errc::kNotFound, "no such endpoint");
-  AuditRecord noted = BeginAuditFor("admin", "GET", "/v1/nothing", context);
-  const HttpResponse response = ErrorResponse(error, context.request_id, noted);
-  EXPECT_EQ(noted.error_code, "not_found");
-  FinishAudit(noted, response, context);
-  EXPECT_EQ(noted.error_code, "not_found");
-  // The transitional overload, for handlers that do not pass their Error yet.
-  AuditRecord legacy = BeginAuditFor("admin", "GET", "/v1/nothing", context);
-  FinishAudit(legacy, ErrorResponse(error, context.request_id), context);
-  EXPECT_EQ(legacy.error_code, "not_found");
-  EXPECT_EQ(legacy.status, 404);
+  AuditRecord record = BeginAuditFor("admin", "GET", "/v1/nothing", context);
+  context.audit = &record;
+  const HttpResponse response = ErrorResponse(error, context);
+  EXPECT_EQ(record.error_code, "not_found");
+  FinishAudit(record, response, context);
+  EXPECT_EQ(record.error_code, "not_found");
+  EXPECT_EQ(record.status, 404);
+}
+
+TEST_F(ResponsesTest, FinishAuditNeverReadsTheCodeFromTheBody) {
+  RequestContext context = Context();
+  AuditRecord record = BeginAuditFor("admin", "GET", "/v1/nothing", context);
+  FinishAudit(record, ErrorResponse(MakeError(Errc::kNotFound, "x"), context.request_id), context);
+  EXPECT_EQ(record.error_code, "");
+  EXPECT_EQ(record.status, 404);
 }
 
 }  // namespace

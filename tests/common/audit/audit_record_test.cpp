@@ -152,20 +152,19 @@ TEST(AuditRecordTest, OptionalFieldsAppearWhenSet) {
   EXPECT_EQ(json.at("statement_sha256"), "ab");
   EXPECT_FALSE(json.contains("statement")) << "statement text without log_statements";
   const nlohmann::json with_text = nlohmann::json::parse(
-      FormatAuditRecord(r, AuditFormatOptions{.log_statements = true, .service_attributes = {}}));
+      FormatAuditRecord(r, AuditFormatOptions{.log_statements = true}));
   EXPECT_EQ(with_text.at("statement"), r.statement);
 }
 
-TEST(AuditRecordTest, ServiceAttributesFillInWhenTheRecordHasNone) {
-  const std::map<std::string, std::string> attributes = {{"env", "staging"}, {"team", "bi"}};
-  const AuditFormatOptions options{.log_statements = false, .service_attributes = &attributes};
-  nlohmann::json json = nlohmann::json::parse(FormatAuditRecord(FullRecord(), options));
-  EXPECT_EQ(json.at("attributes"), (nlohmann::json{{"service.env", "staging"},
-                                                   {"service.team", "bi"}}));
-  AuditRecord own = FullRecord();
-  own.attributes = {{"request.row_limit", "5"}};
-  json = nlohmann::json::parse(FormatAuditRecord(own, options));
-  EXPECT_EQ(json.at("attributes"), (nlohmann::json{{"request.row_limit", "5"}}));
+TEST(AuditRecordTest, AttributesAreWrittenInTheOrderRecordedAndRedacted) {
+  AuditRecord r = FullRecord();
+  r.attributes = {{"service.env", "staging"},
+                  {"request.row_limit", "5"},
+                  {"service.note", "dapi0123456789abcdef0123456789abcdef"}};
+  const std::string line = FormatAuditRecord(r);
+  EXPECT_LT(line.find("service.env"), line.find("request.row_limit")) << line;
+  const nlohmann::json json = nlohmann::json::parse(line);
+  EXPECT_EQ(json.at("attributes").at("service.note"), "[REDACTED]");
 }
 
 TEST(AuditRecordTest, PathPassesThroughRedaction) {
