@@ -98,41 +98,44 @@ nlohmann::json ToJson(const RawResponse& r) {
   return {{"status", r.status}, {"body", r.body}, {"error", r.error}};
 }
 
-bool SendFds(int channel, const std::vector<int>& fds) {
+// A one-byte message with room for one descriptor (SCM_RIGHTS).
+struct FdMessage {
+  FdMessage() {
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+  }
+  FdMessage(const FdMessage&) = delete;
+  FdMessage& operator=(const FdMessage&) = delete;
+
   char byte = 'F';
   iovec data{.iov_base = &byte, .iov_len = 1};
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control.data();
-  message.msg_controllen = control.size();
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
+};
+
+bool SendFd(int channel, int fd) {
+  FdMessage m;
+  cmsghdr* header = CMSG_FIRSTHDR(&m.message);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-  std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
-  return ::sendmsg(channel, &message, MSG_NOSIGNAL) == 1;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
+  return ::sendmsg(channel, &m.message, MSG_NOSIGNAL) == 1;
 }
 
-std::vector<int> ReceiveFds(int channel, std::size_t count) {
-  char byte = 0;
-  iovec data{.iov_base = &byte, .iov_len = 1};
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * count));
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control.data();
-  message.msg_controllen = control.size();
-  if (::recvmsg(channel, &message, MSG_CMSG_CLOEXEC) != 1) return {};
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
+int ReceiveFd(int channel) {
+  FdMessage m;
+  if (::recvmsg(channel, &m.message, MSG_CMSG_CLOEXEC) != 1) return -1;
+  const cmsghdr* header = CMSG_FIRSTHDR(&m.message);
   if (header == nullptr || header->cmsg_type != SCM_RIGHTS ||
-      header->cmsg_len != CMSG_LEN(sizeof(int) * count)) {
-    return {};
+      header->cmsg_len != CMSG_LEN(sizeof(int))) {
+    return -1;
   }
-  std::vector<int> fds(count);
-  std::memcpy(fds.data(), CMSG_DATA(header), sizeof(int) * count);
-  return fds;
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  return fd;
 }
 
 // The State: letter of /proc/<pid>/status ('?' when unreadable).
@@ -246,17 +249,19 @@ TEST_F(PeerIdentityTest, ConnectionPassedByZombieConnectorIsRefused) {
     for (int fd : connections) {
       if (Exchange(fd, "GET", "/v1/whoami").status != 200) return 2;
     }
-    return SendFds(channel[1], connections) ? 0 : 3;
+    return SendFd(channel[1], connections[0]) && SendFd(channel[1], connections[1]) ? 0 : 3;
   });
   ::close(channel[1]);
   ASSERT_EQ(connector.WaitExited(std::chrono::seconds(10)), 0);
   ASSERT_EQ(ProcState(connector.pid()), 'Z') << "the connector should be an unreaped zombie";
 
   const RunAsResult held = RunAs(UserIdentity(kHolderUid, kHolderUid), [&] {
-    const std::vector<int> fds = ReceiveFds(channel[0], 2);
-    if (fds.size() != 2) return std::string("{}");
-    return nlohmann::json{{"token", ToJson(Exchange(fds[0], "POST", "/v1/token", "{}"))},
-                          {"whoami", ToJson(Exchange(fds[1], "GET", "/v1/whoami"))}}
+    const int token_connection = ReceiveFd(channel[0]);
+    const int whoami_connection = ReceiveFd(channel[0]);
+    if (token_connection < 0 || whoami_connection < 0) return std::string("{}");
+    return nlohmann::json{
+        {"token", ToJson(Exchange(token_connection, "POST", "/v1/token", "{}"))},
+        {"whoami", ToJson(Exchange(whoami_connection, "GET", "/v1/whoami"))}}
         .dump();
   });
   ::close(channel[0]);
