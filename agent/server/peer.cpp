@@ -92,27 +92,31 @@ Result<PeerAttestation> PeerAttestation::Attest(int socket_fd) {
   if (peer.status_fd_ < 0 || peer.cgroup_fd_ < 0) {
     return MakeError(Errc::kUnidentified, "the calling process is gone");
   }
-  if (Status read = peer.ReadProc(/*check_alive=*/true); !read) return std::move(read).error();
+  if (Status read = peer.ReadProc(/*attesting=*/true); !read) return std::move(read).error();
   return peer;
 }
 
-Status PeerAttestation::Refresh() { return ReadProc(/*check_alive=*/false); }
+Status PeerAttestation::Refresh() { return ReadProc(/*attesting=*/false); }
 
-Status PeerAttestation::ReadProc(bool check_alive) {
+Status PeerAttestation::ReadProc(bool attesting) {
   const std::optional<ProcStatus> status = ParseProcStatus(PreadAll(status_fd_));
   const std::string cgroup_text = PreadAll(cgroup_fd_);
   std::array<char, 4096> exe{};
   const ssize_t exe_length = ::readlinkat(proc_dir_, "exe", exe.data(), exe.size() - 1);
-  // At attestation the /proc fds were opened by PID after accept: they describe the caller only
-  // if it was still alive afterwards (else the PID may have been reused). Once open, they stay
-  // bound to that very process — reads fail after it is reaped — so later refreshes need no
-  // extra check.
-  if (!status || (check_alive && !Alive())) {
+  // Checked after the reads, on every request. At attestation the /proc fds were opened by PID
+  // after accept: they describe the caller only if it was still alive afterwards (else the PID
+  // may have been reused). Later, the fds stay bound to the process, but an exited process
+  // that is not yet reaped (a zombie) still reads as its uid: whoever holds the connection now
+  // (passed with SCM_RIGHTS, inherited by a child) must not act in its name. The pidfd says
+  // it has exited, State: Z says so too, and so does its exe link going unreadable.
+  const bool exe_lost = !attesting && exe_readable_ && exe_length <= 0;
+  if (!status || status->Exited() || exe_lost || !Alive()) {
     return MakeError(Errc::kUnidentified, "the calling process is gone");
   }
   if (status->effective_uid != connected_uid_) {
     return MakeError(Errc::kUnidentified, "the calling process changed its user id");
   }
+  if (attesting) exe_readable_ = exe_length > 0;
   const bool ids_changed = identity_.user.empty() || status->effective_gid != identity_.gid ||
                            status->groups != identity_.groups;
   identity_.uid = status->effective_uid;
@@ -152,6 +156,7 @@ PeerAttestation& PeerAttestation::operator=(PeerAttestation&& other) noexcept {
     identity_ = std::move(other.identity_);
     group_names_ = std::move(other.group_names_);
     connected_uid_ = other.connected_uid_;
+    exe_readable_ = other.exe_readable_;
     pidfd_ = std::exchange(other.pidfd_, -1);
     proc_dir_ = std::exchange(other.proc_dir_, -1);
     status_fd_ = std::exchange(other.status_fd_, -1);

@@ -4,9 +4,16 @@
 // (SO_PEERPIDFD, or pidfd_open(pid) on kernels before 6.5). /proc/<pid> is then read for
 // supplementary groups, exe and cgroup, and the pidfd is polled: if the process is gone, the PID
 // may have been reused while we read, so the caller is refused. Refresh() repeats the cheap
-// reads for every request on a keep-alive connection, so a process that execs, changes uid or
-// moves cgroup is seen; identity is never cached by PID alone: the /proc files stay open, bound
-// to the process itself, and reading them fails once it is gone.
+// reads and the poll for every request on a keep-alive connection, so a process that execs,
+// changes uid or moves cgroup is seen; identity is never cached by PID alone: the /proc files
+// stay open, bound to the process itself, and reading them fails once it is reaped.
+//
+// A connection outlives its connector when it is passed on (SCM_RIGHTS) or inherited by a
+// child. Once the connector has exited, even as an unreaped zombie whose /proc/<pid>/status
+// still shows its uid, no request on the connection is served in its name: the pidfd is
+// readable, State: is Z or X, or its exe link, readable at attestation, no longer is. While the
+// connector lives, a process it hands the connection to does act in its name (as with any fd
+// it shares); the kernel gives no way to tell them apart.
 //
 // Threading: a PeerAttestation belongs to one connection; not synchronised.
 #pragma once
@@ -31,8 +38,9 @@ class PeerAttestation {
   PeerAttestation& operator=(const PeerAttestation&) = delete;
   ~PeerAttestation();
 
-  // Re-reads uid/gid/groups, cgroup and exe of the same process. kUnidentified when it exited or
-  // its effective uid no longer equals the uid it connected with.
+  // Re-reads uid/gid/groups, cgroup and exe of the same process. kUnidentified ("the calling
+  // process is gone") when it exited, reaped or not (see above), or when its effective uid no
+  // longer equals the uid it connected with.
   Status Refresh();
 
   const CallerIdentity& identity() const { return identity_; }
@@ -41,13 +49,15 @@ class PeerAttestation {
 
  private:
   PeerAttestation() = default;
-  Status ReadProc(bool check_alive);
+  // The reads behind Attest (attesting) and Refresh, then the liveness checks.
+  Status ReadProc(bool attesting);
   bool Alive() const;
   void Close();
 
   CallerIdentity identity_;
   std::vector<std::string> group_names_;
   uid_t connected_uid_ = 0;
+  bool exe_readable_ = false;  // /proc/<pid>/exe could be read at attestation
   int pidfd_ = -1;
   int proc_dir_ = -1;  // /proc/<pid>, opened once
   int status_fd_ = -1;

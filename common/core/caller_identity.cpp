@@ -24,6 +24,30 @@ bool ParseUnsigned(std::string_view text, std::uint32_t& out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
+// Numbers separated by tabs and/or spaces, as in the Uid:, Gid: and Groups: lines.
+bool ParseNumbers(std::string_view text, std::vector<std::uint32_t>& values) {
+  for (std::string_view field : Split(text, '\t')) {
+    for (std::string_view word : Split(field, ' ')) {
+      if (word.empty()) continue;
+      std::uint32_t value = 0;
+      if (!ParseUnsigned(word, value)) return false;
+      values.push_back(value);
+    }
+  }
+  return true;
+}
+
+// "\tZ (zombie)" -> 'Z': blanks, one ASCII letter, then the end or a space.
+bool ParseStateLetter(std::string_view text, char& state) {
+  const std::size_t at = text.find_first_not_of(" \t");
+  if (at == std::string_view::npos) return false;
+  const char letter = text[at];
+  const bool is_letter = (letter >= 'A' && letter <= 'Z') || (letter >= 'a' && letter <= 'z');
+  if (!is_letter || (at + 1 < text.size() && text[at + 1] != ' ')) return false;
+  state = letter;
+  return true;
+}
+
 }  // namespace
 
 bool CallerIdentity::InGroup(gid_t id) const {
@@ -64,40 +88,36 @@ std::string UnitFromCgroupFile(std::string_view proc_cgroup_text) {
 
 std::optional<ProcStatus> ParseProcStatus(std::string_view proc_status_text) {
   ProcStatus status;
-  bool have_uid = false, have_gid = false, have_groups = false;
+  bool have_state = false, have_uid = false, have_gid = false, have_groups = false;
   for (std::string_view line : Split(proc_status_text, '\n')) {
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     const std::string_view key = line.substr(0, colon);
+    const std::string_view rest = line.substr(colon + 1);
+    if (key == "State") {
+      if (!ParseStateLetter(rest, status.state)) return std::nullopt;
+      have_state = true;
+      continue;
+    }
     if (key != "Uid" && key != "Gid" && key != "Groups") continue;
     std::vector<std::uint32_t> values;
-    std::string_view rest = line.substr(colon + 1);
-    for (std::string_view field : Split(rest, '\t')) {
-      for (std::string_view word : Split(field, ' ')) {
-        if (word.empty()) continue;
-        std::uint32_t value = 0;
-        if (!ParseUnsigned(word, value)) return std::nullopt;
-        values.push_back(value);
-      }
-    }
+    if (!ParseNumbers(rest, values)) return std::nullopt;
     if (key == "Groups") {
       status.groups.assign(values.begin(), values.end());
       have_groups = true;
-    } else if (values.size() == 4) {
-      if (key == "Uid") {
-        status.real_uid = values[0];
-        status.effective_uid = values[1];
-        have_uid = true;
-      } else {
-        status.real_gid = values[0];
-        status.effective_gid = values[1];
-        have_gid = true;
-      }
-    } else {
+    } else if (values.size() != 4) {
       return std::nullopt;
+    } else if (key == "Uid") {
+      status.real_uid = values[0];
+      status.effective_uid = values[1];
+      have_uid = true;
+    } else {
+      status.real_gid = values[0];
+      status.effective_gid = values[1];
+      have_gid = true;
     }
   }
-  if (!have_uid || !have_gid || !have_groups) return std::nullopt;
+  if (!have_state || !have_uid || !have_gid || !have_groups) return std::nullopt;
   return status;
 }
 

@@ -36,14 +36,19 @@ std::string UnitFromCgroupFile(std::string_view proc_cgroup_text);
 std::string CgroupPathFromCgroupFile(std::string_view proc_cgroup_text);
 
 struct ProcStatus {
+  char state = '?';  // the State: letter: R, S, D, T, t, Z (zombie), X (dead), I, ...
   uid_t real_uid = 0;
   uid_t effective_uid = 0;
   gid_t real_gid = 0;
   gid_t effective_gid = 0;
   std::vector<gid_t> groups;
+
+  // The process has exited: a zombie (not yet reaped, its status still readable) or dead.
+  // Its uid and groups are those it had, and its connections may be held by anyone now.
+  bool Exited() const { return state == 'Z' || state == 'X'; }
 };
-// Parses the Uid:, Gid: and Groups: lines of /proc/<pid>/status; nullopt when any is missing
-// or malformed.
+// Parses the State:, Uid:, Gid: and Groups: lines of /proc/<pid>/status; nullopt when any is
+// missing or malformed. State is one ASCII letter, then the end or a space ("Z (zombie)").
 std::optional<ProcStatus> ParseProcStatus(std::string_view proc_status_text);
 
 }  // namespace dbproxy

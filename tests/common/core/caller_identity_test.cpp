@@ -88,7 +88,7 @@ INSTANTIATE_TEST_SUITE_P(
                    "/system.slice/real.service", "real.service"}));
 
 // This machine's /proc/self/status, shortened to lines of each kind (the parser ignores all
-// but Uid, Gid and Groups). Note "Groups:\t \n" for a process without supplementary groups.
+// but State, Uid, Gid and Groups). Note "Groups:\t \n" for a process without supplementary groups.
 constexpr char kRealStatus[] =
     "Name:\tcat\nUmask:\t0022\nState:\tR (running)\nTgid:\t13633\nNgid:\t0\nPid:\t13633\n"
     "PPid:\t13628\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t256\n"
@@ -105,11 +105,14 @@ TEST(CallerIdentityTest, ParsesRealProcStatus) {
   EXPECT_EQ(status->real_gid, 0u);
   EXPECT_EQ(status->effective_gid, 0u);
   EXPECT_TRUE(status->groups.empty());
+  EXPECT_EQ(status->state, 'R');
+  EXPECT_FALSE(status->Exited());
 }
 
 TEST(CallerIdentityTest, ParsesRealAndEffectiveIdsAndGroups) {
   const std::string text =
-      "Name:\tpython3\nUid:\t1000\t1001\t1002\t1003\nGid:\t2000\t2001\t2002\t2003\n"
+      "Name:\tpython3\nState:\tS (sleeping)\nUid:\t1000\t1001\t1002\t1003\n"
+      "Gid:\t2000\t2001\t2002\t2003\n"
       "Groups:\t4 24 27 30 4294967294 \nVmRSS:\t  100 kB\n";
   std::optional<ProcStatus> status = ParseProcStatus(text);
   ASSERT_TRUE(status.has_value());
@@ -122,11 +125,12 @@ TEST(CallerIdentityTest, ParsesRealAndEffectiveIdsAndGroups) {
 
 TEST(CallerIdentityTest, LineOrderDoesNotMatter) {
   std::optional<ProcStatus> status =
-      ParseProcStatus("Groups:\t7\nGid:\t5\t5\t5\t5\nUid:\t3\t3\t3\t3");
+      ParseProcStatus("Groups:\t7\nGid:\t5\t5\t5\t5\nUid:\t3\t3\t3\t3\nState:\tZ (zombie)");
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->real_uid, 3u);
   EXPECT_EQ(status->real_gid, 5u);
   EXPECT_EQ(status->groups, std::vector<gid_t>{7});
+  EXPECT_EQ(status->state, 'Z');
 }
 
 struct BadStatusCase {
@@ -140,18 +144,21 @@ void PrintTo(const BadStatusCase& c, std::ostream* os) {
 
 class CallerIdentityBadStatusTest : public ::testing::TestWithParam<BadStatusCase> {};
 
-TEST_P(CallerIdentityBadStatusTest, IsRejected) {
-  EXPECT_FALSE(ParseProcStatus(GetParam().text).has_value());
-}
-
+constexpr char kState[] = "State:\tS (sleeping)\n";
 constexpr char kGid[] = "Gid:\t0\t0\t0\t0\n";
 constexpr char kGroups[] = "Groups:\t\n";
 constexpr char kUid[] = "Uid:\t0\t0\t0\t0\n";
 
+// Each case has a valid State: line, so it is rejected for what its label says.
+TEST_P(CallerIdentityBadStatusTest, IsRejected) {
+  EXPECT_FALSE(ParseProcStatus(kState + GetParam().text).has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Inputs, CallerIdentityBadStatusTest,
     ::testing::Values(
-        BadStatusCase{"empty", ""}, BadStatusCase{"missing Uid", std::string(kGid) + kGroups},
+        BadStatusCase{"nothing but State", ""},
+        BadStatusCase{"missing Uid", std::string(kGid) + kGroups},
         BadStatusCase{"missing Gid", std::string(kUid) + kGroups},
         BadStatusCase{"missing Groups", std::string(kUid) + kGid},
         BadStatusCase{"three uids", std::string("Uid:\t1\t1\t1\n") + kGid + kGroups},
@@ -169,6 +176,52 @@ INSTANTIATE_TEST_SUITE_P(
         BadStatusCase{"group overflows", std::string(kUid) + kGid + "Groups:\t99999999999\n"},
         BadStatusCase{"keys are case sensitive",
                       std::string("uid:\t0\t0\t0\t0\n") + kGid + kGroups}));
+
+struct StateCase {
+  const char* label;
+  std::string line;  // the State: line, without its newline
+  char state;        // 0: the status is rejected
+  bool exited;
+};
+
+void PrintTo(const StateCase& c, std::ostream* os) {
+  *os << c.label;
+}
+
+class CallerIdentityStateTest : public ::testing::TestWithParam<StateCase> {};
+
+TEST_P(CallerIdentityStateTest, LetterAndExited) {
+  const StateCase& c = GetParam();
+  const std::optional<ProcStatus> status =
+      ParseProcStatus(std::string(kUid) + c.line + "\n" + kGid + kGroups);
+  if (c.state == 0) {
+    EXPECT_FALSE(status.has_value());
+    return;
+  }
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, c.state);
+  EXPECT_EQ(status->Exited(), c.exited);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Lines, CallerIdentityStateTest,
+    ::testing::Values(
+        StateCase{"running", "State:\tR (running)", 'R', false},
+        StateCase{"sleeping", "State:\tS (sleeping)", 'S', false},
+        StateCase{"disk sleep", "State:\tD (disk sleep)", 'D', false},
+        StateCase{"stopped", "State:\tT (stopped)", 'T', false},
+        StateCase{"tracing stop", "State:\tt (tracing stop)", 't', false},
+        StateCase{"idle", "State:\tI (idle)", 'I', false},
+        StateCase{"zombie", "State:\tZ (zombie)", 'Z', true},
+        StateCase{"dead", "State:\tX (dead)", 'X', true},
+        StateCase{"letter alone", "State:\tZ", 'Z', true},
+        StateCase{"spaces before the letter", "State:   S (sleeping)", 'S', false},
+        StateCase{"missing", "Name:\tcat", 0, false},
+        StateCase{"empty", "State:\t", 0, false},
+        StateCase{"digit", "State:\t1 (one)", 0, false},
+        StateCase{"two letters", "State:\tZZ (zombie)", 0, false},
+        StateCase{"word", "State:\tzombie", 0, false},
+        StateCase{"lower-case key", "state:\tR (running)", 0, false}));
 
 TEST(CallerIdentityTest, InGroupChecksPrimaryAndSupplementary) {
   CallerIdentity identity;
