@@ -7,7 +7,7 @@
 
 #include <sstream>
 
-#include "tests/integration/integration_fixture.hpp"
+#include "tests/integration/harness/integration_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {

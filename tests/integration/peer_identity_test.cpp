@@ -22,8 +22,8 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/integration/integration_fixture.hpp"
-#include "tests/integration/run_as.hpp"
+#include "tests/integration/harness/integration_fixture.hpp"
+#include "tests/integration/harness/run_as.hpp"
 
 namespace dbproxy::testing {
 namespace {
