@@ -1,5 +1,7 @@
 #include "agent/admin/admin_metrics_api.hpp"
 
+#include <initializer_list>
+
 #include "agent/clock.hpp"
 #include "agent/server/responses.hpp"
 #include "common/core/error_mapping.hpp"
@@ -17,6 +19,20 @@ void Single(MetricsTextWriter& out, std::string_view name, MetricType type,
 
 double Count(std::uint64_t n) { return static_cast<double>(n); }
 
+// A family with one unlabelled sample, as a row of a table of them.
+struct SingleMetric {
+  std::string_view name;
+  MetricType type;
+  std::string_view help;
+  double value;
+};
+
+void WriteSingles(MetricsTextWriter& out, std::initializer_list<SingleMetric> metrics) {
+  for (const SingleMetric& metric : metrics) {
+    Single(out, metric.name, metric.type, metric.help, metric.value);
+  }
+}
+
 void WriteProcess(MetricsTextWriter& out, const AgentState& state) {
   out.Family("dbproxy_build_info", MetricType::kGauge, "Always 1; the version of dbproxyd.");
   out.Sample("dbproxy_build_info", {{"version", DBPROXY_VERSION}}, 1);
@@ -26,19 +42,21 @@ void WriteProcess(MetricsTextWriter& out, const AgentState& state) {
 
 void WriteTokenCache(MetricsTextWriter& out, const AgentState& state) {
   const TokenBrokerStats& stats = state.broker->stats();
-  Single(out, "dbproxy_token_cache_hits_total", MetricType::kCounter,
-         "Token requests answered from the cache.", Count(stats.hits));
-  Single(out, "dbproxy_token_cache_misses_total", MetricType::kCounter,
-         "Token requests that found no usable cached token.", Count(stats.misses));
-  Single(out, "dbproxy_token_refreshes_total", MetricType::kCounter,
-         "Refresh-ahead grants started while a cached token was still served.",
-         Count(stats.refreshes));
-  Single(out, "dbproxy_token_grants_total", MetricType::kCounter,
-         "Successful client-credentials grants at the workspaces.", Count(stats.grants));
-  Single(out, "dbproxy_token_grant_failures_total", MetricType::kCounter,
-         "Failed client-credentials grants at the workspaces.", Count(stats.failures));
-  Single(out, "dbproxy_tokens_cached", MetricType::kGauge, "Tokens in the cache.",
-         Count(state.broker->List().size()));
+  WriteSingles(
+      out,
+      {{"dbproxy_token_cache_hits_total", MetricType::kCounter,
+        "Token requests answered from the cache.", Count(stats.hits)},
+       {"dbproxy_token_cache_misses_total", MetricType::kCounter,
+        "Token requests that found no usable cached token.", Count(stats.misses)},
+       {"dbproxy_token_refreshes_total", MetricType::kCounter,
+        "Refresh-ahead grants started while a cached token was still served.",
+        Count(stats.refreshes)},
+       {"dbproxy_token_grants_total", MetricType::kCounter,
+        "Successful client-credentials grants at the workspaces.", Count(stats.grants)},
+       {"dbproxy_token_grant_failures_total", MetricType::kCounter,
+        "Failed client-credentials grants at the workspaces.", Count(stats.failures)},
+       {"dbproxy_tokens_cached", MetricType::kGauge, "Tokens in the cache.",
+        Count(state.broker->List().size())}});
 }
 
 void WriteConnections(MetricsTextWriter& out, const AgentState& state) {
@@ -51,34 +69,38 @@ void WriteConnections(MetricsTextWriter& out, const AgentState& state) {
 
 void WriteAudit(MetricsTextWriter& out, const AgentState& state) {
   const AuditTrail* audit = state.audit.get();
-  Single(out, "dbproxy_audit_healthy", MetricType::kGauge,
-         "1 while every audit sink is written; 0 while one fails.",
-         audit == nullptr || audit->healthy() ? 1 : 0);
-  Single(out, "dbproxy_audit_queue_depth", MetricType::kGauge,
-         "Audit records waiting to be written.", audit ? Count(audit->queue_depth()) : 0);
-  Single(out, "dbproxy_audit_write_failures_total", MetricType::kCounter,
-         "Failed writes to the audit file.", audit ? Count(audit->write_failures()) : 0);
-  Single(out, "dbproxy_audit_journal_failures_total", MetricType::kCounter,
-         "Failed sends to journald.", audit ? Count(audit->journal_failures()) : 0);
-  Single(out, "dbproxy_audit_records_dropped_total", MetricType::kCounter,
-         "Audit records dropped (queue full while failing open, or after stop).",
-         audit ? Count(audit->records_dropped()) : 0);
+  WriteSingles(
+      out,
+      {{"dbproxy_audit_healthy", MetricType::kGauge,
+        "1 while every audit sink is written; 0 while one fails.",
+        audit == nullptr || audit->healthy() ? 1.0 : 0.0},
+       {"dbproxy_audit_queue_depth", MetricType::kGauge, "Audit records waiting to be written.",
+        audit ? Count(audit->queue_depth()) : 0},
+       {"dbproxy_audit_write_failures_total", MetricType::kCounter,
+        "Failed writes to the audit file.", audit ? Count(audit->write_failures()) : 0},
+       {"dbproxy_audit_journal_failures_total", MetricType::kCounter,
+        "Failed sends to journald.", audit ? Count(audit->journal_failures()) : 0},
+       {"dbproxy_audit_records_dropped_total", MetricType::kCounter,
+        "Audit records dropped (queue full while failing open, or after stop).",
+        audit ? Count(audit->records_dropped()) : 0}});
 }
 
 void WritePolicy(MetricsTextWriter& out, const AgentState& state) {
   out.Family("dbproxy_policy_info", MetricType::kGauge, "Always 1; the enforced policy revision.");
   out.Sample("dbproxy_policy_info", {{"revision", state.policy ? state.policy->revision : ""}}, 1);
-  Single(out, "dbproxy_policy_loaded_timestamp_seconds", MetricType::kGauge,
-         "When the enforced policy was loaded, Unix seconds.",
-         static_cast<double>(state.policy_loaded_at));
-  Single(out, "dbproxy_policy_reloads_total", MetricType::kCounter,
-         "Successful policy reloads.", Count(state.policy_reloads));
-  Single(out, "dbproxy_policy_reload_failures_total", MetricType::kCounter,
-         "Rejected policy reloads (the previous policy stayed).",
-         Count(state.policy_reload_failures));
-  Single(out, "dbproxy_policy_last_reload_ok", MetricType::kGauge,
-         "1 when the last reload succeeded (or none failed since), else 0.",
-         state.policy_error.empty() ? 1 : 0);
+  WriteSingles(
+      out,
+      {{"dbproxy_policy_loaded_timestamp_seconds", MetricType::kGauge,
+        "When the enforced policy was loaded, Unix seconds.",
+        static_cast<double>(state.policy_loaded_at)},
+       {"dbproxy_policy_reloads_total", MetricType::kCounter, "Successful policy reloads.",
+        Count(state.policy_reloads)},
+       {"dbproxy_policy_reload_failures_total", MetricType::kCounter,
+        "Rejected policy reloads (the previous policy stayed).",
+        Count(state.policy_reload_failures)},
+       {"dbproxy_policy_last_reload_ok", MetricType::kGauge,
+        "1 when the last reload succeeded (or none failed since), else 0.",
+        state.policy_error.empty() ? 1.0 : 0.0}});
 }
 
 void WriteRuntime(MetricsTextWriter& out, const AgentState& state) {
