@@ -122,15 +122,20 @@ std::string CredentialStore::HostOf(const std::string& workspace) const {
   return {};
 }
 
-const StoredCredential* CredentialStore::Find(const std::string& workspace,
-                                              const std::string& credential) const {
+Result<CredentialCopy> CredentialStore::CopyCredential(const std::string& workspace,
+                                                      const std::string& credential) const {
+  std::lock_guard lock(mutex_);
   for (const StoredWorkspace& ws : data_.workspaces) {
     if (ws.name != workspace) continue;
     for (const StoredCredential& c : ws.credentials) {
-      if (c.name == credential) return &c;
+      if (c.name != credential) continue;
+      return CredentialCopy{.host = ws.host,
+                            .client_id = c.client_id,
+                            .secret = SecretBytes::CopyFrom(c.client_secret.bytes())};
     }
+    return NotEnrolled(workspace, credential);
   }
-  return nullptr;
+  return MakeError(Errc::kNotFound, "workspace '" + workspace + "' is not enrolled");
 }
 
 Error CredentialStore::NotEnrolled(const std::string& workspace, const std::string& credential) {

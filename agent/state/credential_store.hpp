@@ -5,6 +5,9 @@
 // only when the write succeeded, so memory and disk never disagree.
 // Threading: every method is safe to call from any thread (one internal mutex). Mutations do
 // blocking I/O (fsync) under that mutex, so the agent issues them from its blocking-work pool.
+// The rule for callers: no network I/O, co_await or callback ever runs under the store's lock.
+// That is why secrets leave the store only as copies (CopyCredential), never through a
+// callback run under the lock: the event loop takes the same lock (status, metrics, grants).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,12 @@
 #include "common/core/secret_bytes.hpp"
 
 namespace dbproxy {
+
+struct CredentialCopy {  // owned by the caller; the secret stays in guarded memory
+  std::string host;
+  std::string client_id;
+  SecretBytes secret;
+};
 
 struct CredentialInfo {  // never holds the secret
   std::string workspace;
@@ -48,22 +57,16 @@ class CredentialStore {
 
   // The workspace's host, or empty when unknown.
   std::string HostOf(const std::string& workspace) const;
-  // Calls `use(client_id, secret)` while holding the store's lock, so the secret is never copied.
-  // kNotFound when the workspace or credential does not exist.
-  template <class Use>
-  Status WithSecret(const std::string& workspace, const std::string& credential, Use&& use) const {
-    std::lock_guard lock(mutex_);
-    const StoredCredential* found = Find(workspace, credential);
-    if (found == nullptr) return NotEnrolled(workspace, credential);
-    use(found->client_id, found->client_secret);
-    return Status::Ok();
-  }
+  // An owned copy of one credential and its workspace's host, for a token grant. The lock is
+  // held only while copying: the caller does its network I/O with the copy, never under the
+  // store's lock. kNotFound when the workspace or the credential does not exist.
+  Result<CredentialCopy> CopyCredential(const std::string& workspace,
+                                        const std::string& credential) const;
   std::vector<CredentialInfo> List() const;
   std::size_t workspace_count() const;
   std::size_t credential_count() const;
 
  private:
-  const StoredCredential* Find(const std::string& workspace, const std::string& credential) const;
   static Error NotEnrolled(const std::string& workspace, const std::string& credential);
   Status Save(const CredentialStoreData& data) const { return Save(data, master_key_); }
   Status Save(const CredentialStoreData& data, const SecretBytes& master_key) const;
@@ -71,7 +74,7 @@ class CredentialStore {
   std::string path_;
   SecretBytes master_key_;
   CredentialStoreData data_;
-  // Guards data_: the token broker reads secrets from worker threads.
+  // Guards data_ (held for memory work only; see the threading note above).
   mutable std::mutex mutex_;
 };
 

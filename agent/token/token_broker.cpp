@@ -19,16 +19,24 @@ struct TokenBroker::Flight {
 
 TokenBroker::TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool,
                          CredentialStore& store, UpstreamOptions upstream, TokenSection settings)
+    : TokenBroker(std::move(executor), pool, store,
+                  std::make_unique<HttpTokenUpstream>(std::move(upstream)), settings,
+                  &NowUnixMs) {}
+
+TokenBroker::TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool,
+                         CredentialStore& store, std::unique_ptr<TokenUpstream> upstream,
+                         TokenSection settings, UnixMsClock now_unix_ms)
     : executor_(std::move(executor)),
       pool_(pool),
       store_(store),
       upstream_(std::move(upstream)),
-      settings_(settings) {}
+      settings_(settings),
+      now_unix_ms_(std::move(now_unix_ms)) {}
 
 asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
     const TokenKey& key, int min_ttl_seconds) {
   Entry& entry = cache_[key];
-  const std::int64_t now_ms = NowUnixMs();
+  const std::int64_t now_ms = now_unix_ms_();
   const std::int64_t now = now_ms / 1000;
   auto usable = [&](const std::shared_ptr<const IssuedToken>& token, std::int64_t at) {
     return token && token->expires_at - at >= min_ttl_seconds;
@@ -61,7 +69,7 @@ asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
   if (!flight->result) co_return MakeError(Errc::kInternal, "token request was abandoned");
   const Result<std::shared_ptr<const IssuedToken>>& result = *flight->result;
   if (!result) co_return result.error();
-  if (!usable(*result, NowUnix())) {
+  if (!usable(*result, now_unix_ms_() / 1000)) {
     co_return MakeError(Errc::kUpstreamError,
                         "workspace issued a token with less than min_ttl_seconds (" +
                             std::to_string(min_ttl_seconds) + ") of lifetime");
@@ -86,42 +94,34 @@ void TokenBroker::StartFlight(const TokenKey& key, Entry& entry) {
 }
 
 asio::awaitable<void> TokenBroker::Fly(TokenKey key, std::shared_ptr<Flight> flight) {
-  Result<std::shared_ptr<const IssuedToken>> outcome =
-      MakeError(Errc::kInternal, "token request did not run");
-  const std::string host = store_.HostOf(key.workspace);
-  if (host.empty()) {
-    outcome = MakeError(Errc::kNotFound, "workspace '" + key.workspace + "' is not enrolled");
-  } else {
-    Result<OidcEndpoints> endpoints = co_await Discover(host);
-    if (!endpoints) {
-      outcome = endpoints.error();
-    } else {
-      const std::string token_endpoint = endpoints->token_endpoint;
-      Result<TokenGrant> grant = co_await RunBlocking(pool_, [&]() -> Result<TokenGrant> {
-        Result<TokenGrant> granted = MakeError(Errc::kInternal, "no grant");
-        Status found = store_.WithSecret(
-            key.workspace, key.credential,
-            [&](const std::string& client_id, const SecretBytes& secret) {
-              granted = Grant(token_endpoint, client_id, secret, key.scope);
-            });
-        if (!found) return std::move(found).error();
-        return granted;
-      });
-      if (grant) {
-        const std::int64_t now = NowUnix();
-        auto token = std::make_shared<IssuedToken>();
-        token->access_token = std::move(grant->access_token);
-        token->scope = grant->scope;
-        token->host = host;
-        token->fetched_at = now;
-        token->expires_at = now + grant->expires_in;
-        outcome = std::shared_ptr<const IssuedToken>(std::move(token));
-      } else {
-        outcome = grant.error();
-      }
-    }
-  }
+  TokenResult outcome = co_await Obtain(key);
+  Land(key, flight, std::move(outcome));
+}
 
+asio::awaitable<TokenBroker::TokenResult> TokenBroker::Obtain(const TokenKey& key) {
+  // An owned copy, taken under the store's lock and released at once: the grant below may take
+  // the whole upstream timeout, and the event loop takes the same lock (status, metrics).
+  Result<CredentialCopy> credential = store_.CopyCredential(key.workspace, key.credential);
+  if (!credential) co_return credential.error();
+  Result<OidcEndpoints> endpoints = co_await Discover(credential->host);
+  if (!endpoints) co_return endpoints.error();
+  Result<TokenGrant> grant = co_await RunBlocking(pool_, [&] {
+    return upstream_->Grant(endpoints->token_endpoint, credential->client_id, credential->secret,
+                            key.scope);
+  });
+  if (!grant) co_return grant.error();
+  const std::int64_t now = now_unix_ms_() / 1000;
+  auto token = std::make_shared<IssuedToken>();
+  token->access_token = std::move(grant->access_token);
+  token->scope = grant->scope;
+  token->host = credential->host;
+  token->fetched_at = now;
+  token->expires_at = now + grant->expires_in;
+  co_return std::shared_ptr<const IssuedToken>(std::move(token));
+}
+
+void TokenBroker::Land(const TokenKey& key, const std::shared_ptr<Flight>& flight,
+                       TokenResult outcome) {
   if (flight->generation == generation_) {  // else a Forget() happened: drop the result
     Entry& entry = cache_[key];
     if (outcome) {
@@ -131,8 +131,9 @@ asio::awaitable<void> TokenBroker::Fly(TokenKey key, std::shared_ptr<Flight> fli
     } else if (outcome.error().code != Errc::kNotFound) {
       ++entry.failures;
       std::uniform_real_distribution<double> unit(0.0, 1.0);
-      entry.retry_not_before_ms = NowUnixMs() + BackoffMs(entry.failures, unit(jitter_),
-                                                          outcome.error().retry_after_seconds);
+      entry.retry_not_before_ms =
+          now_unix_ms_() +
+          BackoffMs(entry.failures, unit(jitter_), outcome.error().retry_after_seconds);
     }
   }
   if (auto it = cache_.find(key); it != cache_.end() && it->second.flight == flight) {
@@ -145,40 +146,12 @@ asio::awaitable<void> TokenBroker::Fly(TokenKey key, std::shared_ptr<Flight> fli
 
 asio::awaitable<Result<OidcEndpoints>> TokenBroker::Discover(const std::string& host) {
   if (auto cached = discovery_.find(host); cached != discovery_.end()) co_return cached->second;
-  Result<OidcEndpoints> endpoints = co_await RunBlocking(pool_, [&]() -> Result<OidcEndpoints> {
-    UpstreamRequest request;
-    request.url = host + "/oidc/.well-known/oauth-authorization-server";
-    request.headers = {"Accept: application/json"};
-    Result<UpstreamResponse> response = PerformUpstream(upstream_, request);
-    if (!response) return std::move(response).error();
-    if (response->status != 200) {
-      return MakeError(Errc::kUpstreamError,
-                       "OIDC discovery failed with HTTP " + std::to_string(response->status));
-    }
-    return ParseDiscovery(response->body, host);
-  });
-  if (endpoints) discovery_[host] = *endpoints;
+  const std::uint64_t generation = generation_;
+  Result<OidcEndpoints> endpoints =
+      co_await RunBlocking(pool_, [&] { return upstream_->Discover(host); });
+  // A Forget() meanwhile may mean a re-enrolled host: do not cache what was asked before it.
+  if (endpoints && generation == generation_) discovery_[host] = *endpoints;
   co_return endpoints;
-}
-
-Result<TokenGrant> TokenBroker::Grant(const std::string& token_endpoint,
-                                      const std::string& client_id, const SecretBytes& secret,
-                                      const std::string& scope) const {
-  UpstreamRequest request;
-  request.method = "POST";
-  request.url = token_endpoint;
-  request.headers = {"Content-Type: application/x-www-form-urlencoded",
-                     "Accept: application/json"};
-  request.body = ClientCredentialsBody(scope);
-  request.basic_user = &client_id;
-  request.basic_password = &secret;
-  Result<UpstreamResponse> response = PerformUpstream(upstream_, request);
-  if (!response) return std::move(response).error();
-  int retry_after = 0;
-  if (auto header = response->headers.find("retry-after"); header != response->headers.end()) {
-    retry_after = ParseRetryAfter(header->second, NowUnix());
-  }
-  return ParseTokenResponse(response->status, response->body, scope, retry_after);
 }
 
 asio::awaitable<Status> TokenBroker::Validate(const std::string& host,
@@ -186,9 +159,9 @@ asio::awaitable<Status> TokenBroker::Validate(const std::string& host,
                                               const SecretBytes& secret, const std::string& scope) {
   Result<OidcEndpoints> endpoints = co_await Discover(host);
   if (!endpoints) co_return endpoints.error();
-  const std::string token_endpoint = endpoints->token_endpoint;
-  Result<TokenGrant> grant = co_await RunBlocking(
-      pool_, [&]() { return Grant(token_endpoint, client_id, secret, scope); });
+  Result<TokenGrant> grant = co_await RunBlocking(pool_, [&] {
+    return upstream_->Grant(endpoints->token_endpoint, client_id, secret, scope);
+  });
   if (!grant) co_return grant.error();
   co_return Status::Ok();
 }

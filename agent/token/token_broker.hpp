@@ -6,11 +6,13 @@
 //   cached token that is still valid keeps being served.
 // - Never returns a token with less than the caller's min_ttl_seconds left.
 // Tokens live in SecretBytes; the broker never logs them.
-// Threading: all methods run on the agent's event-loop thread; upstream calls run on the
-// blocking pool through RunBlocking.
+// Threading: all methods run on the agent's event-loop thread; upstream calls (TokenUpstream)
+// run on the blocking pool through RunBlocking, with a copy of the credential: no lock is held
+// across them, so a slow token endpoint delays only the callers waiting for that grant.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -20,11 +22,12 @@
 
 #include "agent/asio.hpp"
 #include "agent/state/credential_store.hpp"
+#include "agent/token/token_upstream.hpp"
 #include "agent/token/upstream_http.hpp"
 #include "common/core/config.hpp"
-#include "common/oauth/oauth.hpp"
 #include "common/core/result.hpp"
 #include "common/core/secret_bytes.hpp"
+#include "common/oauth/oauth.hpp"
 
 namespace dbproxy {
 
@@ -61,10 +64,19 @@ struct TokenInfo {  // metadata only, for the admin API
   bool refreshing = false;
 };
 
+// Wall-clock time in Unix milliseconds (NowUnixMs in the agent; a fake in tests).
+using UnixMsClock = std::function<std::int64_t()>;
+
 class TokenBroker {
  public:
+  // The agent's broker: grants over HTTPS (HttpTokenUpstream with `upstream`), system clock.
   TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool, CredentialStore& store,
               UpstreamOptions upstream, TokenSection settings);
+  // With explicit seams (tests). REQUIRES: `upstream` and `now_unix_ms` are set; `store` and
+  // `pool` outlive the broker.
+  TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool, CredentialStore& store,
+              std::unique_ptr<TokenUpstream> upstream, TokenSection settings,
+              UnixMsClock now_unix_ms);
 
   // A token for `key` with at least `min_ttl_seconds` left. Errors: kNotFound (not enrolled),
   // kUpstreamUnavailable (with retry_after_seconds), kUpstreamError, kUpstreamTimeout,
@@ -83,11 +95,12 @@ class TokenBroker {
                                                                     int min_ttl_seconds);
 
   // A fresh grant for a credential that is not stored yet (enrolment check); bypasses the cache.
+  // REQUIRES: the arguments outlive the co_await.
   asio::awaitable<Status> Validate(const std::string& host, const std::string& client_id,
                                    const SecretBytes& secret, const std::string& scope);
 
   // Drops cached tokens of a workspace (and only `credential` of it when non-empty). Grants
-  // already in flight for them are discarded when they land.
+  // already in flight for them are not cached when they land (their waiters still get them).
   void Forget(const std::string& workspace, const std::string& credential);
 
   std::vector<TokenInfo> List() const;
@@ -103,19 +116,23 @@ class TokenBroker {
     int failures = 0;
     std::int64_t retry_not_before_ms = 0;
   };
+  using TokenResult = Result<std::shared_ptr<const IssuedToken>>;
 
   void StartFlight(const TokenKey& key, Entry& entry);
   asio::awaitable<void> Fly(TokenKey key, std::shared_ptr<Flight> flight);
+  // One grant for `key`: copies the credential out of the store, then discovery and the grant
+  // on the blocking pool.
+  asio::awaitable<TokenResult> Obtain(const TokenKey& key);
+  // Records a landed grant in the cache (unless a Forget() came first) and wakes its waiters.
+  void Land(const TokenKey& key, const std::shared_ptr<Flight>& flight, TokenResult outcome);
   asio::awaitable<Result<OidcEndpoints>> Discover(const std::string& host);
-  // Runs on the blocking pool: one client-credentials grant.
-  Result<TokenGrant> Grant(const std::string& token_endpoint, const std::string& client_id,
-                           const SecretBytes& secret, const std::string& scope) const;
 
   asio::any_io_executor executor_;
   asio::thread_pool& pool_;
   CredentialStore& store_;
-  UpstreamOptions upstream_;
+  std::unique_ptr<TokenUpstream> upstream_;
   TokenSection settings_;
+  UnixMsClock now_unix_ms_;
   std::map<TokenKey, Entry> cache_;
   std::map<std::string, OidcEndpoints> discovery_;  // by host
   std::uint64_t generation_ = 0;                    // bumped by Forget()
