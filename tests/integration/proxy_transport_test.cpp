@@ -226,6 +226,10 @@ TEST_F(ProxyTransportTest, CallerCredentialsAndHopByHopHeadersNeverReachTheWorks
                                          {"X-Forwarded-For", "10.1.2.3"},
                                          {"Forwarded", "for=10.1.2.3"},
                                          {"X-Dbproxy-Workspace", kWorkspace},
+                                         // The policy saw a GET: nothing may make it a DELETE.
+                                         {"X-HTTP-Method-Override", "DELETE"},
+                                         {"X-HTTP-Method", "DELETE"},
+                                         {"X-Method-Override", "DELETE"},
                                          {"User-Agent", "mytool/1.0"},
                                          {"X-Custom-Header", "kept"},
                                          {"Accept", "application/json"}});
@@ -243,7 +247,8 @@ TEST_F(ProxyTransportTest, CallerCredentialsAndHopByHopHeadersNeverReachTheWorks
   EXPECT_EQ(authorization.rfind("Bearer ", 0), 0u) << authorization;
   EXPECT_EQ(authorization.find("dapi-caller-own"), std::string::npos) << authorization;
   for (const char* dropped : {"proxy-authorization", "cookie", "x-drop-me", "keep-alive", "te",
-                              "x-forwarded-for", "forwarded", "x-dbproxy-workspace"}) {
+                              "x-forwarded-for", "forwarded", "x-dbproxy-workspace",
+                              "x-http-method-override", "x-http-method", "x-method-override"}) {
     EXPECT_FALSE(headers.contains(dropped)) << dropped << " reached the workspace";
   }
   EXPECT_EQ(headers.value("x-custom-header", ""), "kept");
