@@ -259,6 +259,18 @@ TEST_F(ProxyTransportTest, CallerCredentialsAndHopByHopHeadersNeverReachTheWorks
   EXPECT_EQ(agent_->Stderr().find("dapi-caller-own"), std::string::npos);
 }
 
+// The agent's own JSON bodies: a repeated key is refused before any decision, not read as its
+// last value (this policy refuses the token itself: a refusal by policy would be 403).
+TEST_F(ProxyTransportTest, TokenRequestWithARepeatedKeyIsRefused) {
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse r = client.Post("/v1/token", R"({"scope":"all-apis","scope":"sql"})");
+  EXPECT_EQ(r.status, 400) << r.Describe();
+  EXPECT_EQ(r.Json()["error"].value("code", ""), "invalid_request") << r.body;
+  EXPECT_NE(r.body.find("appears more than once"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("access_token"), std::string::npos) << r.body;
+}
+
 TEST_F(ProxyTransportTest, RequestBodiesAndErrorAnswersPassThrough) {
   StartProxy();
   UnixHttpClient client = agent_->Client();
