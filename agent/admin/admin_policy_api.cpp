@@ -3,6 +3,7 @@
 #include "agent/clock.hpp"
 #include "agent/server/peer.hpp"
 #include "agent/server/responses.hpp"
+#include "common/core/json_fields.hpp"
 #include "common/policy/decide.hpp"
 #include "common/policy/explain_request.hpp"
 
@@ -72,7 +73,8 @@ nlohmann::json DecisionJson(const Policy& policy, const RequestFacts& facts,
 // The decision a request with these facts gets (the same Decide), with its trace.
 HttpResponse Explain(AgentState& state, const HttpRequest& request, const RequestContext& context,
                      AuditRecord& audit) {
-  Result<nlohmann::json> body = ParseJsonObject(request.body());
+  const JsonContext where{.code = Errc::kInvalidRequest, .where = "request body"};
+  Result<nlohmann::json> body = ParseJsonBody(request.body(), where);
   if (!body) return ErrorResponse(body.error(), context);
   Result<ExplainRequest> explain = ParseExplainRequest(*body, NowUnix());
   if (!explain) return ErrorResponse(explain.error(), context);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +33,39 @@ bool IsAuthLayerError(int status, const std::string& body) {
   const auto code = json.find("error_code");
   return code != json.end() && code->is_number_integer() &&
          (code->get<int>() == 401 || code->get<int>() == 403);
+}
+
+// The longest wait_timeout the SQL Statement Execution API takes ("0s", "5s".."50s").
+constexpr int kMaxStatementWaitSeconds = 50;
+
+// The wait a SQL statement submission the workspace to hold its answer back for, in seconds:
+// its "wait_timeout" ("<n>s"), capped at kMaxStatementWaitSeconds; 0 when there is none. The
+// body (buffered because the policy inspects statements) already passed the strict parse that
+// refuses repeated keys, so this reading is the policy's.
+int StatementWaitSeconds(const ProxyForward& call) {
+  const std::string_view path = std::string_view(call.target).substr(0, call.target.find('?'));
+  if (call.method != "POST" || !path.starts_with("/api/2.0/sql/statements") || !call.body ||
+      call.body->find("wait_timeout") == std::string::npos) {
+    return 0;
+  }
+  const nlohmann::json json = nlohmann::json::parse(*call.body, nullptr, false);
+  if (!json.is_object()) return 0;
+  const auto wait = json.find("wait_timeout");
+  if (wait == json.end() || !wait->is_string()) return 0;
+  const std::string& text = wait->get_ref<const std::string&>();
+  int seconds = 0;
+  const char* end = text.data() + text.size();
+  const auto [next, ec] = std::from_chars(text.data(), end, seconds);
+  if (ec != std::errc() || next + 1 != end || *next != 's' || seconds < 0) return 0;
+  return std::min(seconds, kMaxStatementWaitSeconds);
+}
+
+// How long the workspace may take to start its answer once it has the whole request:
+// [upstream] timeout_ms, plus the wait a SQL statement asked for (Databricks holds that answer
+// back on purpose, up to 50 s). [proxy] request_timeout_ms still bounds the whole call.
+std::chrono::milliseconds HeadTimeout(const AgentConfig& config, const ProxyForward& call) {
+  return std::chrono::milliseconds(config.upstream.timeout_ms) +
+         std::chrono::seconds(StatementWaitSeconds(call));
 }
 
 std::int64_t MicrosSince(std::chrono::steady_clock::time_point start) {
@@ -91,7 +125,8 @@ asio::awaitable<Result<UpstreamHead>> Call(AgentState& state, StreamedRequest& e
                         .headers = call.headers,
                         .access_token = &token.access_token,
                         .body = call.body ? &*call.body : nullptr,
-                        .streamed_length = {}};
+                        .streamed_length = {},
+                        .head_timeout = HeadTimeout(state.config, call)};
   if (!call.body) {
     if (auto length = exchange.parser.content_length()) upstream.streamed_length = *length;
   }

@@ -9,6 +9,14 @@
 // started become 503 upstream_unavailable / 502 upstream_error / 504 upstream_timeout; after it
 // started, the connection is closed so the caller sees a truncated answer.
 //
+// Timeouts: once the request (with its body) is handed over, the workspace has [upstream]
+// timeout_ms to send its status line and headers, plus a SQL statement's wait_timeout (up to
+// 50 s: Databricks holds that answer back on purpose); otherwise 504 upstream_timeout and the
+// upstream connection is closed. [proxy] request_timeout_ms bounds the whole call, bodies
+// included: passed before the head, 504 upstream_timeout; passed while the body streams, the
+// caller's connection is closed mid-body (a Content-Length or chunked framing left incomplete,
+// so the truncation is visible) and the audit line says upstream_error.
+//
 // Threading: event-loop thread.
 #pragma once
 

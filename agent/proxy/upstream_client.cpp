@@ -269,6 +269,7 @@ Status UpstreamTransfer::BuildHeaders(const UpstreamCall& call) {
 
 Status UpstreamTransfer::Configure(const UpstreamCall& call) {
   const UpstreamClientOptions& options = client_.options_;
+  head_timeout_ = call.head_timeout;
   if (Status built = BuildHeaders(call); !built) return built;
   curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
   curl_easy_setopt(easy_, CURLOPT_URL, call.url.c_str());
@@ -409,15 +410,25 @@ Status UpstreamTransfer::Failure() const {
   return TransportError(result_);
 }
 
-asio::awaitable<void> UpstreamTransfer::Wait() {
-  signal_.expires_at(asio::steady_timer::time_point::max());
+asio::awaitable<void> UpstreamTransfer::Wait(asio::steady_timer::time_point deadline) {
+  signal_.expires_at(deadline);
   boost::system::error_code ignored;
   co_await signal_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 
 asio::awaitable<Result<UpstreamHead>> UpstreamTransfer::Head() {
-  while (!head_done_ && !done_)
-    co_await Wait();
+  const bool bounded = head_timeout_.count() > 0;
+  const auto deadline = bounded ? std::chrono::steady_clock::now() + head_timeout_
+                                : asio::steady_timer::time_point::max();
+  while (!head_done_ && !done_) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      // Taking the handle out of the multi ends the call; curl closes its connection, which
+      // may still carry the late answer, instead of pooling it.
+      Finish(CURLE_OPERATION_TIMEDOUT);
+      break;
+    }
+    co_await Wait(deadline);
+  }
   if (head_done_) co_return head_;
   if (result_ == CURLE_OK) co_return MakeError(Errc::kUpstreamError, "workspace sent no response");
   co_return Failure().error();

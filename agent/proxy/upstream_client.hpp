@@ -17,6 +17,7 @@
 // Threading: event-loop thread only. A transfer is used by one coroutine at a time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -38,7 +39,7 @@ namespace dbproxy {
 struct UpstreamClientOptions {
   std::string ca_file;              // empty: the system trust store
   int connect_timeout_ms = 5000;    // TCP + TLS handshake
-  int request_timeout_ms = 120000;  // a whole call, body included
+  int request_timeout_ms = 120000;  // a whole call, body included; past the head, the body is cut
   int max_connections_per_host = 32;
   std::size_t buffer_bytes = 256 * 1024;  // per direction and transfer, before pausing
 };
@@ -52,6 +53,9 @@ struct UpstreamCall {
   // The complete request body, or null when it is streamed with Write()/FinishBody().
   const std::string* body = nullptr;
   std::optional<std::uint64_t> streamed_length{};  // streamed: Content-Length if known
+  // How long Head() waits for the status line and headers, counted from its call (once the
+  // request body has been handed over); zero: only request_timeout_ms bounds the wait.
+  std::chrono::milliseconds head_timeout{0};
 };
 
 struct UpstreamHead {
@@ -70,7 +74,8 @@ class UpstreamTransfer {
   UpstreamTransfer& operator=(const UpstreamTransfer&) = delete;
 
   // Waits for the status line and headers. Errors: kUpstreamUnavailable (cannot connect, TLS),
-  // kUpstreamTimeout, kUpstreamError (connection lost, bad reply).
+  // kUpstreamTimeout (no head within the call's head_timeout, which ends the call, or
+  // request_timeout_ms passed), kUpstreamError (connection lost, bad reply).
   asio::awaitable<Result<UpstreamHead>> Head();
   // Replaces `out` with the next part of the response body; leaves it empty at the end of the
   // body. Errors as Head() (the body was cut short).
@@ -92,7 +97,8 @@ class UpstreamTransfer {
   UpstreamTransfer(UpstreamClient& client, CURL* easy);
   Status Configure(const UpstreamCall& call);
   Status BuildHeaders(const UpstreamCall& call);
-  asio::awaitable<void> Wait();
+  asio::awaitable<void> Wait(asio::steady_timer::time_point deadline =
+                                 asio::steady_timer::time_point::max());
   void Wake() { signal_.cancel(); }
   void Resume();
   void Finish(CURLcode code);
@@ -120,6 +126,7 @@ class UpstreamTransfer {
   bool done_ = false;
   CURLcode result_ = CURLE_OK;
   std::int64_t bytes_sent_ = 0;
+  std::chrono::milliseconds head_timeout_{0};
 };
 
 class UpstreamClient {

@@ -5,6 +5,7 @@
 #include "agent/log.hpp"
 #include "agent/server/responses.hpp"
 #include "common/core/error_mapping.hpp"
+#include "common/core/json_fields.hpp"
 #include "common/calls/http_target.hpp"
 #include "common/oauth/oauth.hpp"
 
@@ -20,7 +21,8 @@ struct TokenRequest {
 };
 
 Result<TokenRequest> ParseTokenRequest(const std::string& body) {
-  Result<nlohmann::json> json = ParseJsonObject(body);
+  Result<nlohmann::json> json =
+      ParseJsonBody(body, JsonContext{.code = Errc::kInvalidRequest, .where = "request body"});
   if (!json) return std::move(json).error();
   TokenRequest out;
   for (const auto& [key, value] : json->items()) {

@@ -37,6 +37,13 @@ constexpr std::array<std::string_view, 12> kRequestDropped = {
     // Local identity.
     "Forwarded", "Via", "X-Real-IP"};
 
+// Fields some servers and frameworks honour to act as if another method or path had been sent.
+// The policy decided (and the audit records) the real method and path: none of these may make
+// the workspace run a different call.
+constexpr std::array<std::string_view, 5> kRequestOverrides = {
+    "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL",
+    "X-Rewrite-URL"};
+
 constexpr std::array<std::string_view, 3> kResponseDropped = {"Content-Length", "Set-Cookie",
                                                               "Alt-Svc"};
 
@@ -68,7 +75,7 @@ bool NamedByConnection(std::string_view name, std::span<const HeaderField> field
 
 bool IsForwardableRequestHeader(std::string_view name) {
   return !InList(name, kHopByHop) && !InList(name, kRequestDropped) &&
-         !StartsWithIgnoringCase(name, "X-Forwarded-") &&
+         !InList(name, kRequestOverrides) && !StartsWithIgnoringCase(name, "X-Forwarded-") &&
          !StartsWithIgnoringCase(name, "X-Dbproxy-");
 }
 

@@ -9,7 +9,13 @@
 //   - framing and routing the transport redoes: Host (set from the workspace host),
 //     Content-Length (set for the body actually sent, which a clamp may have rewritten),
 //     Expect (the agent reads the whole body before forwarding);
-//   - local identity: Forwarded, Via, X-Forwarded-*, X-Real-IP, X-Dbproxy-* (ours).
+//   - local identity: Forwarded, Via, X-Forwarded-*, X-Real-IP, X-Dbproxy-* (ours);
+//   - method and path overrides: X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override,
+//     X-Original-URL, X-Rewrite-URL. The policy classifies a call by its real method and path,
+//     and a server honouring one of these would run another call than the one decided and
+//     audited (a GET allowed as a read, executed as a DELETE). They are dropped rather than
+//     refused: the workspace then runs exactly the call that was decided, Databricks documents
+//     none of them, and the header rules stay in this one pure function.
 //   User-Agent gets " dbproxy/<version>" appended ("dbproxy/<version>" when absent).
 //   Everything else passes unchanged and in order (Content-Type, Accept, X-Databricks-*...).
 // Response (workspace -> caller), dropped: hop-by-hop (as above), Content-Length (the transport
@@ -34,7 +40,8 @@ struct HeaderField {
 };
 
 // The caller's fields to send upstream, in their order, with User-Agent rewritten (appended
-// last when the caller sent none; of several User-Agent fields only the first is kept). `version` is the agent's version, e.g. "0.4.0".
+// last when the caller sent none; of several User-Agent fields only the first is kept).
+// `version` is the agent's version, e.g. "0.4.0".
 std::vector<HeaderField> RequestHeadersToForward(std::span<const HeaderField> caller,
                                                  std::string_view version);
 

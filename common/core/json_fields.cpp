@@ -1,6 +1,9 @@
 #include "common/core/json_fields.hpp"
 
 #include <limits>
+#include <optional>
+#include <set>
+#include <vector>
 
 namespace dbproxy {
 namespace {
@@ -9,7 +12,37 @@ Error Fail(const JsonContext& context, const std::string& what) {
   return MakeError(context.code, context.where + ": " + what);
 }
 
+// "key 'name'" for a key from the input, only when it is short and printable; "a key" otherwise.
+std::string KeyForMessage(const std::string& key) {
+  return key.size() <= 64 && IsPrintableText(key) ? "key '" + key + "'" : "a key";
+}
+
 }  // namespace
+
+Result<nlohmann::json> ParseJsonBody(std::string_view body, const JsonContext& context) {
+  if (body.empty()) return nlohmann::json::object();
+  // The keys seen so far in each object being parsed, innermost last.
+  std::vector<std::set<std::string>> open_objects;
+  std::optional<std::string> repeated;
+  const nlohmann::json::parser_callback_t check = [&](int /*depth*/,
+                                                      nlohmann::json::parse_event_t event,
+                                                      nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    if (event == Event::object_start) open_objects.emplace_back();
+    if (event == Event::object_end && !open_objects.empty()) open_objects.pop_back();
+    if (event == Event::key && !open_objects.empty() && !repeated) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      if (!open_objects.back().insert(key).second) repeated = key;
+    }
+    return true;
+  };
+  nlohmann::json parsed = nlohmann::json::parse(body, check, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) return Fail(context, "expected a JSON object");
+  if (repeated) {
+    return Fail(context, KeyForMessage(*repeated) + " appears more than once in an object");
+  }
+  return parsed;
+}
 
 Status CheckObjectKeys(const nlohmann::json& value, std::initializer_list<std::string_view> known,
                        const JsonContext& context) {

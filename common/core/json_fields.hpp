@@ -1,5 +1,6 @@
-// Strict readers for fields of small JSON documents (state files, admin request bodies): each
-// checks presence and exact type and names the offending field in its error.
+// Strict readers of small JSON documents (state files, request bodies of both sockets): the
+// body parser refuses repeated keys; the field readers check presence and exact type and name
+// the offending field in their errors.
 //
 // Every error carries the caller's `code` (kCorrupt for files, kInvalidRequest for requests) and
 // a message "<where>: <what is wrong>" that is safe to show to an operator (it never echoes a
@@ -22,6 +23,13 @@ struct JsonContext {
   Errc code = Errc::kInvalidRequest;
   std::string where;  // "grants.json: grant 3", "request body"
 };
+
+// Parses a request body that must be one JSON object; an empty body is {} (a request that sends
+// no fields). Refused, as `context.code`: anything that is not exactly one JSON object, and a key
+// repeated in any object at any depth. nlohmann keeps the last of repeated keys while other
+// parsers keep the first, so {"scope":"a","scope":"b"} would be checked as one value and read
+// elsewhere as the other; there is no reading of it worth guessing.
+Result<nlohmann::json> ParseJsonBody(std::string_view body, const JsonContext& context);
 
 // OK when `value` is an object whose keys are all in `known`.
 Status CheckObjectKeys(const nlohmann::json& value, std::initializer_list<std::string_view> known,

@@ -17,12 +17,10 @@ const JsonContext kBody{.code = Errc::kInvalidRequest, .where = "request body"};
 
 Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std::move(message)); }
 
+// A grant or maintenance body is never empty; otherwise ParseJsonBody (repeated keys refused).
 Result<nlohmann::json> ParseObject(std::string_view body) {
-  nlohmann::json value = nlohmann::json::parse(body, nullptr, false);
-  if (value.is_discarded() || !value.is_object()) {
-    return Invalid("request body: expected a JSON object");
-  }
-  return value;
+  if (body.empty()) return Invalid("request body: expected a JSON object");
+  return ParseJsonBody(body, kBody);
 }
 
 // A required name field: a string matching IsValidName.

@@ -226,6 +226,10 @@ TEST_F(ProxyTransportTest, CallerCredentialsAndHopByHopHeadersNeverReachTheWorks
                                          {"X-Forwarded-For", "10.1.2.3"},
                                          {"Forwarded", "for=10.1.2.3"},
                                          {"X-Dbproxy-Workspace", kWorkspace},
+                                         // The policy saw a GET: nothing may make it a DELETE.
+                                         {"X-HTTP-Method-Override", "DELETE"},
+                                         {"X-HTTP-Method", "DELETE"},
+                                         {"X-Method-Override", "DELETE"},
                                          {"User-Agent", "mytool/1.0"},
                                          {"X-Custom-Header", "kept"},
                                          {"Accept", "application/json"}});
@@ -243,7 +247,8 @@ TEST_F(ProxyTransportTest, CallerCredentialsAndHopByHopHeadersNeverReachTheWorks
   EXPECT_EQ(authorization.rfind("Bearer ", 0), 0u) << authorization;
   EXPECT_EQ(authorization.find("dapi-caller-own"), std::string::npos) << authorization;
   for (const char* dropped : {"proxy-authorization", "cookie", "x-drop-me", "keep-alive", "te",
-                              "x-forwarded-for", "forwarded", "x-dbproxy-workspace"}) {
+                              "x-forwarded-for", "forwarded", "x-dbproxy-workspace",
+                              "x-http-method-override", "x-http-method", "x-method-override"}) {
     EXPECT_FALSE(headers.contains(dropped)) << dropped << " reached the workspace";
   }
   EXPECT_EQ(headers.value("x-custom-header", ""), "kept");
@@ -252,6 +257,18 @@ TEST_F(ProxyTransportTest, CallerCredentialsAndHopByHopHeadersNeverReachTheWorks
   // Nor does the caller's credential reach the audit trail or the agent's log.
   EXPECT_EQ(ReadFile(agent_->audit_file()).find("dapi-caller-own"), std::string::npos);
   EXPECT_EQ(agent_->Stderr().find("dapi-caller-own"), std::string::npos);
+}
+
+// The agent's own JSON bodies: a repeated key is refused before any decision, not read as its
+// last value (this policy refuses the token itself: a refusal by policy would be 403).
+TEST_F(ProxyTransportTest, TokenRequestWithARepeatedKeyIsRefused) {
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse r = client.Post("/v1/token", R"({"scope":"all-apis","scope":"sql"})");
+  EXPECT_EQ(r.status, 400) << r.Describe();
+  EXPECT_EQ(r.Json()["error"].value("code", ""), "invalid_request") << r.body;
+  EXPECT_NE(r.body.find("appears more than once"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("access_token"), std::string::npos) << r.body;
 }
 
 TEST_F(ProxyTransportTest, RequestBodiesAndErrorAnswersPassThrough) {

@@ -58,6 +58,24 @@ TEST(ProxyHeadersTest, RequestDropsCredentialsHopByHopAndLocalIdentity) {
   EXPECT_EQ(ValueOf(out, "User-Agent"), "dbproxy/1.2.3");
 }
 
+// The policy classifies a call by its real method and path: a field that asks the server to
+// act as if another method or path had been sent must not reach it, whatever its spelling.
+TEST(ProxyHeadersTest, RequestDropsMethodAndPathOverrides) {
+  const std::vector<HeaderField> caller = {
+      {"X-HTTP-Method-Override", "DELETE"}, {"x-http-method", "POST"},
+      {"X-Method-Override", "PUT"},         {"X-HTTP-METHOD-OVERRIDE", "PATCH"},
+      {"X-Original-URL", "/api/2.1/clusters/permanent-delete"},
+      {"x-rewrite-url", "/api/2.1/jobs/delete"},
+      {"X-Methods", "kept"},                {"Accept", "*/*"},
+  };
+  const std::vector<HeaderField> out = RequestHeadersToForward(caller, "1.2.3");
+  EXPECT_EQ(Names(out), (std::vector<std::string>{"X-Methods", "Accept", "User-Agent"}));
+  for (const char* name : {"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+                           "x-original-url", "X-Rewrite-URL"}) {
+    EXPECT_FALSE(IsForwardableRequestHeader(name)) << name;
+  }
+}
+
 TEST(ProxyHeadersTest, UserAgentIsAppendedInPlace) {
   const std::vector<HeaderField> caller = {{"user-agent", "databricks-sdk-go/0.40 go/1.22 "},
                                            {"Accept", "application/json"},

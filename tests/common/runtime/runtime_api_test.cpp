@@ -36,6 +36,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadBodyCase{"empty", "", "expected a JSON object"},
         BadBodyCase{"array", "[]", "expected a JSON object"},
         BadBodyCase{"no role", R"({"service":"s"})", "'role' is missing"},
+        BadBodyCase{"repeated key", R"({"service":"s","role":"r","role":"admin"})",
+                    "key 'role' appears more than once"},
         BadBodyCase{"bad service", R"({"service":"a/b","role":"r"})", "service must match"},
         BadBodyCase{"unknown field", R"({"service":"s","role":"r","for":"2h"})",
                     "unknown field 'for'"},
