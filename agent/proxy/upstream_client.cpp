@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/core/text.hpp"
+#include "common/oauth/oauth.hpp"
 
 namespace dbproxy {
 namespace {
@@ -16,6 +17,13 @@ constexpr std::size_t kMaxIdleHandles = 64;
 // cost about eight system calls each time (guard pages, mlock).
 constexpr std::size_t kAuthBufferBytes = 8192;
 constexpr std::string_view kBearerPrefix = "Authorization: Bearer ";
+
+// A kUpstreamUnavailable error made here: every 503 tells the caller when to retry.
+Error Unavailable(std::string message, std::string log_detail = {}) {
+  Error error = MakeError(Errc::kUpstreamUnavailable, std::move(message), std::move(log_detail));
+  error.retry_after_seconds = kDefaultRetryAfterSeconds;
+  return error;
+}
 
 Error TransportError(CURLcode code) {
   const std::string text = curl_easy_strerror(code);
@@ -27,7 +35,7 @@ Error TransportError(CURLcode code) {
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-      return MakeError(Errc::kUpstreamUnavailable, "cannot reach workspace: " + text, text);
+      return Unavailable("cannot reach workspace: " + text, text);
     default:
       return MakeError(Errc::kUpstreamError, "workspace connection failed: " + text, text);
   }
@@ -86,7 +94,7 @@ void UpstreamClient::Stop() {
 }
 
 Result<std::unique_ptr<UpstreamTransfer>> UpstreamClient::Start(const UpstreamCall& call) {
-  if (stopped_) return MakeError(Errc::kUpstreamUnavailable, "the agent is shutting down");
+  if (stopped_) return Unavailable("the agent is shutting down");
   if (!call.url.starts_with("https://")) {
     return MakeError(Errc::kInvalidRequest, "workspace host is not an https URL");
   }
@@ -405,7 +413,7 @@ void UpstreamTransfer::Finish(CURLcode code) {
 
 Status UpstreamTransfer::Failure() const {
   if (result_ == CURLE_ABORTED_BY_CALLBACK) {
-    return MakeError(Errc::kUpstreamUnavailable, "the call was aborted");
+    return Unavailable("the call was aborted");
   }
   return TransportError(result_);
 }

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <memory>
 
+#include "common/oauth/oauth.hpp"
+
 namespace dbproxy {
 namespace {
 
@@ -55,7 +57,10 @@ Error TransportError(CURLcode code, const std::string& url) {
   if (code == CURLE_OPERATION_TIMEDOUT) {
     return MakeError(Errc::kUpstreamTimeout, "workspace did not answer in time", url + ": " + text);
   }
-  return MakeError(Errc::kUpstreamUnavailable, "cannot reach workspace: " + text, url + ": " + text);
+  Error error =
+      MakeError(Errc::kUpstreamUnavailable, "cannot reach workspace: " + text, url + ": " + text);
+  error.retry_after_seconds = kDefaultRetryAfterSeconds;
+  return error;
 }
 
 }  // namespace

@@ -272,7 +272,8 @@ Result<TokenGrant> ParseTokenResponse(long http_status, std::string& body,
     }
     Error error = MakeError(Errc::kUpstreamUnavailable, std::move(message),
                             "HTTP " + std::to_string(http_status));
-    error.retry_after_seconds = std::max(retry_after_seconds, 0);
+    error.retry_after_seconds =
+        retry_after_seconds > 0 ? retry_after_seconds : kDefaultRetryAfterSeconds;
     return error;
   }
   if (!parsed) {

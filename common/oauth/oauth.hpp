@@ -65,12 +65,17 @@ struct TokenGrant {
 //       "workspace rejected the credential: <error>: <description>"
 //   error invalid_scope -> kInvalidRequest "workspace rejected scope '<scope>': <description>"
 //   HTTP 429 or 5xx -> kUpstreamUnavailable, with retry_after_seconds = `retry_after_seconds`
+//       (kDefaultRetryAfterSeconds when that is 0: the workspace sent none)
 //   anything else (other statuses and errors, non-JSON, a 200 missing a field) -> kUpstreamError.
 // log_detail carries the HTTP status and the workspace's error code.
 Result<TokenGrant> ParseTokenResponse(long http_status, std::string& body,
                                       std::string_view requested_scope, int retry_after_seconds);
 
 inline constexpr int kMaxRetryAfterSeconds = 3600;
+// The wait a kUpstreamUnavailable error tells the caller when nothing better is known (the
+// workspace sent no Retry-After, it could not be reached): every 503 carries a Retry-After.
+// The token broker takes it as the floor of its back-off, so the two agree.
+inline constexpr int kDefaultRetryAfterSeconds = 1;
 
 // Interprets a Retry-After field value (RFC 9110 section 10.2.3): delay-seconds (digits only) or
 // an IMF-fixdate such as "Sun, 06 Nov 1994 08:49:37 GMT", relative to `now_unix`. Surrounding

@@ -356,6 +356,41 @@ TEST_F(ProxyTransportTest, WorkspaceRateLimitIsPassedThroughWithRetryAfter) {
   EXPECT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
 }
 
+// The agent's own 503 upstream_unavailable, whatever made it, tells the caller when to retry.
+void ExpectUnavailableWithRetryAfter(const HttpResponse& r, const char* what) {
+  EXPECT_EQ(r.status, 503) << what << ": " << r.Describe();
+  const nlohmann::json body = r.Json();
+  ASSERT_TRUE(body.is_object() && body.contains("error")) << what << ": " << r.body;
+  EXPECT_EQ(body["error"].value("code", ""), "upstream_unavailable") << what << ": " << r.body;
+  const std::string retry_after = r.Header("retry-after");
+  EXPECT_FALSE(retry_after.empty()) << what << ": " << r.Describe();
+  if (retry_after.empty()) return;
+  EXPECT_GE(std::stoi(retry_after), 1) << what;
+  EXPECT_LE(std::stoi(retry_after), 60) << what;
+  EXPECT_EQ(body["error"].value("retry_after_seconds", 0), std::stoi(retry_after)) << what;
+}
+
+TEST_F(ProxyTransportTest, EveryUpstreamUnavailableAnswerCarriesRetryAfter) {
+  StartProxy();
+  UnixHttpClient client = agent_->Client();
+  // The token endpoint answers 503 without a Retry-After of its own.
+  ASSERT_TRUE(fake_->InjectFault({{"target", "token"}, {"status", 503}}).ok());
+  const HttpResponse grant_failed = client.Get("/api/2.1/clusters/list");
+  ExpectUnavailableWithRetryAfter(grant_failed, "token endpoint 503");
+  // The broker's back-off before its next attempt.
+  ExpectUnavailableWithRetryAfter(client.Get("/api/2.1/clusters/list"), "back-off");
+  ASSERT_TRUE(WaitFor([&] { return client.Get("/api/2.1/clusters/list").status == 200; },
+                      std::chrono::seconds(30)));
+  // The workspace goes away: the proxied call cannot connect, and (after a restart, with no
+  // cached token) neither can the token request.
+  fake_->process().Stop();
+  ExpectUnavailableWithRetryAfter(agent_->Client().Get("/api/2.1/clusters/list"),
+                                  "workspace unreachable");
+  ASSERT_TRUE(agent_->Restart().ok());
+  ExpectUnavailableWithRetryAfter(agent_->Client().Get("/api/2.1/clusters/list"),
+                                  "token endpoint unreachable");
+}
+
 TEST_F(ProxyTransportTest, RejectedTokenIsRenewedOnceAndTheCallRetried) {
   StartProxy();
   UnixHttpClient client = agent_->Client();

@@ -198,6 +198,11 @@ TEST(OauthTest, TokenResponseUnavailable) {
   ASSERT_FALSE(grant.has_value());
   EXPECT_EQ(grant.error().message, "workspace token endpoint is unavailable (HTTP 503): try later");
   EXPECT_EQ(grant.error().retry_after_seconds, 7);
+  // Without a Retry-After of the workspace's, the caller still gets one: every 503 has it.
+  grant = Parse(503, "", "all-apis", 0);
+  ASSERT_FALSE(grant.has_value());
+  EXPECT_EQ(grant.error().retry_after_seconds, kDefaultRetryAfterSeconds);
+  EXPECT_GE(kDefaultRetryAfterSeconds, 1);
 }
 
 TEST(OauthTest, TokenResponseBodyIsWipedEvenWhenOversized) {
