@@ -105,14 +105,4 @@ void FinishAudit(AuditRecord& record, const HttpResponse& response, const Reques
                           .count();
 }
 
-
-Result<nlohmann::json> ParseJsonObject(const std::string& body) {
-  if (body.empty()) return nlohmann::json::object();
-  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object()) {
-    return MakeError(Errc::kInvalidRequest, "request body must be a JSON object");
-  }
-  return parsed;
-}
-
 }  // namespace dbproxy

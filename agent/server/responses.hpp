@@ -37,7 +37,5 @@ AuditRecord BeginAudit(const char* socket, const HttpRequest& request,
 void FinishAudit(AuditRecord& record, const HttpResponse& response, const RequestContext& context,
                  const Error* error = nullptr);
 
-// Parses a JSON object body; an empty body is {}. kInvalidRequest otherwise.
-Result<nlohmann::json> ParseJsonObject(const std::string& body);
 
 }  // namespace dbproxy
