@@ -16,8 +16,9 @@ asio::awaitable<std::optional<HttpResponse>> HandleRekeyAdmin(AgentState& state,
   if (request.method() != http::verb::post) {
     co_return ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use POST /v1/rekey"), context);
   }
-  // fsyncs of the key and the store: off the event loop. Requests keep being served meanwhile;
-  // the store's lock orders the rotation with enrolments and token grants.
+  // fsyncs of the key and the store: off the event loop. Requests keep being served meanwhile
+  // (the store's readers never wait for its writes); its writer lock orders the rotation with
+  // enrolments and removals.
   Status rotated = co_await RunBlocking(
       *state.pool, [&state] { return RotateMasterKey(*state.store, state.key_source); });
   if (!rotated) co_return ErrorResponse(rotated.error(), context);

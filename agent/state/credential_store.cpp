@@ -28,31 +28,66 @@ Result<std::unique_ptr<CredentialStore>> CredentialStore::Open(std::string path,
                                            std::move(data));
 }
 
-CredentialStore::CredentialStore(std::string path, SecretBytes master_key, CredentialStoreData data)
-    : path_(std::move(path)), master_key_(std::move(master_key)), data_(std::move(data)) {}
+CredentialStore::CredentialStore(std::string path, SecretBytes master_key, CredentialStoreData data,
+                                 StoreFileWriter write_file)
+    : path_(std::move(path)),
+      write_file_(write_file ? std::move(write_file) : StoreFileWriter(&AtomicWriteFile)),
+      master_key_(std::move(master_key)),
+      data_(std::move(data)) {}
 
 Status CredentialStore::Save(const CredentialStoreData& data, const SecretBytes& master_key) const {
   std::array<unsigned char, kStoreNonceBytes> nonce{};
   randombytes_buf(nonce.data(), nonce.size());
   Result<std::vector<unsigned char>> sealed = SealCredentialStore(data, master_key, nonce);
   if (!sealed) return std::move(sealed).error();
-  return AtomicWriteFile(path_, *sealed, 0600);
+  return write_file_(path_, *sealed, 0600);
+}
+
+namespace {
+
+// A deep copy (secrets copied into fresh guarded memory), for a mutation to work on.
+CredentialStoreData Clone(const CredentialStoreData& data) {
+  CredentialStoreData copy;
+  for (const StoredWorkspace& ws : data.workspaces) {
+    StoredWorkspace& out = copy.workspaces.emplace_back(
+        StoredWorkspace{.name = ws.name, .host = ws.host, .credentials = {}});
+    for (const StoredCredential& c : ws.credentials) {
+      out.credentials.push_back(
+          StoredCredential{.name = c.name,
+                           .client_id = c.client_id,
+                           .client_secret = SecretBytes::CopyFrom(c.client_secret.bytes()),
+                           .enrolled_at = c.enrolled_at});
+    }
+  }
+  return copy;
+}
+
+}  // namespace
+
+// Mutations hold write_mutex_ (one at a time) across the write and fsync, and mutex_ only to
+// swap the written state in: readers never wait on the disk. Holding write_mutex_, data_ can be
+// read without mutex_, since only holders of both change it.
+Status CredentialStore::Commit(CredentialStoreData next) {
+  if (Status saved = Save(next); !saved) return saved;
+  std::lock_guard lock(mutex_);
+  std::swap(data_, next);  // the old state is freed by `next` once the lock is released
+  return Status::Ok();
 }
 
 Status CredentialStore::Put(const std::string& workspace, const std::string& host,
                             const std::string& credential, const std::string& client_id,
                             SecretBytes secret, std::int64_t now) {
-  std::lock_guard lock(mutex_);
-  auto ws = std::find_if(data_.workspaces.begin(), data_.workspaces.end(),
+  std::lock_guard writing(write_mutex_);
+  CredentialStoreData next = Clone(data_);
+  auto ws = std::find_if(next.workspaces.begin(), next.workspaces.end(),
                          [&](const StoredWorkspace& w) { return w.name == workspace; });
-  const bool new_workspace = ws == data_.workspaces.end();
-  if (!new_workspace && ws->host != host) {
+  if (ws != next.workspaces.end() && ws->host != host) {
     return MakeError(Errc::kConflict, "workspace '" + workspace + "' is enrolled with host " +
                                           ws->host + "; remove it first to change its host");
   }
-  if (new_workspace) {
-    data_.workspaces.push_back(StoredWorkspace{.name = workspace, .host = host, .credentials = {}});
-    ws = data_.workspaces.end() - 1;
+  if (ws == next.workspaces.end()) {
+    next.workspaces.push_back(StoredWorkspace{.name = workspace, .host = host, .credentials = {}});
+    ws = next.workspaces.end() - 1;
   }
   auto& credentials = ws->credentials;
   auto existing = std::find_if(credentials.begin(), credentials.end(),
@@ -61,54 +96,38 @@ Status CredentialStore::Put(const std::string& workspace, const std::string& hos
                          .client_id = client_id,
                          .client_secret = std::move(secret),
                          .enrolled_at = now};
-  const bool replacing = existing != credentials.end();
-  if (replacing) std::swap(*existing, fresh);  // `fresh` now holds the old one, for rollback
+  if (existing != credentials.end()) *existing = std::move(fresh);
   else credentials.push_back(std::move(fresh));
-
-  Status saved = Save(data_);
-  if (!saved) {  // roll back so memory matches disk
-    if (replacing) std::swap(*existing, fresh);
-    else credentials.pop_back();
-    if (new_workspace) data_.workspaces.pop_back();
-  }
-  return saved;
+  return Commit(std::move(next));
 }
 
 Status CredentialStore::RemoveWorkspace(const std::string& workspace) {
-  std::lock_guard lock(mutex_);
-  auto ws = std::find_if(data_.workspaces.begin(), data_.workspaces.end(),
-                         [&](const StoredWorkspace& w) { return w.name == workspace; });
-  if (ws == data_.workspaces.end()) {
+  std::lock_guard writing(write_mutex_);
+  CredentialStoreData next = Clone(data_);
+  const auto removed = std::erase_if(
+      next.workspaces, [&](const StoredWorkspace& w) { return w.name == workspace; });
+  if (removed == 0) {
     return MakeError(Errc::kNotFound, "workspace '" + workspace + "' is not enrolled");
   }
-  StoredWorkspace removed = std::move(*ws);
-  const auto index = ws - data_.workspaces.begin();
-  data_.workspaces.erase(ws);
-  Status saved = Save(data_);
-  if (!saved) data_.workspaces.insert(data_.workspaces.begin() + index, std::move(removed));
-  return saved;
+  return Commit(std::move(next));
 }
 
 Status CredentialStore::RemoveCredential(const std::string& workspace,
                                          const std::string& credential) {
-  std::lock_guard lock(mutex_);
-  for (StoredWorkspace& ws : data_.workspaces) {
+  std::lock_guard writing(write_mutex_);
+  CredentialStoreData next = Clone(data_);
+  for (StoredWorkspace& ws : next.workspaces) {
     if (ws.name != workspace) continue;
-    auto it = std::find_if(ws.credentials.begin(), ws.credentials.end(),
-                           [&](const StoredCredential& c) { return c.name == credential; });
-    if (it == ws.credentials.end()) break;
-    StoredCredential removed = std::move(*it);
-    const auto index = it - ws.credentials.begin();
-    ws.credentials.erase(it);
-    Status saved = Save(data_);
-    if (!saved) ws.credentials.insert(ws.credentials.begin() + index, std::move(removed));
-    return saved;
+    const auto removed = std::erase_if(
+        ws.credentials, [&](const StoredCredential& c) { return c.name == credential; });
+    if (removed == 0) break;
+    return Commit(std::move(next));
   }
   return NotEnrolled(workspace, credential);
 }
 
 Status CredentialStore::Rekey(SecretBytes new_master_key) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard writing(write_mutex_);  // guards master_key_; data_ is only read
   if (Status saved = Save(data_, new_master_key); !saved) return saved;
   master_key_ = std::move(new_master_key);
   return Status::Ok();

@@ -3,16 +3,21 @@
 //
 // Every mutation writes the whole file atomically before it returns; the in-memory state changes
 // only when the write succeeded, so memory and disk never disagree.
-// Threading: every method is safe to call from any thread (one internal mutex). Mutations do
-// blocking I/O (fsync) under that mutex, so the agent issues them from its blocking-work pool.
-// The rule for callers: no network I/O, co_await or callback ever runs under the store's lock.
-// That is why secrets leave the store only as copies (CopyCredential), never through a
-// callback run under the lock: the event loop takes the same lock (status, metrics, grants).
+// Threading: every method is safe to call from any thread. Mutations block on the disk (write,
+// fsync; one mutation at a time), so the agent issues them from its blocking-work pool; readers
+// (HostOf, CopyCredential, List, counts) take a lock held only for memory work, never across
+// disk or network I/O, a co_await or a callback, so the event loop may call them.
+// Secrets leave the store only as owned copies (CopyCredential): a token grant over the network
+// is made with the copy, never under the store's lock.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,13 +41,19 @@ struct CredentialInfo {  // never holds the secret
   std::int64_t enrolled_at = 0;
 };
 
+// Writes a whole file atomically and durably (AtomicWriteFile in the agent; a fake in tests).
+using StoreFileWriter = std::function<Status(const std::string& path,
+                                             std::span<const unsigned char> data, mode_t mode)>;
+
 class CredentialStore {
  public:
   // Opens the store at `path` with `master_key` (moved in and kept in guarded memory).
   // A missing file is an empty store; a file that does not decrypt is kCorrupt, never a reset.
   static Result<std::unique_ptr<CredentialStore>> Open(std::string path, SecretBytes master_key);
 
-  CredentialStore(std::string path, SecretBytes master_key, CredentialStoreData data);
+  // REQUIRES: `write_file` is set (the default is AtomicWriteFile).
+  CredentialStore(std::string path, SecretBytes master_key, CredentialStoreData data,
+                  StoreFileWriter write_file = nullptr);
   CredentialStore(const CredentialStore&) = delete;
   CredentialStore& operator=(const CredentialStore&) = delete;
 
@@ -68,13 +79,17 @@ class CredentialStore {
 
  private:
   static Error NotEnrolled(const std::string& workspace, const std::string& credential);
+  // Writes `next` and, once it is on disk, makes it the state. REQUIRES: write_mutex_ held.
+  Status Commit(CredentialStoreData next);
   Status Save(const CredentialStoreData& data) const { return Save(data, master_key_); }
   Status Save(const CredentialStoreData& data, const SecretBytes& master_key) const;
 
   std::string path_;
+  StoreFileWriter write_file_;
+  std::mutex write_mutex_;  // serialises mutations, held across the write; guards master_key_
   SecretBytes master_key_;
-  CredentialStoreData data_;
-  // Guards data_ (held for memory work only; see the threading note above).
+  CredentialStoreData data_;  // changed only with both locks held
+  // Guards data_ for readers; held for memory work only (see the threading note above).
   mutable std::mutex mutex_;
 };
 
