@@ -24,14 +24,16 @@ Result<std::unique_ptr<CredentialStore>> CredentialStore::Open(std::string path,
   } else if (file.error().code != Errc::kNotFound) {
     return std::move(file).error();
   }
-  return std::make_unique<CredentialStore>(std::move(path), std::move(master_key),
-                                           std::move(data));
+  return std::make_unique<CredentialStore>(std::move(path), std::move(master_key), std::move(data));
 }
 
 CredentialStore::CredentialStore(std::string path, SecretBytes master_key, CredentialStoreData data,
                                  StoreFileWriter write_file)
     : path_(std::move(path)),
-      write_file_(write_file ? std::move(write_file) : StoreFileWriter(&AtomicWriteFile)),
+      write_file_(write_file ? std::move(write_file)
+                             : StoreFileWriter(
+                                   [](const std::string& file, std::span<const unsigned char> bytes,
+                                      mode_t mode) { return AtomicWriteFile(file, bytes, mode); })),
       master_key_(std::move(master_key)),
       data_(std::move(data)) {}
 
@@ -96,16 +98,18 @@ Status CredentialStore::Put(const std::string& workspace, const std::string& hos
                          .client_id = client_id,
                          .client_secret = std::move(secret),
                          .enrolled_at = now};
-  if (existing != credentials.end()) *existing = std::move(fresh);
-  else credentials.push_back(std::move(fresh));
+  if (existing != credentials.end())
+    *existing = std::move(fresh);
+  else
+    credentials.push_back(std::move(fresh));
   return Commit(std::move(next));
 }
 
 Status CredentialStore::RemoveWorkspace(const std::string& workspace) {
   std::lock_guard writing(write_mutex_);
   CredentialStoreData next = Clone(data_);
-  const auto removed = std::erase_if(
-      next.workspaces, [&](const StoredWorkspace& w) { return w.name == workspace; });
+  const auto removed =
+      std::erase_if(next.workspaces, [&](const StoredWorkspace& w) { return w.name == workspace; });
   if (removed == 0) {
     return MakeError(Errc::kNotFound, "workspace '" + workspace + "' is not enrolled");
   }
@@ -142,7 +146,7 @@ std::string CredentialStore::HostOf(const std::string& workspace) const {
 }
 
 Result<CredentialCopy> CredentialStore::CopyCredential(const std::string& workspace,
-                                                      const std::string& credential) const {
+                                                       const std::string& credential) const {
   std::lock_guard lock(mutex_);
   for (const StoredWorkspace& ws : data_.workspaces) {
     if (ws.name != workspace) continue;
@@ -158,8 +162,8 @@ Result<CredentialCopy> CredentialStore::CopyCredential(const std::string& worksp
 }
 
 Error CredentialStore::NotEnrolled(const std::string& workspace, const std::string& credential) {
-  return MakeError(Errc::kNotFound, "credential '" + credential + "' is not enrolled for workspace '" +
-                                        workspace + "'");
+  return MakeError(Errc::kNotFound, "credential '" + credential +
+                                        "' is not enrolled for workspace '" + workspace + "'");
 }
 
 std::vector<CredentialInfo> CredentialStore::List() const {
@@ -167,12 +171,18 @@ std::vector<CredentialInfo> CredentialStore::List() const {
   std::vector<CredentialInfo> out;
   for (const StoredWorkspace& ws : data_.workspaces) {
     if (ws.credentials.empty()) {
-      out.push_back(CredentialInfo{.workspace = ws.name, .host = ws.host, .credential = {},
-                                   .client_id = {}, .enrolled_at = 0});
+      out.push_back(CredentialInfo{.workspace = ws.name,
+                                   .host = ws.host,
+                                   .credential = {},
+                                   .client_id = {},
+                                   .enrolled_at = 0});
     }
     for (const StoredCredential& c : ws.credentials) {
-      out.push_back(CredentialInfo{.workspace = ws.name, .host = ws.host, .credential = c.name,
-                                   .client_id = c.client_id, .enrolled_at = c.enrolled_at});
+      out.push_back(CredentialInfo{.workspace = ws.name,
+                                   .host = ws.host,
+                                   .credential = c.name,
+                                   .client_id = c.client_id,
+                                   .enrolled_at = c.enrolled_at});
     }
   }
   return out;
@@ -186,7 +196,8 @@ std::size_t CredentialStore::workspace_count() const {
 std::size_t CredentialStore::credential_count() const {
   std::lock_guard lock(mutex_);
   std::size_t n = 0;
-  for (const StoredWorkspace& ws : data_.workspaces) n += ws.credentials.size();
+  for (const StoredWorkspace& ws : data_.workspaces)
+    n += ws.credentials.size();
   return n;
 }
 
