@@ -139,6 +139,12 @@ ChainVerdict VerifyAuditChain(const std::vector<std::string_view>& files) {
   for (std::size_t f = 0; f < files.size(); ++f) {
     bool cut = false;
     const std::vector<std::string_view> lines = SplitLines(files[f], cut);
+    // The agent starts every file it writes with a genesis line at once: an empty file was
+    // emptied by someone else (a trail that verifies as "0 lines" would prove nothing).
+    if (lines.empty()) {
+      return fail(f, 1, "the file is empty: every audit file starts with a genesis line (one emptied by "
+                     "copytruncate gets it with the next record)");
+    }
     for (std::size_t i = 0; i < lines.size(); ++i) {
       if (cut && i + 1 == lines.size()) {
         return fail(f, i + 1, "the last line has no newline (the file was cut mid-line)");

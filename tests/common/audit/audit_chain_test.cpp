@@ -60,10 +60,16 @@ TEST(AuditChainTest, IntactFileVerifies) {
   EXPECT_EQ(verdict.last_seq, 5u);
 }
 
-TEST(AuditChainTest, EmptyFileIsAnEmptyChain) {
+// Issue 15, item 3: an emptied audit file verified as "OK: 0 lines".
+TEST(AuditChainTest, EmptyFileIsRefusedForItsMissingGenesisLine) {
   const ChainVerdict verdict = Verify("");
-  EXPECT_TRUE(verdict.ok);
-  EXPECT_EQ(verdict.lines, 0u);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.line, 1u);
+  EXPECT_NE(verdict.why.find("genesis"), std::string::npos) << verdict.why;
+  ChainHead head;
+  const ChainVerdict emptied_last = VerifyAuditChain({Join(MakeLines(head, 2)), ""});
+  EXPECT_FALSE(emptied_last.ok);
+  EXPECT_EQ(emptied_last.file, 1u);
 }
 
 TEST(AuditChainTest, RestartGenesisMidFileChains) {
