@@ -7,8 +7,7 @@
 
 namespace dbproxy {
 
-Status AdmitAudited(const AgentState& state) {
-  if (!state.audit || state.audit->Admits()) return Status::Ok();
+Error AuditUnavailable() {
   Error error = MakeError(Errc::kAuditUnavailable,
                           "the audit trail cannot be written; requests are refused until it "
                           "recovers");
@@ -16,16 +15,35 @@ Status AdmitAudited(const AgentState& state) {
   return error;
 }
 
-asio::awaitable<void> CommitAudit(AgentState& state, const AuditRecord& record) {
-  state.metrics.ObserveRequest(record);
-  if (!state.audit) co_return;
+Status AdmitAudited(const AgentState& state) {
+  if (!state.audit || state.audit->Admits()) return Status::Ok();
+  return AuditUnavailable();
+}
+
+asio::awaitable<Status> AwaitAuditWritable(AgentState& state) {
+  if (!state.audit) co_return Status::Ok();
+  // (g++ 12: no co_await inside a condition; the result goes into a named variable first.)
+  const bool written = co_await state.audit->Barrier();
+  if (written) co_return Status::Ok();
+  co_return AuditUnavailable();
+}
+
+asio::awaitable<bool> CommitAudit(AgentState& state, const AuditRecord& record,
+                                  AuditTrail::Wait wait) {
+  if (!state.audit) {
+    state.metrics.ObserveRequest(record);
+    co_return true;
+  }
   // The attributes that decided travel in the record itself (RecordServiceAttributes copies the
   // service's from the policy the request pinned): nothing here reads the current policy.
   const AuditFormatOptions options{.log_statements = state.config.audit.log_statements};
   std::string line = FormatAuditRecord(record, options);
   std::vector<std::string> journal;
   if (state.config.audit.journald) journal = JournalFields(record);
-  co_await state.audit->Commit(std::move(line), std::move(journal));
+  const bool committed = co_await state.audit->Commit(std::move(line), std::move(journal), wait);
+  // A release that was withdrawn is counted by the record of the 503 that replaces it.
+  if (committed || wait != AuditTrail::Wait::kRelease) state.metrics.ObserveRequest(record);
+  co_return committed || wait != AuditTrail::Wait::kRelease;
 }
 
 asio::awaitable<HttpResponse> AnswerRefused(AgentState& state, const char* socket,

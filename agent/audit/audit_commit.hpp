@@ -11,13 +11,25 @@
 
 namespace dbproxy {
 
+// The 503 audit_unavailable error (Retry-After: 1).
+Error AuditUnavailable();
+
 // Errc::kAuditUnavailable while a required audit sink cannot be written and [audit] fail_closed
 // is on; Ok otherwise.
 Status AdmitAudited(const AgentState& state);
 
 // Hands the finished record to the audit sinks. Suspends for back-pressure (a full queue) and,
-// with fsync = "always", until the line is durable.
-asio::awaitable<void> CommitAudit(AgentState& state, const AuditRecord& record);
+// with fsync = "always", until the line is durable. With AuditTrail::Wait::kRelease (the answer
+// hands out a token), suspends until the record is written per the fsync mode and returns false
+// when it could not be (fail_closed): the caller must then not give its answer, but answer
+// AuditUnavailable() and commit that instead. Returns true otherwise.
+asio::awaitable<bool> CommitAudit(AgentState& state, const AuditRecord& record,
+                                  AuditTrail::Wait wait = AuditTrail::Wait::kQueued);
+
+// Before a call is forwarded to the workspace (a release whose record can only be written once
+// its answer is known): waits until the records queued so far are written per the fsync mode in
+// an attempt that checks the sink. AuditUnavailable() when the trail is down (fail_closed).
+asio::awaitable<Status> AwaitAuditWritable(AgentState& state);
 
 // The HttpErrorResponder of `socket` ("agent" or "admin"): answers a request the server refused
 // before its handler ran and commits its one record (action "refused"; caller from the

@@ -76,26 +76,36 @@ Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(asio::any_io_executor loop,
 
 AuditTrail::~AuditTrail() { Stop(); }
 
-asio::awaitable<void> AuditTrail::Commit(std::string record_json,
-                                         std::vector<std::string> journal_fields) {
+asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
+                                         std::vector<std::string> journal_fields, Wait wait) {
+  const bool release = wait == Wait::kRelease && options_.fail_closed;
   std::shared_ptr<Waiter> durable;
-  if (options_.fsync == AuditFsync::kAlways && file_) durable = std::make_shared<Waiter>(loop_);
   bool queued = false;
+  bool accepted = false;
   while (!queued) {
     std::shared_ptr<Waiter> space;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
+      const bool healthy = healthy_.load();
+      // A release is answered only once written: while the trail is down it cannot be, and
+      // its caller answers 503 (and records that) instead.
+      if (release && !healthy && !stopping_) break;
       // A full queue while the sink is down would hold every refused request's answer until
       // it recovers: such records are dropped and counted instead of waited for.
-      if (stopping_ || (queue_.size() >= options_.queue_size && !healthy_.load())) {
+      if (stopping_ || (queue_.size() >= options_.queue_size && !healthy)) {
         records_dropped_.fetch_add(1);
         break;
       }
       if (queue_.size() < options_.queue_size) {
-        queue_.push_back(Item{std::move(record_json), std::move(journal_fields), durable});
+        // Nothing waits for a write while the trail is down: refusals are answered at once.
+        if (healthy && (release || (options_.fsync == AuditFsync::kAlways && file_))) {
+          durable = std::make_shared<Waiter>(loop_);
+        }
+        queue_.push_back(Item{std::move(record_json), std::move(journal_fields), durable, release});
         if (durable) urgent_ = true;
         if (writer_idle_ || urgent_ || queue_.size() >= kWakeBatch) wake_writer_.notify_one();
         queued = true;
+        accepted = !release;
       } else {
         space = std::make_shared<Waiter>(loop_);
         space_waiters_.push_back(space);
@@ -109,7 +119,25 @@ asio::awaitable<void> AuditTrail::Commit(std::string record_json,
   if (queued && durable) {
     boost::system::error_code ignored;
     co_await durable->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (release) accepted = durable->ok.load();
   }
+  co_return accepted;
+}
+
+asio::awaitable<bool> AuditTrail::Barrier() {
+  if (!options_.fail_closed) co_return true;
+  std::shared_ptr<Waiter> barrier;
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_ || !healthy_.load()) co_return false;
+    barrier = std::make_shared<Waiter>(loop_);
+    barriers_.push_back(barrier);
+    urgent_ = true;
+    wake_writer_.notify_one();
+  }
+  boost::system::error_code ignored;
+  co_await barrier->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_return barrier->ok.load();
 }
 
 void AuditTrail::Rotate() {
@@ -132,6 +160,8 @@ void AuditTrail::Stop() {
   records_dropped_.fetch_add(queue_.size());
   for (Item& item : queue_) Wake(item.durable);
   queue_.clear();
+  for (std::shared_ptr<Waiter>& barrier : barriers_) Wake(barrier);
+  barriers_.clear();
 }
 
 std::size_t AuditTrail::queue_depth() const {
@@ -139,9 +169,30 @@ std::size_t AuditTrail::queue_depth() const {
   return queue_.size();
 }
 
-void AuditTrail::Wake(std::shared_ptr<Waiter>& waiter) {
+void AuditTrail::Wake(std::shared_ptr<Waiter>& waiter, bool ok) {
   // The waiter's last reference must die on the loop thread (its timer belongs there).
-  if (waiter) asio::post(loop_, [w = std::move(waiter)] { w->timer.cancel(); });
+  if (!waiter) return;
+  waiter->ok.store(ok);
+  asio::post(loop_, [w = std::move(waiter)] { w->timer.cancel(); });
+}
+
+void AuditTrail::FailWaiters(std::vector<Item>& batch, std::unique_lock<std::mutex>& lock) {
+  // A release whose write failed is withdrawn: its answer becomes 503, which gets a record of
+  // its own. Anything else stays to be retried; nobody waits for it past this attempt.
+  std::erase_if(batch, [this](Item& item) {
+    Wake(item.durable);
+    return item.withdraw;
+  });
+  lock.lock();
+  // Queued while the attempt ran, before the trail was marked down.
+  std::erase_if(queue_, [this](Item& item) {
+    Wake(item.durable);
+    return item.withdraw;
+  });
+  for (std::shared_ptr<Waiter>& barrier : barriers_) Wake(barrier);
+  barriers_.clear();
+  WakeSpaceWaiters(lock);
+  lock.unlock();
 }
 
 void AuditTrail::WakeSpaceWaiters(std::unique_lock<std::mutex>& lock) {
@@ -175,7 +226,7 @@ void AuditTrail::WriterLoop() {
   while (true) {
     const auto urgent = [&] {
       return stopping_ || rotate_requested_ || urgent_ || queue_.size() >= kWakeBatch ||
-             !genesis_reason_.empty();
+             !genesis_reason_.empty() || !barriers_.empty();
     };
     const auto has_work = [&] { return urgent() || !queue_.empty(); };
     if (failing) {
@@ -194,32 +245,37 @@ void AuditTrail::WriterLoop() {
     }
     const bool stop = stopping_;
     if (std::exchange(rotate_requested_, false)) reopen_pending_ = true;
+    std::vector<std::shared_ptr<Waiter>> barriers;
     if (!failing) {
       // While failing, the kept batch is retried alone: the queue stays bounded.
       napping = !queue_.empty();
       for (Item& item : queue_) batch.push_back(std::move(item));
       queue_.clear();
+      barriers = std::move(barriers_);
+      barriers_.clear();
       urgent_ = false;
       WakeSpaceWaiters(lock);
     }
     lock.unlock();
 
-    if (!batch.empty() || failing || reopen_pending_ || !genesis_reason_.empty()) {
+    if (!batch.empty() || failing || reopen_pending_ || !genesis_reason_.empty() ||
+        !barriers.empty()) {
       Status status = WriteBatch(batch);
       if (status && file_ && options_.fsync == AuditFsync::kAlways) status = file_->Sync();
       if (status && file_ && options_.fsync == AuditFsync::kBatch && sync_due == kNever) {
         sync_due = Clock::now() + options_.batch;
       }
+      SetHealthy(status.ok(), status);
       if (status) {
         records_written_.fetch_add(batch.size());
-        for (Item& item : batch) Wake(item.durable);
+        for (Item& item : batch) Wake(item.durable, true);
         batch.clear();
+        for (std::shared_ptr<Waiter>& barrier : barriers) Wake(barrier, true);
       } else {
         write_failures_.fetch_add(1);
-        // Nobody waits for durability past the first failed attempt; the record stays queued.
-        for (Item& item : batch) Wake(item.durable);
+        for (std::shared_ptr<Waiter>& barrier : barriers) Wake(barrier);
+        FailWaiters(batch, lock);
       }
-      SetHealthy(status.ok(), status);
       failing = !status.ok();
     }
     if (sync_due != kNever && (stop || Clock::now() >= sync_due)) {
@@ -227,6 +283,7 @@ void AuditTrail::WriterLoop() {
       if (Status synced = file_->Sync(); !synced) {
         write_failures_.fetch_add(1);
         SetHealthy(false, synced);
+        FailWaiters(batch, lock);
         failing = true;
       }
     }
@@ -314,7 +371,7 @@ void AuditTrail::SendJournalCopies(std::vector<Item>& batch, const std::vector<s
     }
     if (required) {
       status = std::move(one);
-      for (std::size_t j = 0; j < sent; ++j) Wake(batch[j].durable);
+      for (std::size_t j = 0; j < sent; ++j) Wake(batch[j].durable, true);
       records_written_.fetch_add(sent);
       batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(sent));
       return;

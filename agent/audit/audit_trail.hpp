@@ -18,6 +18,15 @@
 // (or its first write attempt failed); "batch" fsyncs at most batch_ms after a write; "never"
 // leaves it to the kernel. Back-pressure: at most queue_size records wait; Commit suspends
 // while the queue is full and the trail healthy.
+// Releases (fail_closed only): an answer that hands something out (a token; a call forwarded
+// to the workspace) must not go before its record is in the trail as the fsync mode defines
+// it. Commit(kRelease) waits until the record is written (and fsynced under "always"); when
+// that write fails, the record is withdrawn (never written later: its answer is not given) and
+// Commit returns false. Barrier() waits until everything queued before it was written the same
+// way and checks the sink in a write attempt of its own (the proxy calls it before forwarding).
+// While the trail is down, nothing waits: Commit(kRelease) and Barrier() return false at once,
+// other records are queued (or dropped when the queue is full) and Commit returns, so a
+// refusal is answered at once.
 //
 // Rotation: Rotate() (SIGHUP/SIGUSR1 after logrotate renamed the file) reopens the path; a new
 // file starts with a genesis line chained to the last line written. A file that shrank under
@@ -71,10 +80,21 @@ class AuditTrail {
   // Whether new requests may proceed: healthy, or fail_closed is off.
   bool Admits() const { return healthy_.load() || !options_.fail_closed; }
 
+  // How a Commit waits (see "Releases" above).
+  enum class Wait {
+    kQueued,   // back-pressure only; with fsync = "always", until durable while healthy
+    kRelease,  // until written per the fsync mode; withdrawn when that fails
+  };
   // Queues one record (a JSON object from FormatAuditRecord) and its journald fields (may be
-  // empty when journald is off). Suspends for back-pressure and, with fsync = "always", until
-  // durable. After Stop() the record is dropped (and counted).
-  asio::awaitable<void> Commit(std::string record_json, std::vector<std::string> journal_fields);
+  // empty when journald is off). Returns false when a kRelease record was not written (the
+  // caller must not give its answer) or a record was dropped (after Stop(), or a full queue
+  // while the trail is down; counted). Without fail_closed, kRelease waits like kQueued.
+  asio::awaitable<bool> Commit(std::string record_json, std::vector<std::string> journal_fields,
+                               Wait wait = Wait::kQueued);
+  // Waits until the records queued before it were written (fsynced under "always") in a write
+  // attempt that also checks the sink; returns whether it succeeded. Without fail_closed,
+  // returns true at once.
+  asio::awaitable<bool> Barrier();
 
   // Reopens the file before the next batch (SIGHUP/SIGUSR1). Thread-safe.
   void Rotate();
@@ -92,16 +112,19 @@ class AuditTrail {
   const std::string& file_path() const { return options_.file; }
 
  private:
-  // A Commit waiting on the loop: the writer posts a cancel of its timer.
+  // A Commit waiting on the loop: the writer sets `ok`, then posts a cancel of its timer.
   struct Waiter {
     explicit Waiter(const asio::any_io_executor& loop)
         : timer(loop, std::chrono::steady_clock::time_point::max()) {}
     asio::steady_timer timer;
+    std::atomic<bool> ok{false};
   };
   struct Item {
     std::string json;
     std::vector<std::string> journal;
-    std::shared_ptr<Waiter> durable;  // fsync = "always": woken when written (or failed)
+    // Woken when written (or failed): fsync = "always", or a release.
+    std::shared_ptr<Waiter> durable;
+    bool withdraw = false;  // a release: dropped, not retried, when its write fails
   };
 
   AuditTrail(asio::any_io_executor loop, AuditTrailOptions options);
@@ -111,8 +134,11 @@ class AuditTrail {
   Status WriteFile(const std::vector<Item>& batch, std::vector<std::string>& lines);
   void SendJournalCopies(std::vector<Item>& batch, const std::vector<std::string>& lines,
                          Status& status);
-  void Wake(std::shared_ptr<Waiter>& waiter);
+  void Wake(std::shared_ptr<Waiter>& waiter, bool ok = false);
   void WakeSpaceWaiters(std::unique_lock<std::mutex>& lock);
+  // After a failed attempt: withdraws the failed releases of `batch`, then (under the lock)
+  // those of the queue, and wakes every waiter (durability, space, barriers) with false.
+  void FailWaiters(std::vector<Item>& batch, std::unique_lock<std::mutex>& lock);
   void SetHealthy(bool healthy, const Status& why);
 
   asio::any_io_executor loop_;
@@ -126,6 +152,7 @@ class AuditTrail {
   std::condition_variable wake_writer_;
   std::deque<Item> queue_;                              // guarded by mutex_
   std::vector<std::shared_ptr<Waiter>> space_waiters_;  // guarded by mutex_
+  std::vector<std::shared_ptr<Waiter>> barriers_;       // guarded by mutex_
   bool rotate_requested_ = false;                       // guarded by mutex_
   bool stopping_ = false;                               // guarded by mutex_
   bool writer_idle_ = false;                            // guarded by mutex_

@@ -1,6 +1,9 @@
 #include "agent/proxy/proxy.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -79,6 +82,32 @@ Status Identify(AgentState& state, const StreamedRequest& exchange, AuditRecord&
   audit.action = call.route.classification.action;
   audit.path = call.route.classification.normalized_path;
   return InspectQuery(call.route.classification, call.route.query, call.body_facts);
+}
+
+// A body whose declared Content-Length is over the cap that applies to it is refused from the
+// head alone, before a byte of it is read or forwarded: [proxy] inspect_body_limit when the
+// policy must read it, else [proxy] max_request_body (0: no cap). Beast holds a Content-Length
+// to a parser's body limit only while the head is parsed, so the head is read without one and
+// compared here; a chunked body is held to the same caps as it is read.
+Status CheckDeclaredLength(const AgentConfig& config, const StreamedRequest& exchange,
+                           bool inspected) {
+  const boost::optional<std::uint64_t> length = exchange.parser.content_length();
+  if (!length) return Status::Ok();
+  const std::int64_t declared = static_cast<std::int64_t>(
+      std::min<std::uint64_t>(*length, std::numeric_limits<std::int64_t>::max()));
+  if (inspected && declared > config.proxy.inspect_body_limit) {
+    return MakeError(Errc::kPayloadTooLarge,
+                     "request body (Content-Length " + std::to_string(declared) +
+                         ") is larger than the " + std::to_string(config.proxy.inspect_body_limit) +
+                         " bytes the policy may inspect ([proxy] inspect_body_limit)");
+  }
+  if (config.proxy.max_request_body > 0 && declared > config.proxy.max_request_body) {
+    return MakeError(Errc::kPayloadTooLarge,
+                     "request body (Content-Length " + std::to_string(declared) +
+                         ") is larger than [proxy] max_request_body (" +
+                         std::to_string(config.proxy.max_request_body) + " bytes)");
+  }
+  return Status::Ok();
 }
 
 // Reads the whole request body (up to `limit` bytes) for inspection.
@@ -196,7 +225,9 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exc
   call.body_consumed = exchange.parser.is_done();  // no body at all
   if (call.body_consumed) call.body.emplace();
   Status status = Identify(state, exchange, audit, call);
-  if (status && BodyNeedsInspection(call.route.classification, call.method)) {
+  const bool inspected = status && BodyNeedsInspection(call.route.classification, call.method);
+  if (status) status = CheckDeclaredLength(state.config, exchange, inspected);
+  if (status && inspected) {
     if (!call.body) {
       Status read = co_await ReadBody(exchange, state.config.proxy.inspect_body_limit, call);
       status = std::move(read);
@@ -215,6 +246,15 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exc
     }
   }
   if (status) status = DecideCall(state, exchange, call, audit, forward);
+  // The call's record is written once its answer is known; before the call goes out, the
+  // trail must be writable (per the fsync mode), or the call is not made.
+  if (status) {
+    Status writable = co_await AwaitAuditWritable(state);
+    if (!writable) {
+      audit.decision = "error";
+      status = std::move(writable);
+    }
+  }
   bool reusable = false;
   if (!status) {
     const Error error = std::move(status).error();

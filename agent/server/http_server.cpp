@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "agent/server/request_reads.hpp"
 #include "common/core/secret_bytes.hpp"
@@ -202,6 +203,11 @@ asio::awaitable<bool> UnixHttpServer::ServeOne(HttpStream& stream, HttpReadBuffe
                          .started = std::chrono::steady_clock::now()};
   HttpHeaderParser parser;
   parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
+  // The head alone is read here: whoever reads the body holds its Content-Length to its own cap
+  // (the body limit of a whole request, or the proxy's). Beast's default (1 MiB) would refuse
+  // a larger declared length before the right cap was known. (Not boost::none: Boost 1.74's
+  // parser compares the length with the optional, and every length is greater than none.)
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   const boost::system::error_code ec =
       co_await ReadHeader(stream, buffer, parser, options_.request_timeout);
   if (ec) {
@@ -230,8 +236,8 @@ asio::awaitable<bool> UnixHttpServer::ReadAndHandle(HttpStream& stream, HttpRead
                                                     RequestContext& context) {
   http::request_parser<http::string_body> full(std::move(parser));
   full.body_limit(options_.body_limit);
-  // Beast compares Content-Length with body_limit only as the head is parsed, which was under
-  // the header parser's own (1 MiB) limit: compare it with ours here.
+  // Beast compares Content-Length with body_limit only as the head is parsed, which was read
+  // without a limit: compare it with ours here.
   const boost::optional<std::uint64_t> length = full.content_length();
   if (length && *length > options_.body_limit) {
     co_return co_await Refuse(stream, ReadError(http::error::body_limit), line, context);

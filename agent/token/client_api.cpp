@@ -202,7 +202,19 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
                              audit.service + "' " + audit.action + ", request " +
                              context.request_id);
   }
-  co_await CommitAudit(state, audit);
+  // A token is handed out only once its record is in the trail (per the fsync mode): when it
+  // cannot be written, the caller gets 503 audit_unavailable instead, and that is recorded.
+  const bool releases = path == "/v1/token" && response.result() == http::status::ok;
+  const AuditTrail::Wait wait = releases ? AuditTrail::Wait::kRelease : AuditTrail::Wait::kQueued;
+  const bool committed = co_await CommitAudit(state, audit, wait);
+  if (!committed) {
+    WipeString(response.body());
+    const Error unavailable = AuditUnavailable();
+    response = ErrorResponse(unavailable, context.request_id);
+    audit.decision = "error";
+    FinishAudit(audit, response, context, &unavailable);
+    co_await CommitAudit(state, audit);
+  }
   co_return response;
 }
 

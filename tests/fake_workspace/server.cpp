@@ -24,7 +24,8 @@ constexpr auto kWriteTimeout = 30s;
 constexpr auto kShutdownTimeout = 2s;
 constexpr auto kAcceptRetryDelay = 50ms;
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
-constexpr std::uint64_t kBodyLimit = 1024 * 1024;
+// Uploads (DBFS, the Files API) are far larger than JSON calls: take what the proxy tests send.
+constexpr std::uint64_t kBodyLimit = 64 * 1024 * 1024;
 constexpr std::size_t kBlobChunk = 64 * 1024;
 
 // What to do with the connection after an exchange.

@@ -166,6 +166,73 @@ TEST_F(AuditTrailTest, UnwritableFileFailsClosedAndRecovers) {
   EXPECT_NE(agent_->Stderr().find("audit trail recovered"), std::string::npos);
 }
 
+// Issue 15, item 3: with fsync = "batch", the first token request after the file became
+// unwritable got 200 and a token whose record was written only after recovery. A token is
+// released only once its record is written; otherwise the answer is 503 and says so in the
+// trail (the allowed record is withdrawn, never written later). A proxied call is not made
+// while the trail cannot be written.
+TEST_F(AuditTrailTest, NoTokenOrProxiedCallBeforeItsRecordIsWritten) {
+  const std::filesystem::path logs = agent_->dir() / "logs";
+  std::string& policy = agent_->options().policy;
+  const std::string actions = "\"token:sql\"]";
+  policy.replace(policy.find(actions), actions.size(), "\"token:sql\", \"clusters.read\"]");
+  agent_->WriteConfig();
+  ConfigureAudit(logs / "audit.log", "journald = false\nfail_closed = true\n");
+  ASSERT_TRUE(StartAndEnroll().ok());
+  UnixHttpClient client = agent_->Client();
+  ASSERT_EQ(RequestToken(client).status, 200);
+  ASSERT_EQ(client.Get("/api/2.1/clusters/list").status, 200);
+  ASSERT_EQ(fake_->Control("POST", "/_fake/reset").status, 200);
+
+  std::filesystem::remove_all(logs);
+  WriteFile(logs, "not a directory", 0644);
+  const HttpResponse first = RequestToken(client);
+  EXPECT_EQ(first.status, 503) << first.Describe();
+  EXPECT_EQ(first.Json()["error"].value("code", ""), "audit_unavailable") << first.body;
+  EXPECT_EQ(first.body.find("access_token"), std::string::npos);
+  const HttpResponse proxied = client.Get("/api/2.1/clusters/list");
+  EXPECT_EQ(proxied.status, 503) << proxied.Describe();
+  EXPECT_EQ(fake_->Counters().value("api_requests", -1), 0) << "the call went out";
+
+  std::filesystem::remove(logs);
+  ASSERT_TRUE(WaitFor([&] { return RequestToken(client).status == 200; },
+                      std::chrono::seconds(6)));
+  // The refused token request has one record, the 503 it got; the allowed one was withdrawn.
+  const nlohmann::json line = LineFor(first.Header("x-request-id"));
+  ASSERT_TRUE(line.is_object());
+  EXPECT_EQ(line.value("status", 0), 503) << line.dump();
+  EXPECT_EQ(line.value("error", ""), "audit_unavailable") << line.dump();
+  EXPECT_EQ(line.value("decision", ""), "error") << line.dump();
+  const CtlResult verified = Verify({audit_file_.string()});
+  EXPECT_EQ(verified.exit_code, 0) << verified.Describe();
+}
+
+// Issue 15, item 3: with fsync = "always" and a sink that cannot be written, requests hung
+// (the refusals' records waited for a durability that could not come). They are answered at
+// once.
+TEST_F(AuditTrailTest, FsyncAlwaysRefusesAtOnceWhileTheSinkIsDown) {
+  const std::filesystem::path logs = agent_->dir() / "logs";
+  ConfigureAudit(logs / "audit.log",
+                 "journald = false\nfail_closed = true\nfsync = \"always\"\n");
+  ASSERT_TRUE(StartAndEnroll().ok());
+  UnixHttpClient client = agent_->Client();
+  ASSERT_EQ(RequestToken(client).status, 200);
+  std::filesystem::remove_all(logs);
+  WriteFile(logs, "not a directory", 0644);
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const HttpResponse refused = RequestToken(client);
+    EXPECT_EQ(refused.status, 503) << refused.Describe();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2)) << "request " << i;
+    const HttpResponse whoami = client.Get("/v1/whoami");
+    EXPECT_NE(whoami.status, 0) << whoami.Describe();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3)) << "request " << i;
+  }
+  std::filesystem::remove(logs);
+  EXPECT_TRUE(WaitFor([&] { return RequestToken(client).status == 200; },
+                      std::chrono::seconds(6)));
+}
+
 TEST_F(AuditTrailTest, WithoutFailClosedRequestsGoOn) {
   const std::filesystem::path logs = agent_->dir() / "logs";
   ConfigureAudit(logs / "audit.log", "journald = false\nfail_closed = false\n");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -315,6 +316,96 @@ TEST_F(ProxyTransportTest, StreamedRequestBodiesReachTheWorkspaceWhole) {
   const std::string many(8 * 1000, ' ');
   EXPECT_EQ(PostChunked(agent_->socket(), "/api/2.1/clusters/delete", many, 100), 400);
   EXPECT_EQ(LastUpstreamRequest().value("body_bytes", 0u), many.size() * 100);
+}
+
+// Sends a head declaring `length` body bytes and no body; returns the raw answer (or "").
+std::string PostDeclaredOnly(const std::filesystem::path& socket, const std::string& target,
+                             std::uint64_t length) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket.c_str(), sizeof(address.sun_path) - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return "";
+  }
+  timeval limit{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  const std::string head = "POST " + target +
+                           " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                           "Content-Length: " +
+                           std::to_string(length) + "\r\n\r\n";
+  std::string answer;
+  if (::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size())) {
+    char buffer[4096];
+    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) {
+      answer.append(buffer, static_cast<std::size_t>(n));
+      if (answer.find("\r\n\r\n") != std::string::npos && answer.back() == '}') break;
+    }
+  }
+  ::close(fd);
+  return answer;
+}
+
+// The audit line of the request whose X-Request-Id is `id` (null when there is none).
+nlohmann::json AuditLineFor(const std::filesystem::path& file, const std::string& id) {
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+    if (record.is_object() && record.value("request_id", "") == id) return record;
+  }
+  return nlohmann::json();
+}
+
+// Issue 15, item 2: a Content-Length over 1 MiB (Beast's default body limit on the head
+// parser) was closed without an answer, unforwarded and unaudited.
+TEST_F(ProxyTransportTest, ContentLengthUploadsOverOneMebibyteAreForwarded) {
+  StartProxy();
+  const std::string pad(3 * 1024 * 1024, 'p');
+  const std::string body = R"({"cluster_id":"no-such-cluster","pad":")" + pad + "\"}";
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse sized = client.Post("/api/2.1/clusters/delete", body);
+  EXPECT_EQ(sized.status, 400) << sized.Describe();
+  EXPECT_EQ(sized.Json().value("error_code", ""), "INVALID_PARAMETER_VALUE") << sized.body;
+  EXPECT_EQ(LastUpstreamRequest().value("body_bytes", 0u), body.size());
+}
+
+TEST_F(ProxyTransportTest, DeclaredLengthsOverTheirCapAre413AndAudited) {
+  agent_->options().proxy_section = "max_request_body = 2097152\ninspect_body_limit = 65536\n";
+  agent_->WriteConfig();
+  StartProxy();
+  const int before = ApiRequests();
+  // Over max_request_body: refused from the head, before a byte is read or forwarded.
+  const std::string over = PostDeclaredOnly(agent_->socket(), "/api/2.1/clusters/delete",
+                                            std::uint64_t{3} * 1024 * 1024);
+  ASSERT_EQ(over.rfind("HTTP/1.1 413", 0), 0u) << over;
+  EXPECT_NE(over.find("max_request_body"), std::string::npos) << over;
+  // A body the policy must read is held to inspect_body_limit, whatever its framing (a
+  // Content-Length under 1 MiB passed unchecked before).
+  const std::string inspected =
+      PostDeclaredOnly(agent_->socket(), "/api/2.0/sql/statements", 200 * 1024);
+  ASSERT_EQ(inspected.rfind("HTTP/1.1 413", 0), 0u) << inspected;
+  EXPECT_NE(inspected.find("inspect_body_limit"), std::string::npos) << inspected;
+  EXPECT_EQ(ApiRequests(), before) << "nothing may reach the workspace";
+  // Each is one audit record with its status and code.
+  for (const std::string& answer : {over, inspected}) {
+    const std::size_t at = answer.find("X-Request-Id: ");
+    ASSERT_NE(at, std::string::npos) << answer;
+    const std::string id = answer.substr(at + 14, 16);
+    nlohmann::json line;
+    ASSERT_TRUE(WaitFor([&] {
+      line = AuditLineFor(agent_->audit_file(), id);
+      return line.is_object();
+    }, std::chrono::seconds(5))) << "no audit line for " << id;
+    EXPECT_EQ(line.value("status", 0), 413) << line.dump();
+    EXPECT_EQ(line.value("error", ""), "payload_too_large") << line.dump();
+  }
+  // Under the cap, a large upload goes through.
+  UnixHttpClient client = agent_->Client();
+  const std::string body = R"({"cluster_id":"no-such-cluster","pad":")" +
+                           std::string(1536 * 1024, 'p') + "\"}";
+  EXPECT_EQ(client.Post("/api/2.1/clusters/delete", body).status, 400);
+  EXPECT_EQ(LastUpstreamRequest().value("body_bytes", 0u), body.size());
 }
 
 TEST_F(ProxyTransportTest, ExpectContinueGetsAnInterimAnswerBeforeTheBodyIsRead) {
