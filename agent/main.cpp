@@ -11,6 +11,7 @@
 #include "agent/log.hpp"
 #include "agent/state/policy_loader.hpp"
 #include "agent/token/upstream_http.hpp"
+#include "agent/wiping_heap.hpp"
 #include "common/core/config.hpp"
 #include "common/policy/policy_lint.hpp"
 
@@ -73,6 +74,8 @@ int RunAgent(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything can use OpenSSL: its buffers are wiped when freed (agent/wiping_heap.hpp).
+  const bool wiping_openssl = dbproxy::UseWipingHeapForOpenSsl();
   CLI::App app{"dbproxyd: per-host Databricks credential agent"};
   std::string config_path = "/etc/dbproxy/agent.toml";
   app.add_option("--config", config_path, "agent configuration file");
@@ -85,6 +88,10 @@ int main(int argc, char** argv) {
     return app.exit(error);
   }
   try {
+    if (!wiping_openssl && !check->parsed()) {
+      dbproxy::Log(dbproxy::LogLevel::kWarning,
+                   "OpenSSL was in use before start-up: its freed buffers are not wiped");
+    }
     return check->parsed() ? CheckConfig(config_path) : RunAgent(config_path);
   } catch (const std::exception& error) {
     dbproxy::Log(dbproxy::LogLevel::kError, std::string("fatal: ") + error.what());

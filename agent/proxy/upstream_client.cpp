@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "agent/wiping_heap.hpp"
 #include "common/core/text.hpp"
 #include "common/oauth/oauth.hpp"
 
@@ -17,6 +18,7 @@ constexpr std::size_t kMaxIdleHandles = 64;
 // cost about eight system calls each time (guard pages, mlock).
 constexpr std::size_t kAuthBufferBytes = 8192;
 constexpr std::string_view kBearerPrefix = "Authorization: Bearer ";
+constexpr long kUploadBufferBytes = 64 * 1024;  // libcurl's default
 
 // A kUpstreamUnavailable error made here: every 503 tells the caller when to retry.
 Error Unavailable(std::string message, std::string log_detail = {}) {
@@ -230,6 +232,9 @@ UpstreamTransfer::~UpstreamTransfer() {
   WipeString(request_body_);
   if (!auth_line_.empty()) client_.ReturnAuthBuffer(std::move(auth_line_), auth_used_ + 1);
   if (client_.idle_handles_.size() < kMaxIdleHandles) {
+    // curl copied the request head (the Authorization line among it) into the handle's upload
+    // buffer, which a reused handle keeps: setting the size frees it (wiped: wiping_heap.hpp).
+    curl_easy_setopt(easy_, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferBytes);
     curl_easy_reset(easy_);  // keeps nothing of this call but reusable state
     client_.idle_handles_.push_back(easy_);
   } else {
@@ -285,6 +290,7 @@ Status UpstreamTransfer::Configure(const UpstreamCall& call) {
   curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(easy_, CURLOPT_SSL_CTX_FUNCTION, &CleanseTlsPlaintext);
   if (!options.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, options.ca_file.c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout_ms));

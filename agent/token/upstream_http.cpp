@@ -6,6 +6,7 @@
 #include <cctype>
 #include <memory>
 
+#include "agent/wiping_heap.hpp"
 #include "common/oauth/oauth.hpp"
 
 namespace dbproxy {
@@ -47,10 +48,6 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   return n;
 }
 
-CURL* ThreadHandle() {
-  thread_local std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
-  return handle.get();
-}
 
 Error TransportError(CURLcode code, const std::string& url) {
   const std::string text = std::string(curl_easy_strerror(code));
@@ -65,13 +62,18 @@ Error TransportError(CURLcode code, const std::string& url) {
 
 }  // namespace
 
-void InitUpstreamHttp() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void InitUpstreamHttp() {
+  if (!InitCurlWithWipingHeap()) curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 Result<UpstreamResponse> PerformUpstream(const UpstreamOptions& options,
                                          const UpstreamRequest& request) {
-  CURL* curl = ThreadHandle();
+  // A handle (and its connection) per call: its request buffer held the client secret and its
+  // receive buffer the token, and cleaning it up frees both through the wiping heap. Grants
+  // are rare (once per token lifetime), so the lost connection reuse costs nothing that matters.
+  const std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
+  CURL* curl = handle.get();
   if (curl == nullptr) return MakeError(Errc::kInternal, "curl_easy_init failed");
-  curl_easy_reset(curl);  // keeps the connection cache, drops the previous request's options
   UpstreamResponse response;
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const std::string& header : request.headers) {
@@ -85,6 +87,7 @@ Result<UpstreamResponse> PerformUpstream(const UpstreamOptions& options,
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // never carry credentials elsewhere
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, &CleanseTlsPlaintext);
   if (!options.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_ms));
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
