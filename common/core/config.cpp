@@ -1,5 +1,9 @@
 #include "common/core/config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <charconv>
 #include <vector>
 
 #include "common/core/toml_reader.hpp"
@@ -77,6 +81,26 @@ void ReadProxy(const toml::table& table, std::string_view source, ProxySection& 
   reader.Finish();
 }
 
+void ReadLoopback(const toml::table& table, std::string_view source, LoopbackSection& out,
+                  std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[loopback]", errors);
+  std::vector<std::string> addresses;
+  if (const toml::node* node = reader.Peek("listen"); node != nullptr && node->is_string()) {
+    if (auto one = reader.String("listen")) addresses.push_back(*one);
+  } else if (auto many = reader.StringArray("listen")) {
+    addresses = *many;
+  }
+  for (const std::string& text : addresses) {
+    Result<LoopbackEndpoint> endpoint = ParseLoopbackEndpoint(text);
+    if (!endpoint) {
+      reader.AddError(reader.Peek("listen"), endpoint.error().message);
+      continue;
+    }
+    out.listen.push_back(std::move(*endpoint));
+  }
+  reader.Finish();
+}
+
 void ReadTokens(const toml::table& table, std::string_view source, TokenSection& out,
                 std::vector<std::string>& errors) {
   TableReader reader(table, source, "[tokens]", errors);
@@ -129,6 +153,56 @@ void ReadAudit(const toml::table& table, std::string_view source, AuditSection& 
 
 }  // namespace
 
+std::string LoopbackEndpoint::HostPort() const {
+  return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+Result<LoopbackEndpoint> ParseLoopbackEndpoint(std::string_view text) {
+  const auto refuse = [&](std::string why) {
+    return MakeError(Errc::kInvalidRequest,
+                     "loopback address '" + std::string(text) + "' " + std::move(why) +
+                         " (give \"127.0.0.1:PORT\" or \"[::1]:PORT\")");
+  };
+  LoopbackEndpoint out;
+  std::string_view host;
+  std::string_view port;
+  if (text.starts_with('[')) {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return refuse("is not [IPv6]:PORT");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    out.ipv6 = true;
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return refuse("has no port");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  const std::string host_text(host);
+  if (out.ipv6) {
+    in6_addr address{};
+    if (::inet_pton(AF_INET6, host_text.c_str(), &address) != 1) return refuse("is not an address");
+    if (!IN6_IS_ADDR_LOOPBACK(&address)) return refuse("is not the loopback address ::1");
+    out.address = "::1";
+  } else {
+    in_addr address{};
+    if (::inet_pton(AF_INET, host_text.c_str(), &address) != 1) {
+      return refuse("is not an IP address (names such as localhost are not resolved)");
+    }
+    if ((ntohl(address.s_addr) >> 24) != 127) return refuse("is not in 127.0.0.0/8");
+    out.address = host_text;
+  }
+  int number = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+  if (ec != std::errc() || end != port.data() + port.size() || number < 1 || number > 65535) {
+    return refuse("needs a port from 1 to 65535");
+  }
+  out.port = number;
+  return out;
+}
+
 Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view source_name) {
   std::vector<std::string> errors;
   std::optional<toml::table> root = ParseToml(text, source_name, errors);
@@ -140,6 +214,9 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
       ReadUpstream(*t, source_name, config.upstream, errors);
     }
     if (const toml::table* t = reader.Table("proxy")) ReadProxy(*t, source_name, config.proxy, errors);
+    if (const toml::table* t = reader.Table("loopback")) {
+      ReadLoopback(*t, source_name, config.loopback, errors);
+    }
     if (const toml::table* t = reader.Table("tokens")) {
       ReadTokens(*t, source_name, config.tokens, errors);
     }

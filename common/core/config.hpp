@@ -83,8 +83,28 @@ struct AuditSection {
   int queue_size = 8192;
 };
 
+// One loopback TCP address to listen on: an IPv4 address in 127.0.0.0/8 or the IPv6 ::1.
+struct LoopbackEndpoint {
+  std::string address;  // "127.0.0.1", "::1" (as inet_pton reads it)
+  int port = 0;         // 1-65535
+  bool ipv6 = false;
+  // As written in a URL: "127.0.0.1:8765", "[::1]:8765".
+  std::string HostPort() const;
+};
+
+// Parses "127.0.0.1:8765" or "[::1]:8765". Errors (kInvalidRequest) for anything else: a name
+// ("localhost"), a non-loopback address, a missing or out-of-range port.
+Result<LoopbackEndpoint> ParseLoopbackEndpoint(std::string_view text);
+
+struct LoopbackSection {
+  // Where unmodified Databricks clients reach the agent over TCP (GET /metadata/token, proxy
+  // mode, /healthz); each caller is still identified from the kernel. Empty: off.
+  std::vector<LoopbackEndpoint> listen;
+};
+
 struct AgentConfig {
   AgentSection agent;
+  LoopbackSection loopback;
   UpstreamSection upstream;
   ProxySection proxy;
   TokenSection tokens;

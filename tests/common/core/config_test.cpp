@@ -406,5 +406,28 @@ TEST(ConfigTest, PathWithNulIsRejected) {
   EXPECT_NE(message.find(std::string(kFile) + ":2:"), std::string::npos) << message;
 }
 
+TEST(ConfigTest, LoopbackIsOffByDefaultAndTakesLoopbackAddressesOnly) {
+  EXPECT_TRUE(AgentConfig{}.loopback.listen.empty());
+  Result<AgentConfig> one = ParseAgentConfig("[loopback]\nlisten = \"127.0.0.1:8765\"\n", kFile);
+  ASSERT_TRUE(one) << one.error().message;
+  ASSERT_EQ(one->loopback.listen.size(), 1u);
+  EXPECT_EQ(one->loopback.listen[0].address, "127.0.0.1");
+  EXPECT_EQ(one->loopback.listen[0].port, 8765);
+  EXPECT_FALSE(one->loopback.listen[0].ipv6);
+  Result<AgentConfig> two =
+      ParseAgentConfig("[loopback]\nlisten = [\"127.0.0.2:1\", \"[::1]:65535\"]\n", kFile);
+  ASSERT_TRUE(two) << two.error().message;
+  ASSERT_EQ(two->loopback.listen.size(), 2u);
+  EXPECT_EQ(two->loopback.listen[1].HostPort(), "[::1]:65535");
+  EXPECT_TRUE(two->loopback.listen[1].ipv6);
+  for (const char* bad : {"0.0.0.0:8765", "10.0.0.1:8765", "localhost:8765", "[::]:8765",
+                          "[::ffff:127.0.0.1]:80", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536",
+                          "127.0.0.1:80x", "[::1]8765", "127.1:8765", ":8765"}) {
+    const std::string message =
+        ErrorOf(std::string("[loopback]\nlisten = \"") + bad + "\"\n");
+    EXPECT_NE(message.find(std::string(kFile) + ":2:"), std::string::npos) << bad << ": " << message;
+  }
+}
+
 }  // namespace
 }  // namespace dbproxy
