@@ -8,9 +8,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <array>
 #include <cerrno>
+#include <string_view>
 #include <utility>
+
+#include "agent/server/loopback_peer.hpp"
 
 namespace dbproxy {
 namespace {
@@ -48,6 +53,29 @@ std::string PreadAll(int fd) {
   return text;
 }
 
+// Whether the process of `proc_dir` (/proc/<pid>) has `socket:[inode]` open.
+bool HoldsSocket(int proc_dir, std::uint64_t inode) {
+  const int fd_dir = ::openat(proc_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_dir < 0) return false;
+  DIR* dir = ::fdopendir(fd_dir);
+  if (dir == nullptr) {
+    ::close(fd_dir);
+    return false;
+  }
+  const std::string wanted = "socket:[" + std::to_string(inode) + "]";
+  bool found = false;
+  std::array<char, 64> target{};
+  while (!found) {
+    const dirent* entry = ::readdir(dir);
+    if (entry == nullptr) break;
+    if (entry->d_name[0] == '.') continue;
+    const ssize_t n = ::readlinkat(fd_dir, entry->d_name, target.data(), target.size());
+    found = n > 0 && std::string_view(target.data(), static_cast<std::size_t>(n)) == wanted;
+  }
+  ::closedir(dir);
+  return found;
+}
+
 }  // namespace
 
 std::string UserName(uid_t uid) {
@@ -77,23 +105,54 @@ Result<PeerAttestation> PeerAttestation::Attest(int socket_fd) {
     return MakeError(Errc::kUnidentified, "the kernel gave no credentials for this connection");
   }
   PeerAttestation peer;
-  peer.identity_.pid = cred.pid;
-  peer.identity_.uid = cred.uid;
   peer.identity_.gid = cred.gid;
-  peer.connected_uid_ = cred.uid;
-  peer.pidfd_ = OpenPeerPidfd(socket_fd, cred.pid);
-  if (peer.pidfd_ < 0) return MakeError(Errc::kUnidentified, "the calling process is gone");
-  const std::string dir = "/proc/" + std::to_string(cred.pid);
-  peer.proc_dir_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (peer.proc_dir_ >= 0) {
-    peer.status_fd_ = ::openat(peer.proc_dir_, "status", O_RDONLY | O_CLOEXEC);
-    peer.cgroup_fd_ = ::openat(peer.proc_dir_, "cgroup", O_RDONLY | O_CLOEXEC);
+  if (Status bound = peer.Bind(cred.pid, cred.uid, OpenPeerPidfd(socket_fd, cred.pid)); !bound) {
+    return std::move(bound).error();
   }
-  if (peer.status_fd_ < 0 || peer.cgroup_fd_ < 0) {
+  return peer;
+}
+
+Result<PeerAttestation> PeerAttestation::AttestLoopbackPeer(int socket_fd) {
+  Result<LoopbackPeer> found = FindLoopbackPeer(socket_fd);
+  if (!found) return std::move(found).error();
+  PeerAttestation peer;
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, found->pid, 0));
+  if (Status bound = peer.Bind(found->pid, found->socket_uid, pidfd); !bound) {
+    return std::move(bound).error();
+  }
+  // The scan named a PID; the pidfd was opened after it. The process behind the pidfd must
+  // still hold the client socket, so a PID reused in between cannot take its place. Checked
+  // after the pidfd exists: from here the PID cannot be reused while we hold it.
+  if (!HoldsSocket(peer.proc_dir_, found->inode) || !peer.Alive()) {
+    return MakeError(Errc::kUnidentified, "the connecting process could not be found");
+  }
+  return peer;
+}
+
+PeerAttestation PeerAttestation::Unattested() {
+  PeerAttestation peer;
+  peer.identity_.uid = static_cast<uid_t>(-1);
+  peer.identity_.gid = static_cast<gid_t>(-1);
+  peer.connected_uid_ = static_cast<uid_t>(-1);
+  return peer;
+}
+
+Status PeerAttestation::Bind(pid_t pid, uid_t uid, int pidfd) {
+  identity_.pid = pid;
+  identity_.uid = uid;
+  connected_uid_ = uid;
+  pidfd_ = pidfd;
+  if (pidfd_ < 0) return MakeError(Errc::kUnidentified, "the calling process is gone");
+  const std::string dir = "/proc/" + std::to_string(pid);
+  proc_dir_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (proc_dir_ >= 0) {
+    status_fd_ = ::openat(proc_dir_, "status", O_RDONLY | O_CLOEXEC);
+    cgroup_fd_ = ::openat(proc_dir_, "cgroup", O_RDONLY | O_CLOEXEC);
+  }
+  if (status_fd_ < 0 || cgroup_fd_ < 0) {
     return MakeError(Errc::kUnidentified, "the calling process is gone");
   }
-  if (Status read = peer.ReadProc(/*attesting=*/true); !read) return std::move(read).error();
-  return peer;
+  return ReadProc(/*attesting=*/true);
 }
 
 Status PeerAttestation::Refresh() { return ReadProc(/*attesting=*/false); }

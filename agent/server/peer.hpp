@@ -31,6 +31,14 @@ class PeerAttestation {
   // Attests the peer of connected Unix socket `socket_fd` (not owned). kUnidentified when the
   // kernel gives no credentials or the process is gone.
   static Result<PeerAttestation> Attest(int socket_fd);
+  // Attests the peer of an accepted loopback TCP connection `socket_fd` (not owned): the
+  // process FindLoopbackPeer names, bound to a pidfd, which must still hold the client socket
+  // (a PID reused since the scan does not) and whose effective uid must be the socket's owner.
+  // Blocking (a /proc scan): call it off the event loop. kUnidentified when it cannot be done.
+  static Result<PeerAttestation> AttestLoopbackPeer(int socket_fd);
+  // The peer of a connection that could not be attested: uid and gid -1, no process. Only for
+  // the record of the refusal its requests get; never decided on.
+  static PeerAttestation Unattested();
 
   PeerAttestation(PeerAttestation&& other) noexcept;
   PeerAttestation& operator=(PeerAttestation&& other) noexcept;
@@ -49,6 +57,8 @@ class PeerAttestation {
 
  private:
   PeerAttestation() = default;
+  // Opens the pidfd (`pidfd`, or pidfd_open) and the /proc fds of `pid`, then ReadProc.
+  Status Bind(pid_t pid, uid_t uid, int pidfd);
   // The reads behind Attest (attesting) and Refresh, then the liveness checks.
   Status ReadProc(bool attesting);
   bool Alive() const;
