@@ -17,6 +17,7 @@
 #include "agent/state/master_key.hpp"
 #include "agent/notify.hpp"
 #include "agent/proxy/proxy.hpp"
+#include "agent/token/metadata_api.hpp"
 #include "agent/server/responses.hpp"
 
 namespace dbproxy {
@@ -44,21 +45,21 @@ Status EnsureParent(const std::string& path, mode_t mode) {
 }
 
 // Binds `options.path`, or serves on the socket systemd passed for it (`activated_fd` >= 0).
-Result<std::unique_ptr<UnixHttpServer>> ListenOrAdopt(int activated_fd, asio::io_context& io,
-                                                      UnixHttpServerOptions options,
+Result<std::unique_ptr<HttpServer>> ListenOrAdopt(int activated_fd, asio::io_context& io,
+                                                      HttpServerOptions options,
                                                       HttpHandler handler,
                                                       HttpErrorResponder on_error) {
   if (activated_fd >= 0) {
     Log(LogLevel::kInfo, "socket activation: serving " + options.path + " on the passed socket");
-    return UnixHttpServer::Adopt(io, std::move(options), activated_fd, std::move(handler),
+    return HttpServer::Adopt(io, std::move(options), activated_fd, std::move(handler),
                                  std::move(on_error));
   }
-  return UnixHttpServer::Listen(io, std::move(options), std::move(handler), std::move(on_error));
+  return HttpServer::Listen(io, std::move(options), std::move(handler), std::move(on_error));
 }
 
-UnixHttpServerOptions ServerOptions(const AgentSection& agent, const std::string& path,
+HttpServerOptions ServerOptions(const AgentSection& agent, const std::string& path,
                                     mode_t mode, gid_t group) {
-  UnixHttpServerOptions options;
+  HttpServerOptions options;
   options.path = path;
   options.mode = mode;
   options.group = group;
@@ -151,7 +152,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   Result<ActivatedSockets> activated = TakeActivatedSockets();
   if (!activated) return std::move(activated).error();
   AgentState* shared = &state;
-  Result<std::unique_ptr<UnixHttpServer>> client = ListenOrAdopt(
+  Result<std::unique_ptr<HttpServer>> client = ListenOrAdopt(
       activated->agent, agent->io_,
       ServerOptions(paths, paths.socket, 0666, static_cast<gid_t>(-1)),
       [shared](HttpRequest& request, RequestContext& context) {
@@ -163,7 +164,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   agent->client_server_->SetStreamingHandler(WantsProxy, [shared](StreamedRequest& exchange) {
     return HandleProxyRequest(*shared, exchange);
   });
-  Result<std::unique_ptr<UnixHttpServer>> admin = ListenOrAdopt(
+  Result<std::unique_ptr<HttpServer>> admin = ListenOrAdopt(
       activated->admin, agent->io_,
       ServerOptions(paths, paths.admin_socket, 0660, state.admin_gid),
       [shared](HttpRequest& request, RequestContext& context) {
@@ -171,13 +172,43 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       },
       on_error("admin"));
   if (Status s = Take(admin, agent->admin_server_); !s) return std::move(s).error();
+  // Unmodified Databricks clients: the metadata endpoint and proxy mode over loopback TCP, each
+  // caller identified from the kernel like on agent.sock.
+  for (const LoopbackEndpoint& endpoint : state.config.loopback.listen) {
+    HttpServerOptions options = ServerOptions(paths, endpoint.HostPort(), 0, static_cast<gid_t>(-1));
+    options.name = "loopback";
+    options.peer_kind = PeerKind::kLoopbackTcp;
+    options.blocking_pool = &agent->pool_;
+    Result<std::unique_ptr<HttpServer>> loopback = HttpServer::ListenTcp(
+        agent->io_, std::move(options), endpoint.address, endpoint.port,
+        [shared](HttpRequest& request, RequestContext& context) {
+          return HandleLoopbackRequest(*shared, request, context);
+        },
+        on_error("loopback"));
+    if (!loopback) return std::move(loopback).error();
+    (*loopback)->SetStreamingHandler(WantsProxy, [shared](StreamedRequest& exchange) {
+      return HandleProxyRequest(*shared, exchange);
+    });
+    agent->loopback_servers_.push_back(std::move(*loopback));
+  }
   Agent* self = agent.get();
   state.active_connections = [self](std::string_view socket) -> std::size_t {
-    const std::unique_ptr<UnixHttpServer>& server =
+    if (socket == "loopback") {
+      std::size_t total = 0;
+      for (const auto& server : self->loopback_servers_) total += server->active_connections();
+      return total;
+    }
+    const std::unique_ptr<HttpServer>& server =
         socket == "admin" ? self->admin_server_ : self->client_server_;
     return server ? server->active_connections() : 0;
   };
   return agent;
+}
+
+std::vector<HttpServer*> Agent::Servers() const {
+  std::vector<HttpServer*> servers = {client_server_.get(), admin_server_.get()};
+  for (const auto& server : loopback_servers_) servers.push_back(server.get());
+  return servers;
 }
 
 Agent::~Agent() {
@@ -200,11 +231,14 @@ int Agent::Run() {
         }
       };
   signals_->async_wait(on_signal);
-  client_server_->Start();
-  admin_server_->Start();
+  for (HttpServer* server : Servers()) server->Start();
   policy_manager_->StartWatching();
+  std::string loopback;
+  for (const LoopbackEndpoint& endpoint : state_.config.loopback.listen) {
+    loopback += ", loopback http://" + endpoint.HostPort();
+  }
   Log(LogLevel::kInfo, "ready: agent socket " + state_.config.agent.socket + ", admin socket " +
-                           state_.config.agent.admin_socket + ", " +
+                           state_.config.agent.admin_socket + loopback + ", " +
                            std::to_string(state_.policy->services.size()) + " services, " +
                            std::to_string(state_.store->credential_count()) + " credentials");
   watchdog_ = std::make_unique<ServiceWatchdog>(io_, [this] { return StatusSummary(state_); });
@@ -221,31 +255,32 @@ int Agent::Run() {
 void Agent::Shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
-  NotifyStopping("draining " +
-                 std::to_string(client_server_->active_connections() +
-                                admin_server_->active_connections()) +
-                 " connections");
+  std::size_t connections = 0;
+  for (HttpServer* server : Servers()) connections += server->active_connections();
+  NotifyStopping("draining " + std::to_string(connections) + " connections");
   Log(LogLevel::kInfo, "stopping: draining connections");
   signals_->cancel();
   policy_manager_->Stop();
-  client_server_->Stop();
-  admin_server_->Stop();
+  for (HttpServer* server : Servers()) server->Stop();
   asio::co_spawn(io_, Drain(), asio::detached);
 }
 
 asio::awaitable<void> Agent::Drain() {
   asio::steady_timer timer(io_);
   const auto deadline = std::chrono::steady_clock::now() + kDrainTimeout;
-  while (client_server_->active_connections() + admin_server_->active_connections() > 0 &&
-         std::chrono::steady_clock::now() < deadline) {
+  const auto active = [this] {
+    std::size_t total = 0;
+    for (HttpServer* server : Servers()) total += server->active_connections();
+    return total;
+  };
+  while (active() > 0 && std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(20));
     boost::system::error_code ignored;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   }
   // Past the deadline: cut what is left. run() returns once every coroutine has finished, so
   // no frame outlives the state it refers to.
-  client_server_->CloseAll();
-  admin_server_->CloseAll();
+  for (HttpServer* server : Servers()) server->CloseAll();
   if (watchdog_) watchdog_->Stop();
   // Every request answered so far has committed its record: write them out, then stop.
   if (state_.audit) state_.audit->Stop();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "agent/agent_state.hpp"
 #include "agent/asio.hpp"
@@ -35,8 +36,11 @@ class Agent {
   asio::thread_pool pool_{4};
   AgentState state_;
   std::unique_ptr<PolicyManager> policy_manager_;
-  std::unique_ptr<UnixHttpServer> client_server_;
-  std::unique_ptr<UnixHttpServer> admin_server_;
+  std::unique_ptr<HttpServer> client_server_;
+  std::unique_ptr<HttpServer> admin_server_;
+  std::vector<std::unique_ptr<HttpServer>> loopback_servers_;  // [loopback] listen
+  // Every server, for start, stop and drain.
+  std::vector<HttpServer*> Servers() const;
   std::unique_ptr<asio::signal_set> signals_;
   std::unique_ptr<ServiceWatchdog> watchdog_;
   bool shutting_down_ = false;

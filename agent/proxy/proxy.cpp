@@ -50,7 +50,7 @@ std::vector<HeaderField> CallerHeaders(const http::request<http::empty_body>& he
 
 AuditRecord BeginProxyAudit(const http::request<http::empty_body>& header,
                             const RequestContext& context) {
-  return BeginAuditFor("agent", header.method_string(), header.target(), context);
+  return BeginAuditFor(context.socket, header.method_string(), header.target(), context);
 }
 
 // Service and route: everything known from the header alone. The service is matched here

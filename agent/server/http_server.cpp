@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "agent/blocking.hpp"
 #include "agent/server/request_reads.hpp"
 #include "common/core/secret_bytes.hpp"
 
@@ -38,7 +39,26 @@ Error ReadError(const boost::system::error_code& ec) {
 
 }  // namespace
 
-struct UnixHttpServer::Session {
+bool IsLoopbackHost(std::string_view host) {
+  std::string_view name = host;
+  if (name.starts_with('[')) {
+    const std::size_t close = name.find(']');
+    if (close == std::string_view::npos) return false;
+    const std::string_view rest = name.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return false;
+    name = name.substr(1, close - 1);
+    return name == "::1";
+  }
+  if (const std::size_t colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  if (name == "localhost") return true;
+  boost::system::error_code ec;
+  const asio::ip::address_v4 v4 = asio::ip::make_address_v4(std::string(name), ec);
+  return !ec && (v4.to_uint() >> 24) == 127;
+}
+
+struct HttpServer::Session {
   HttpStream* stream = nullptr;
   bool busy = false;
 };
@@ -60,7 +80,7 @@ std::string NewRequestId() {
   return hex;
 }
 
-UnixHttpServer::UnixHttpServer(asio::io_context& io, UnixHttpServerOptions options,
+HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options,
                                HttpHandler handler, HttpErrorResponder on_error)
     : io_(io),
       options_(std::move(options)),
@@ -68,17 +88,17 @@ UnixHttpServer::UnixHttpServer(asio::io_context& io, UnixHttpServerOptions optio
       on_error_(std::move(on_error)),
       acceptor_(io) {}
 
-UnixHttpServer::~UnixHttpServer() {
+HttpServer::~HttpServer() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
 }
 
-Result<std::unique_ptr<UnixHttpServer>> UnixHttpServer::Listen(asio::io_context& io,
-                                                               UnixHttpServerOptions options,
+Result<std::unique_ptr<HttpServer>> HttpServer::Listen(asio::io_context& io,
+                                                               HttpServerOptions options,
                                                                HttpHandler handler,
                                                                HttpErrorResponder on_error) {
-  std::unique_ptr<UnixHttpServer> server(
-      new UnixHttpServer(io, std::move(options), std::move(handler), std::move(on_error)));
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(io, std::move(options), std::move(handler), std::move(on_error)));
   const std::string& path = server->options_.path;
   auto fail = [&](const std::string& what, int error_number) {
     return MakeError(Errc::kInternal, what + " " + path + ": " + std::strerror(error_number));
@@ -89,11 +109,13 @@ Result<std::unique_ptr<UnixHttpServer>> UnixHttpServer::Listen(asio::io_context&
     ::unlink(path.c_str());  // stale socket from a previous run
   }
   boost::system::error_code ec;
-  server->acceptor_.open(asio::local::stream_protocol(), ec);
+  server->acceptor_.open(asio::generic::stream_protocol(AF_UNIX, 0), ec);
   if (ec) return fail("cannot create socket for", ec.value());
   // The socket gets its final mode from the moment it exists: no window with a wider mode.
   const mode_t old_mask = ::umask(~server->options_.mode & 0777);
-  server->acceptor_.bind(asio::local::stream_protocol::endpoint(path), ec);
+  server->acceptor_.bind(asio::generic::stream_protocol::endpoint(
+                             asio::local::stream_protocol::endpoint(path)),
+                         ec);
   ::umask(old_mask);
   if (ec) return fail("cannot bind", ec.value());
   if (server->options_.group != static_cast<gid_t>(-1) &&
@@ -106,16 +128,16 @@ Result<std::unique_ptr<UnixHttpServer>> UnixHttpServer::Listen(asio::io_context&
   return server;
 }
 
-Result<std::unique_ptr<UnixHttpServer>> UnixHttpServer::Adopt(asio::io_context& io,
-                                                              UnixHttpServerOptions options,
+Result<std::unique_ptr<HttpServer>> HttpServer::Adopt(asio::io_context& io,
+                                                              HttpServerOptions options,
                                                               int listening_fd,
                                                               HttpHandler handler,
                                                               HttpErrorResponder on_error) {
-  std::unique_ptr<UnixHttpServer> server(
-      new UnixHttpServer(io, std::move(options), std::move(handler), std::move(on_error)));
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(io, std::move(options), std::move(handler), std::move(on_error)));
   server->owns_path_ = false;
   boost::system::error_code ec;
-  server->acceptor_.assign(asio::local::stream_protocol(), listening_fd, ec);
+  server->acceptor_.assign(asio::generic::stream_protocol(AF_UNIX, 0), listening_fd, ec);
   if (ec) {
     ::close(listening_fd);
     return MakeError(Errc::kInternal, "cannot adopt the socket for " + server->options_.path +
@@ -124,7 +146,38 @@ Result<std::unique_ptr<UnixHttpServer>> UnixHttpServer::Adopt(asio::io_context& 
   return server;
 }
 
-void UnixHttpServer::SetStreamingHandler(StreamingFilter wants, StreamingHandler handler) {
+Result<std::unique_ptr<HttpServer>> HttpServer::ListenTcp(asio::io_context& io,
+                                                          HttpServerOptions options,
+                                                          const std::string& address, int port,
+                                                          HttpHandler handler,
+                                                          HttpErrorResponder on_error) {
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(io, std::move(options), std::move(handler), std::move(on_error)));
+  server->owns_path_ = false;
+  const std::string where = server->options_.path;
+  boost::system::error_code ec;
+  const asio::ip::address ip = asio::ip::make_address(address, ec);
+  if (ec) return MakeError(Errc::kInvalidRequest, "not an IP address: " + address);
+  const asio::ip::tcp::endpoint endpoint(ip, static_cast<unsigned short>(port));
+  const asio::generic::stream_protocol::endpoint generic(endpoint);
+  auto fail = [&](const std::string& what) {
+    return MakeError(Errc::kInternal, what + " " + where + ": " + ec.message());
+  };
+  server->acceptor_.open(generic.protocol(), ec);
+  if (ec) return fail("cannot create a socket for");
+  server->acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (ip.is_v6()) {
+    const int on = 1;  // ::1 only, never the IPv4 side of a dual-stack socket
+    ::setsockopt(server->acceptor_.native_handle(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  }
+  server->acceptor_.bind(generic, ec);
+  if (ec) return fail("cannot bind");
+  server->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("cannot listen on");
+  return server;
+}
+
+void HttpServer::SetStreamingHandler(StreamingFilter wants, StreamingHandler handler) {
   streaming_wants_ = std::move(wants);
   streaming_handler_ = std::move(handler);
 }
@@ -142,9 +195,9 @@ asio::awaitable<bool> WriteWholeResponse(StreamedRequest& exchange, HttpResponse
   co_return !ec && response.keep_alive();
 }
 
-void UnixHttpServer::Start() { asio::co_spawn(io_, AcceptLoop(), asio::detached); }
+void HttpServer::Start() { asio::co_spawn(io_, AcceptLoop(), asio::detached); }
 
-void UnixHttpServer::Stop() {
+void HttpServer::Stop() {
   if (stopping_) return;
   stopping_ = true;
   boost::system::error_code ignored;
@@ -155,15 +208,15 @@ void UnixHttpServer::Stop() {
   }
 }
 
-void UnixHttpServer::CloseAll() {
+void HttpServer::CloseAll() {
   boost::system::error_code ignored;
   for (Session* session : sessions_) session->stream->socket().close(ignored);
 }
 
-asio::awaitable<void> UnixHttpServer::AcceptLoop() {
+asio::awaitable<void> HttpServer::AcceptLoop() {
   while (!stopping_) {
     boost::system::error_code ec;
-    asio::local::stream_protocol::socket socket =
+    asio::generic::stream_protocol::socket socket =
         co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping_ || ec == asio::error::operation_aborted) break;
@@ -174,33 +227,55 @@ asio::awaitable<void> UnixHttpServer::AcceptLoop() {
   }
 }
 
-asio::awaitable<void> UnixHttpServer::Serve(asio::local::stream_protocol::socket socket) {
+asio::awaitable<void> HttpServer::Serve(asio::generic::stream_protocol::socket socket) {
   // Identify the peer before reading a single byte of its request.
-  Result<PeerAttestation> attested = PeerAttestation::Attest(socket.native_handle());
-  if (!attested) co_return;  // the caller is gone or unknowable: nobody to answer
-  PeerAttestation peer = std::move(*attested);
+  std::optional<Error> unattested;
+  const int fd = socket.native_handle();
+  std::optional<Result<PeerAttestation>> attested;
+  if (options_.peer_kind == PeerKind::kUnixSocket) {
+    attested.emplace(PeerAttestation::Attest(fd));
+  } else {
+    // A /proc scan: on the blocking pool, never on the event loop.
+    Result<PeerAttestation> found = co_await RunBlocking(
+        *options_.blocking_pool, [fd] { return PeerAttestation::AttestLoopbackPeer(fd); });
+    attested.emplace(std::move(found));
+  }
+  if (!*attested) {
+    // On a Unix socket the caller is gone or unknowable: nobody to answer. A loopback peer
+    // may be there but unidentifiable: its request is answered 403 and audited.
+    if (options_.peer_kind == PeerKind::kUnixSocket) co_return;
+    unattested = std::move(*attested).error();
+    attested.emplace(PeerAttestation::Unattested());
+  }
+  PeerAttestation peer = std::move(**attested);
+  if (options_.peer_kind == PeerKind::kLoopbackTcp) {
+    boost::system::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  }
   HttpStream stream(std::move(socket));
   Session session{.stream = &stream, .busy = false};
   sessions_.insert(&session);
   HttpReadBuffer buffer;
   for (;;) {
-    const bool again = co_await ServeOne(stream, buffer, peer, session);
+    const bool again = co_await ServeOne(stream, buffer, peer, session, unattested);
     session.busy = false;
     if (!again || stopping_) break;
   }
   sessions_.erase(&session);
   boost::system::error_code ignored;
-  stream.socket().shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
+  stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
 }
 
-asio::awaitable<bool> UnixHttpServer::ServeOne(HttpStream& stream, HttpReadBuffer& buffer,
-                                               PeerAttestation& peer, Session& session) {
+asio::awaitable<bool> HttpServer::ServeOne(HttpStream& stream, HttpReadBuffer& buffer,
+                                           PeerAttestation& peer, Session& session,
+                                           const std::optional<Error>& unattested) {
   if (!co_await AwaitRequest(stream, buffer, options_.idle_timeout)) co_return false;
   // A request has begun: from here on it gets an answer and an audit record, unless the peer
   // goes away or the server closes the connection.
   session.busy = true;
   RequestContext context{.peer = peer, .request_id = NewRequestId(),
-                         .started = std::chrono::steady_clock::now()};
+                         .started = std::chrono::steady_clock::now(),
+                         .socket = options_.name.c_str()};
   HttpHeaderParser parser;
   parser.header_limit(static_cast<std::uint32_t>(options_.header_limit));
   // The head alone is read here: whoever reads the body holds its Content-Length to its own cap
@@ -217,6 +292,17 @@ asio::awaitable<bool> UnixHttpServer::ServeOne(HttpStream& stream, HttpReadBuffe
   const std::string method(parser.get().method_string());
   const std::string target(parser.get().target());
   const RefusedRequest line{.method = method, .target = target};
+  if (unattested) co_return co_await Refuse(stream, *unattested, line, context);
+  if (options_.peer_kind == PeerKind::kLoopbackTcp) {
+    // A browser tricked into calling the port (DNS rebinding) names another host.
+    if (!IsLoopbackHost(parser.get()[http::field::host])) {
+      co_return co_await Refuse(
+          stream,
+          MakeError(Errc::kForbidden, "the Host header must name a loopback address "
+                                      "(127.0.0.1, [::1] or localhost, with the port)"),
+          line, context);
+    }
+  }
   if (Status fresh = peer.Refresh(); !fresh) {
     // Re-attested before the body is read: a caller that changed is not read any further.
     co_return co_await Refuse(stream, fresh.error(), line, context);
@@ -230,7 +316,7 @@ asio::awaitable<bool> UnixHttpServer::ServeOne(HttpStream& stream, HttpReadBuffe
   co_return co_await ReadAndHandle(stream, buffer, parser, line, context);
 }
 
-asio::awaitable<bool> UnixHttpServer::ReadAndHandle(HttpStream& stream, HttpReadBuffer& buffer,
+asio::awaitable<bool> HttpServer::ReadAndHandle(HttpStream& stream, HttpReadBuffer& buffer,
                                                     HttpHeaderParser& parser,
                                                     const RefusedRequest& line,
                                                     RequestContext& context) {
@@ -257,14 +343,14 @@ asio::awaitable<bool> UnixHttpServer::ReadAndHandle(HttpStream& stream, HttpRead
   co_return co_await Answer(stream, response, request.keep_alive(), context);
 }
 
-asio::awaitable<bool> UnixHttpServer::Refuse(HttpStream& stream, const Error& error,
+asio::awaitable<bool> HttpServer::Refuse(HttpStream& stream, const Error& error,
                                              const RefusedRequest& line,
                                              RequestContext& context) {
   HttpResponse response = co_await on_error_(error, line, context);
   co_return co_await Answer(stream, response, /*keep_alive=*/false, context);
 }
 
-asio::awaitable<bool> UnixHttpServer::Answer(HttpStream& stream, HttpResponse& response,
+asio::awaitable<bool> HttpServer::Answer(HttpStream& stream, HttpResponse& response,
                                              bool keep_alive, const RequestContext& context) {
   response.keep_alive(keep_alive && !stopping_);
   response.set("X-Request-Id", context.request_id);

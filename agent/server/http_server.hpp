@@ -1,8 +1,12 @@
-// UnixHttpServer: HTTP/1.1 with keep-alive over a Unix socket, one coroutine per connection.
+// HttpServer: HTTP/1.1 with keep-alive, one coroutine per connection, on a Unix socket (the
+// agent and admin sockets) or a loopback TCP address (unmodified Databricks clients).
 //
 // Security steps, in order, for every connection: the peer is attested from the kernel before a
-// byte is read (PeerAttestation), and re-attested before each request is handled. Every read has
-// a deadline, headers and bodies have caps, and the number of connections is bounded.
+// byte is read (PeerAttestation: SO_PEERCRED on a Unix socket; on loopback TCP the process that
+// holds the client end, found through NETLINK_SOCK_DIAG and /proc), and re-attested before each
+// request is handled. A loopback peer that cannot be attested gets 403 unidentified (audited)
+// for its first request, never service as "someone local". Every read has a deadline, headers
+// and bodies have caps, and the number of connections is bounded.
 // Threading: everything runs on the io_context's single thread.
 #pragma once
 
@@ -13,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -32,6 +37,8 @@ struct RequestContext {
   const PeerAttestation& peer;
   std::string request_id;
   std::chrono::steady_clock::time_point started;
+  // The listener the request came in on ("agent", "admin", "loopback"): the audit's socket.
+  const char* socket = "agent";
   // The request's audit record once a handler has begun it (BeginAudit); ErrorResponse notes
   // the answered error's code in it, so the record takes its code from the Error itself.
   AuditRecord* audit = nullptr;
@@ -53,7 +60,8 @@ struct WipingAllocator {
   bool operator==(const WipingAllocator<U>&) const { return true; }
 };
 
-using HttpStream = beast::basic_stream<asio::local::stream_protocol, asio::any_io_executor,
+// Unix and TCP connections alike (asio's generic stream protocol).
+using HttpStream = beast::basic_stream<asio::generic::stream_protocol, asio::any_io_executor,
                                        beast::unlimited_rate_policy>;
 using HttpReadBuffer = beast::basic_flat_buffer<WipingAllocator<char>>;
 using HttpHeaderParser = http::request_parser<http::empty_body>;
@@ -100,8 +108,18 @@ struct RefusedRequest {
 using HttpErrorResponder = std::function<asio::awaitable<HttpResponse>(
     const Error&, const RefusedRequest&, RequestContext&)>;
 
-struct UnixHttpServerOptions {
-  std::string path;
+// How the peer of a connection is identified.
+enum class PeerKind {
+  kUnixSocket,   // SO_PEERCRED
+  kLoopbackTcp,  // FindLoopbackPeer (sock_diag + /proc); also requires a loopback Host header
+};
+
+struct HttpServerOptions {
+  std::string name = "agent";  // the RequestContext's socket ("agent", "admin", "loopback")
+  PeerKind peer_kind = PeerKind::kUnixSocket;
+  std::string path;  // the Unix socket's path; for TCP, the address (only named in messages)
+  // kLoopbackTcp: where the blocking peer lookup runs (required).
+  asio::thread_pool* blocking_pool = nullptr;
   mode_t mode = 0666;
   gid_t group = static_cast<gid_t>(-1);  // chown the socket to this group unless -1
   std::size_t max_connections = 1024;
@@ -114,22 +132,29 @@ struct UnixHttpServerOptions {
   std::chrono::seconds request_timeout{30};
 };
 
-class UnixHttpServer {
+class HttpServer {
  public:
   // Binds `options.path` (replacing a stale socket file) with the mode applied at bind time
   // through umask, then chmod/chown. Errors name the path and errno.
-  static Result<std::unique_ptr<UnixHttpServer>> Listen(asio::io_context& io,
-                                                        UnixHttpServerOptions options,
+  static Result<std::unique_ptr<HttpServer>> Listen(asio::io_context& io,
+                                                        HttpServerOptions options,
                                                         HttpHandler handler,
                                                         HttpErrorResponder on_error);
   // Serves on `listening_fd`, an already bound and listening AF_UNIX stream socket it takes
   // over (socket activation). The socket file belongs to whoever bound it: mode and owner are
   // left alone and Stop() does not remove it. `options.path` only names it in messages.
-  static Result<std::unique_ptr<UnixHttpServer>> Adopt(asio::io_context& io,
-                                                       UnixHttpServerOptions options,
+  static Result<std::unique_ptr<HttpServer>> Adopt(asio::io_context& io,
+                                                       HttpServerOptions options,
                                                        int listening_fd, HttpHandler handler,
                                                        HttpErrorResponder on_error);
-  ~UnixHttpServer();
+  // Listens on a loopback TCP address (IPV6_V6ONLY for ::1, SO_REUSEADDR); peers are attested
+  // as options.peer_kind = kLoopbackTcp. Errors name the address and errno.
+  static Result<std::unique_ptr<HttpServer>> ListenTcp(asio::io_context& io,
+                                                       HttpServerOptions options,
+                                                       const std::string& address, int port,
+                                                       HttpHandler handler,
+                                                       HttpErrorResponder on_error);
+  ~HttpServer();
 
   // Requests whose target `wants` accepts go to `handler` instead of the HttpHandler, before
   // their body is read. Call before Start().
@@ -145,13 +170,15 @@ class UnixHttpServer {
 
  private:
   struct Session;
-  UnixHttpServer(asio::io_context& io, UnixHttpServerOptions options, HttpHandler handler,
+  HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler,
                  HttpErrorResponder on_error);
   asio::awaitable<void> AcceptLoop();
-  asio::awaitable<void> Serve(asio::local::stream_protocol::socket socket);
+  asio::awaitable<void> Serve(asio::generic::stream_protocol::socket socket);
   // Reads and answers one request on a connection; returns whether it may serve another.
+  // `unattested`: why a loopback peer could not be attested (its request is refused with it).
   asio::awaitable<bool> ServeOne(HttpStream& stream, HttpReadBuffer& buffer,
-                                 PeerAttestation& peer, Session& session);
+                                 PeerAttestation& peer, Session& session,
+                                 const std::optional<Error>& unattested);
   asio::awaitable<bool> ReadAndHandle(HttpStream& stream, HttpReadBuffer& buffer,
                                       HttpHeaderParser& parser, const RefusedRequest& line,
                                       RequestContext& context);
@@ -163,12 +190,12 @@ class UnixHttpServer {
                                const RequestContext& context);
 
   asio::io_context& io_;
-  UnixHttpServerOptions options_;
+  HttpServerOptions options_;
   HttpHandler handler_;
   HttpErrorResponder on_error_;
   StreamingFilter streaming_wants_;
   StreamingHandler streaming_handler_;
-  asio::local::stream_protocol::acceptor acceptor_;
+  asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
   std::set<Session*> sessions_;
   bool stopping_ = false;
   bool owns_path_ = true;  // false for an adopted socket
@@ -176,5 +203,9 @@ class UnixHttpServer {
 
 // A random 16-hex-digit request id.
 std::string NewRequestId();
+
+// Whether a Host header value names a loopback address: 127.0.0.0/8, [::1] or localhost, with
+// or without a port.
+bool IsLoopbackHost(std::string_view host);
 
 }  // namespace dbproxy

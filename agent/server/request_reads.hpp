@@ -1,4 +1,4 @@
-// Reading a request on a UnixHttpServer connection, in the two phases that decide whether an
+// Reading a request on a HttpServer connection, in the two phases that decide whether an
 // answer is owed: waiting for the first byte (a connection idle past its timeout simply
 // closes: no request, no answer), then reading the head and the body of a request that has
 // begun, each within the request timeout (past it the read fails with

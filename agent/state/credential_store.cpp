@@ -145,6 +145,15 @@ std::string CredentialStore::HostOf(const std::string& workspace) const {
   return {};
 }
 
+std::vector<std::string> CredentialStore::WorkspacesAt(const std::string& host) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> names;
+  for (const StoredWorkspace& ws : data_.workspaces) {
+    if (ws.host == host) names.push_back(ws.name);
+  }
+  return names;
+}
+
 Result<CredentialCopy> CredentialStore::CopyCredential(const std::string& workspace,
                                                        const std::string& credential) const {
   std::lock_guard lock(mutex_);

@@ -68,6 +68,8 @@ class CredentialStore {
 
   // The workspace's host, or empty when unknown.
   std::string HostOf(const std::string& workspace) const;
+  // The names of the workspaces enrolled with `host` (a normalised origin), in store order.
+  std::vector<std::string> WorkspacesAt(const std::string& host) const;
   // An owned copy of one credential and its workspace's host, for a token grant. The lock is
   // held only while copying: the caller does its network I/O with the copy, never under the
   // store's lock. kNotFound when the workspace or the credential does not exist.

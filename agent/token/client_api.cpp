@@ -166,7 +166,7 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
 
 asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest& request,
                                                   RequestContext& context) {
-  AuditRecord audit = BeginAudit("agent", request, context);
+  AuditRecord audit = BeginAudit(context.socket, request, context);
   context.audit = &audit;
   const std::string_view path = SplitRequestTarget(request.target()).path;
   HttpResponse response;
@@ -194,6 +194,14 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
     audit.action = "unknown";
     response = ErrorResponse(MakeError(Errc::kNotFound, "no such endpoint"), context);
   }
+  const bool releases = path == "/v1/token" && response.result() == http::status::ok;
+  co_await FinishClientAnswer(state, audit, response, context, releases);
+  co_return response;
+}
+
+asio::awaitable<void> FinishClientAnswer(AgentState& state, AuditRecord& audit,
+                                         HttpResponse& response, RequestContext& context,
+                                         bool releases) {
   FinishAudit(audit, response, context);
   context.audit = nullptr;  // the record is finished; nothing may note into it any more
   if (!audit.shadow_decision.empty() && audit.shadow_decision != audit.decision) {
@@ -204,7 +212,6 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
   }
   // A token is handed out only once its record is in the trail (per the fsync mode): when it
   // cannot be written, the caller gets 503 audit_unavailable instead, and that is recorded.
-  const bool releases = path == "/v1/token" && response.result() == http::status::ok;
   const AuditTrail::Wait wait = releases ? AuditTrail::Wait::kRelease : AuditTrail::Wait::kQueued;
   const bool committed = co_await CommitAudit(state, audit, wait);
   if (!committed) {
@@ -215,7 +222,6 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
     FinishAudit(audit, response, context, &unavailable);
     co_await CommitAudit(state, audit);
   }
-  co_return response;
 }
 
 }  // namespace dbproxy

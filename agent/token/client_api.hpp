@@ -40,4 +40,11 @@ CallDecision DecideRequest(const PinnedPolicy& pinned, const AgentState& state,
 asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest& request,
                                                   RequestContext& context);
 
+// The end of every client answer: finishes `audit` from `response`, logs a shadow difference,
+// commits the record. `releases`: the answer hands out a token, so it is given only once its
+// record is written; otherwise `response` becomes 503 audit_unavailable (recorded as such).
+asio::awaitable<void> FinishClientAnswer(AgentState& state, AuditRecord& audit,
+                                         HttpResponse& response, RequestContext& context,
+                                         bool releases);
+
 }  // namespace dbproxy

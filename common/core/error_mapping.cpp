@@ -10,6 +10,7 @@ HttpError ToHttpError(Errc code) noexcept {
     case Errc::kUnidentified: return {403, "unidentified"};
     case Errc::kPolicyDenied: return {403, "policy_denied"};
     case Errc::kForbidden: return {403, "forbidden"};
+    case Errc::kUnknownWorkspace: return {403, "unknown_workspace"};
     case Errc::kNotFound: return {404, "not_found"};
     case Errc::kMethodNotAllowed: return {405, "method_not_allowed"};
     case Errc::kConflict: return {409, "conflict"};

@@ -19,6 +19,7 @@ enum class Errc {
   kUnidentified,         // the caller matches no service
   kPolicyDenied,         // a service matched but policy does not allow the action
   kForbidden,            // the caller may not use this socket at all (admin API)
+  kUnknownWorkspace,     // no workspace is enrolled with the host a client named
   kNotFound,             // no such route or object
   kMethodNotAllowed,     // route exists, method does not
   kConflict,             // the request contradicts existing state

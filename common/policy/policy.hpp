@@ -46,6 +46,9 @@ struct Service {
   std::map<std::string, std::string> attributes;  // env, team, free labels
   std::string workspace;                          // default workspace; may be empty
   std::vector<std::string> roles;
+  // The scope GET /metadata/token hands out (decided as action "token:<scope>"); empty: the
+  // first token scope of its roles (DefaultTokenScope).
+  std::string metadata_scope;
   std::string source;  // "file:line" where it was declared
 };
 

@@ -54,6 +54,14 @@ void ReadService(const toml::table& table, std::string_view source, Policy& poli
   if (auto attributes = reader.StringMap("attributes")) service.attributes = *attributes;
   if (auto workspace = reader.String("workspace")) service.workspace = *workspace;
   if (auto roles = reader.StringArray("roles")) service.roles = *roles;
+  if (auto scope = reader.String("metadata_scope")) {
+    Result<std::string> canonical = CanonicalScope(*scope);
+    if (!canonical || canonical->empty()) {
+      reader.AddError(reader.Peek("metadata_scope"), "'metadata_scope' is not a token scope");
+    } else {
+      service.metadata_scope = *canonical;
+    }
+  }
   reader.Finish();
   policy.services.push_back(std::move(service));
 }

@@ -37,7 +37,7 @@ namespace {
 
 namespace http = boost::beast::http;
 
-// The server's defaults: UnixHttpServerOptions and [proxy] inspect_body_limit.
+// The server's defaults: HttpServerOptions and [proxy] inspect_body_limit.
 constexpr std::size_t kHeaderLimit = 16 * 1024;
 constexpr std::size_t kBodyLimit = 64 * 1024;
 constexpr std::size_t kInspectBodyLimit = 1024 * 1024;

@@ -69,7 +69,8 @@ void Agent::WriteConfig() {
       "\n[audit]\n"
       "file = " + Quote(audit_file()) + "\n" +
       (options_.policy_section.empty() ? "" : "\n[policy]\n" + options_.policy_section) +
-      (options_.proxy_section.empty() ? "" : "\n[proxy]\n" + options_.proxy_section);
+      (options_.proxy_section.empty() ? "" : "\n[proxy]\n" + options_.proxy_section) +
+      (options_.loopback_section.empty() ? "" : "\n[loopback]\n" + options_.loopback_section);
   WriteFile(config_file(), config, 0644);
   WriteFile(policy_dir() / "test.toml", options_.policy, 0644);
 }

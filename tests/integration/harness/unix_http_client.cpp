@@ -1,5 +1,8 @@
 #include "tests/integration/harness/unix_http_client.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -8,6 +11,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace dbproxy::testing {
@@ -77,18 +82,43 @@ void UnixHttpClient::Close() {
 
 HttpResponse UnixHttpClient::Connect() {
   Close();
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path_.size() >= sizeof(addr.sun_path)) return Failure("socket path too long", 0);
-  std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (!path_.empty() && path_.front() != '/') {
+    // "127.0.0.1:PORT" or "[::1]:PORT": loopback TCP.
+    const std::size_t colon = path_.rfind(':');
+    if (colon == std::string::npos) return Failure("not host:port: " + path_, 0);
+    std::string host = path_.substr(0, colon);
+    const int port = std::atoi(path_.c_str() + colon + 1);
+    if (host.size() > 2 && host.front() == '[') {
+      host = host.substr(1, host.size() - 2);
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(static_cast<std::uint16_t>(port));
+      if (::inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr) != 1) return Failure("bad address", 0);
+      length = sizeof(sockaddr_in6);
+    } else {
+      auto* in4 = reinterpret_cast<sockaddr_in*>(&storage);
+      in4->sin_family = AF_INET;
+      in4->sin_port = htons(static_cast<std::uint16_t>(port));
+      if (::inet_pton(AF_INET, host.c_str(), &in4->sin_addr) != 1) return Failure("bad address", 0);
+      length = sizeof(sockaddr_in);
+    }
+  } else {
+    auto* addr = reinterpret_cast<sockaddr_un*>(&storage);
+    addr->sun_family = AF_UNIX;
+    if (path_.size() >= sizeof(addr->sun_path)) return Failure("socket path too long", 0);
+    std::memcpy(addr->sun_path, path_.c_str(), path_.size() + 1);
+    length = sizeof(sockaddr_un);
+  }
+  const int fd = ::socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Failure("socket", errno);
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(timeout_.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((timeout_.count() % 1000) * 1000);
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&storage), length) != 0) {
     const int err = errno;
     ::close(fd);
     return Failure("connect " + path_, err);
@@ -101,7 +131,11 @@ HttpResponse UnixHttpClient::Request(std::string_view method, std::string_view t
                                      std::string_view body, const HttpHeaders& headers) {
   std::string request;
   request.reserve(128 + body.size());
-  request.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: localhost\r\n");
+  request.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+  const bool has_host = std::any_of(headers.begin(), headers.end(), [](const auto& header) {
+    return strcasecmp(header.first.c_str(), "host") == 0;
+  });
+  if (!has_host) request.append("Host: localhost\r\n");
   for (const auto& [name, value] : headers) request.append(name).append(": ").append(value) += "\r\n";
   if (!body.empty() || method == "POST" || method == "PUT") {
     request.append("Content-Length: ").append(std::to_string(body.size())) += "\r\n";

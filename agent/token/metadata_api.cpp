@@ -1,0 +1,128 @@
+#include "agent/token/metadata_api.hpp"
+
+#include <algorithm>
+
+#include "agent/audit/audit_commit.hpp"
+#include "agent/clock.hpp"
+#include "agent/server/responses.hpp"
+#include "agent/token/client_api.hpp"
+#include "common/calls/http_target.hpp"
+#include "common/oauth/oauth.hpp"
+
+namespace dbproxy {
+namespace {
+
+// The SDKs refresh ahead of expiry (JS when under 40 s remain, Go at min(TTL/2, 20 min)): never
+// hand out less than this.
+constexpr int kMetadataMinTtlSeconds = 60;
+
+constexpr char kVersionHeader[] = "X-Databricks-Metadata-Version";
+constexpr char kHostHeader[] = "X-Databricks-Host";
+
+// The workspace an SDK means by its host: the service's default when it is enrolled with that
+// host, else the only workspace enrolled with it.
+Result<std::string> WorkspaceFor(const AgentState& state, const std::string& host,
+                                 const Service& service) {
+  const std::vector<std::string> names = state.store->WorkspacesAt(host);
+  if (names.empty()) {
+    return MakeError(Errc::kUnknownWorkspace, "no workspace is enrolled with host " + host);
+  }
+  if (std::find(names.begin(), names.end(), service.workspace) != names.end()) {
+    return service.workspace;
+  }
+  if (names.size() == 1) return names.front();
+  return MakeError(Errc::kUnknownWorkspace,
+                   "several workspaces are enrolled with host " + host + " and service '" +
+                       service.name + "' names none of them as its workspace");
+}
+
+asio::awaitable<HttpResponse> IssueMetadataToken(AgentState& state, const HttpRequest& request,
+                                                 const RequestContext& context,
+                                                 AuditRecord& audit) {
+  const std::string_view version = request[kVersionHeader];
+  if (version != "1") {
+    co_return ErrorResponse(
+        MakeError(Errc::kInvalidRequest,
+                  version.empty() ? std::string(kVersionHeader) + " is missing"
+                                  : std::string(kVersionHeader) + " " + std::string(version) +
+                                        " is not supported (this agent speaks version 1)"),
+        context);
+  }
+  if (request.count(kHostHeader) != 1) {
+    co_return ErrorResponse(
+        MakeError(Errc::kInvalidRequest, std::string(kHostHeader) + " must be given once"),
+        context);
+  }
+  Result<std::string> host = NormalizeWorkspaceHost(request[kHostHeader]);
+  if (!host) co_return ErrorResponse(host.error(), context);
+  // Held across the broker's co_await: a reload must not free what this request decided on.
+  const PinnedPolicy pinned = PinPolicy(state);
+  Result<const Service*> service = MatchSubject(*pinned.enforced, SubjectOf(context));
+  if (!service) {
+    audit.decision = "deny";
+    audit.rule = "unidentified";
+    co_return ErrorResponse(service.error(), context);
+  }
+  audit.service = (*service)->name;
+  Result<std::string> workspace = WorkspaceFor(state, *host, **service);
+  if (!workspace) co_return ErrorResponse(workspace.error(), context);
+  audit.workspace = *workspace;
+  Result<std::string> scope = (*service)->metadata_scope.empty()
+                                  ? DefaultTokenScope(*pinned.enforced, **service)
+                                  : Result<std::string>((*service)->metadata_scope);
+  if (!scope) {
+    audit.decision = "deny";
+    audit.rule = scope.error().rule;
+    co_return ErrorResponse(scope.error(), context);
+  }
+  audit.action = "token:" + *scope;
+  const RequestFacts facts{.action = audit.action, .workspace = *workspace, .now_unix = NowUnix()};
+  const CallDecision decision = DecideRequest(pinned, state, context, facts, audit);
+  if (!decision.allow) co_return ErrorResponse(decision.error, context);
+  audit.decision = "allow";
+  audit.credential = decision.credential;
+  const int min_ttl = std::max(state.config.tokens.min_ttl_seconds, kMetadataMinTtlSeconds);
+  const TokenKey key{.workspace = *workspace, .credential = decision.credential, .scope = *scope};
+  Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(key, min_ttl);
+  if (!token) co_return ErrorResponse(token.error(), context);
+  const IssuedToken& issued = **token;
+  co_return TokenResponse(issued.access_token,
+                         {{"token_type", "Bearer"}, {"expires_on", issued.expires_at}});
+}
+
+}  // namespace
+
+asio::awaitable<HttpResponse> HandleLoopbackRequest(AgentState& state, HttpRequest& request,
+                                                    RequestContext& context) {
+  AuditRecord audit = BeginAudit(context.socket, request, context);
+  context.audit = &audit;
+  const std::string_view path = SplitRequestTarget(request.target()).path;
+  HttpResponse response;
+  bool releases = false;
+  if (path == "/healthz") {
+    audit.action = "healthz";
+    response = request.method() == http::verb::get
+                   ? JsonResponse(http::status::ok, {{"status", "ok"}})
+                   : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context);
+  } else if (path != kMetadataPath) {
+    audit.action = "unknown";
+    response = ErrorResponse(
+        MakeError(Errc::kNotFound, "the loopback listener serves GET /metadata/token, /healthz "
+                                   "and proxy mode (/api/..., /w/<workspace>/api/...)"),
+        context);
+  } else if (Status admitted = AdmitAudited(state); !admitted) {
+    audit.action = "metadata";
+    response = ErrorResponse(admitted.error(), context);
+  } else if (request.method() != http::verb::get) {
+    audit.action = "metadata";
+    response = ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context);
+  } else {
+    audit.action = "metadata";
+    response = co_await IssueMetadataToken(state, request, context, audit);
+    releases = response.result() == http::status::ok;
+  }
+  co_await FinishClientAnswer(state, audit, response, context, releases);
+  co_return response;
+}
+
+}  // namespace dbproxy
