@@ -9,6 +9,7 @@ source_dir=$(realpath "$1")
 dbproxyd=$(realpath "$2")
 readonly max_exposure=1.5            # the unit as shipped
 readonly max_exposure_exe=1.9        # with dbproxyd-exe-matching.conf (CAP_SYS_PTRACE)
+readonly max_exposure_loopback=2.1   # with dbproxyd-loopback.conf (+ CAP_DAC_READ_SEARCH, AF_NETLINK)
 
 if ! command -v systemd-analyze >/dev/null; then
   echo "SKIP: systemd-analyze not found (apt-get install systemd)"
@@ -81,6 +82,10 @@ cp "$source_dir/systemd/dbproxyd-exe-matching.conf" "$work/units/dbproxyd.servic
 verify "$work/units/dbproxyd.service"
 check_exposure "with dbproxyd-exe-matching.conf" "$work/units/dbproxyd.service" "$max_exposure_exe"
 rm "$work/units/dbproxyd.service.d/dbproxyd-exe-matching.conf"
+cp "$source_dir/systemd/dbproxyd-loopback.conf" "$work/units/dbproxyd.service.d/"
+verify "$work/units/dbproxyd.service"
+check_exposure "with dbproxyd-loopback.conf" "$work/units/dbproxyd.service" "$max_exposure_loopback"
+rm "$work/units/dbproxyd.service.d/dbproxyd-loopback.conf"
 cp "$source_dir/systemd/dbproxyd-encrypted-key.conf" "$work/units/dbproxyd.service.d/"
 verify "$work/units/dbproxyd.service"
-echo "systemd-analyze verify: drop-ins dbproxyd-exe-matching.conf dbproxyd-encrypted-key.conf clean"
+echo "systemd-analyze verify: drop-ins dbproxyd-exe-matching.conf dbproxyd-loopback.conf dbproxyd-encrypted-key.conf clean"
