@@ -2,7 +2,11 @@
 // from a trivial in-process HTTP server on a Unix socket (the floor set by the kernel, the
 // client and the HTTP framing).
 //
-//   token_bench [--seconds N] [--connections N] [--agent PATH] [--audit-compare]
+//   token_bench [--seconds N] [--connections N] [--agent PATH] [--audit-compare] [--loopback]
+//
+// --loopback adds the loopback TCP listener ([loopback] listen) and a third server row,
+// "loopback": the same cached token through GET /metadata/token (the SDKs' protocol) over
+// 127.0.0.1, the caller identified from the kernel (sock_diag + /proc) once per connection.
 //
 // --audit-compare measures what the audit trail costs instead: two agents side by side, one
 // with the file sink and journald on (fsync = "batch"), one with `[audit] file = ""` and
@@ -14,6 +18,9 @@
 // Starts a fake workspace and dbproxyd (policy: uid 0), enrolls a credential, warms the cache,
 // then runs four cases of `--seconds` each: agent and echo, over one keep-alive connection and
 // over `--connections` (one thread each). Stops by itself; an alarm ends it if anything hangs.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,6 +52,15 @@ struct Flags {
   int connections = 64;
   std::string agent;  // empty: the dbproxyd built with this tree
   bool audit_compare = false;
+  bool loopback = false;
+};
+
+// What each client sends, again and again.
+struct BenchRequest {
+  std::string method = "POST";
+  std::string target = "/v1/token";
+  std::string body = R"({"scope":"all-apis"})";
+  HttpHeaders headers = {{"Content-Type", "application/json"}};
 };
 
 struct CaseResult {
@@ -59,7 +75,9 @@ struct CaseResult {
 bool ParseFlags(int argc, char** argv, Flags* flags) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--audit-compare") {
+    if (arg == "--loopback") {
+      flags->loopback = true;
+    } else if (arg == "--audit-compare") {
       flags->audit_compare = true;
     } else if (arg == "--agent" && i + 1 < argc) {
       flags->agent = argv[++i];
@@ -74,6 +92,19 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
   return true;
 }
 
+// A loopback port nobody listens on now.
+int FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
 double Percentile(std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   const auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1));
@@ -82,7 +113,7 @@ double Percentile(std::vector<double>& sorted, double p) {
 
 // Runs `connections` threads, each with its own keep-alive client, for `seconds`.
 CaseResult RunCase(const std::string& name, const std::string& socket, int connections,
-                   int seconds) {
+                   int seconds, const BenchRequest& request = BenchRequest{}) {
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(connections));
   std::atomic<long> errors{0};
   std::atomic<int> ready{0};
@@ -100,7 +131,8 @@ CaseResult RunCase(const std::string& name, const std::string& socket, int conne
       while (true) {
         const auto start = Clock::now();
         if (start >= deadline) break;
-        const HttpResponse r = client.Post("/v1/token", kRequestBody);
+        const HttpResponse r =
+            client.Request(request.method, request.target, request.body, request.headers);
         const auto end = Clock::now();
         if (!r.ok() || r.status != 200) {
           errors.fetch_add(1);
@@ -243,13 +275,13 @@ int Main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
     std::cerr << "usage: token_bench [--seconds N] [--connections N] [--agent PATH] "
-                 "[--audit-compare]\n";
+                 "[--audit-compare] [--loopback]\n";
     return 2;
   }
   if (flags.audit_compare) return AuditCompare(flags);
   // Four cases plus start-up: past this, something hangs; SIGALRM ends the run (children
   // die with us through PR_SET_PDEATHSIG).
-  ::alarm(static_cast<unsigned>(4 * flags.seconds + 90));
+  ::alarm(static_cast<unsigned>(6 * flags.seconds + 90));
 
   TempDir dir("dbproxy-bench");
   FakeWorkspaceOptions fake_options;
@@ -261,6 +293,11 @@ int Main(int argc, char** argv) {
   options.ca_file = fake.ca_file();
   options.refresh_ahead_seconds = 60;
   options.min_ttl_seconds = 30;
+  std::string loopback;
+  if (flags.loopback) {
+    loopback = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
+    options.loopback_section = "listen = \"" + loopback + "\"\n";
+  }
   Agent agent(dir.path() / "agent", options);
   if (const HarnessStatus s = agent.Start(); !s.ok()) {
     std::cerr << "token_bench: " << s.error << "\n";
@@ -291,6 +328,15 @@ int Main(int argc, char** argv) {
     results.push_back(
         RunCase("echo", echo.socket_path().string(), connections, flags.seconds));
     results.push_back(RunCase("dbproxyd", agent.socket().string(), connections, flags.seconds));
+    if (flags.loopback) {
+      const BenchRequest metadata{.method = "GET",
+                                  .target = "/metadata/token",
+                                  .body = "",
+                                  .headers = {{"Host", loopback},
+                                              {"X-Databricks-Metadata-Version", "1"},
+                                              {"X-Databricks-Host", fake.url()}}};
+      results.push_back(RunCase("loopback", loopback, connections, flags.seconds, metadata));
+    }
   }
   PrintTable(results);
   std::cout << "\nupstream token grants during the run: " << fake.Grants(kClient) - grants_before
