@@ -2,6 +2,7 @@
 // cgroup) to stand for other local callers, so the uid cases need root (as in CI); they skip
 // otherwise. Each child signals readiness on a pipe and exits when the parent closes another.
 #include "agent/server/loopback_peer.hpp"
+#include "agent/server/http_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -371,6 +372,20 @@ TEST(LoopbackPeerTest, PrintsTheCostOfOneLookup) {
   std::cout << "FindLoopbackPeer: "
             << std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() / kCalls
             << " us per call with " << processes << " processes, " << fds << " fds\n";
+}
+
+// The loopback listener's guard against DNS rebinding: a browser made to call the port names
+// the attacker's host in Host.
+TEST(LoopbackHostTest, OnlyLoopbackNamesPass) {
+  for (const char* host : {"127.0.0.1:8765", "127.0.0.1", "127.9.9.9:1", "localhost:8765",
+                           "localhost", "[::1]:8765", "[::1]"}) {
+    EXPECT_TRUE(IsLoopbackHost(host)) << host;
+  }
+  for (const char* host : {"", "evil.example.com", "evil.example.com:8765", "10.0.0.1:8765",
+                           "[::2]:8765", "[::1", "[::1]x", "127.0.0.1.evil.com", "0.0.0.0:8765",
+                           "localhost.evil.com", "128.0.0.1"}) {
+    EXPECT_FALSE(IsLoopbackHost(host)) << host;
+  }
 }
 
 }  // namespace

@@ -778,6 +778,7 @@ TEST(PolicyTest, DecideSkipsRolesMissingFromAHandBuiltPolicy) {
                                     .attributes = {},
                                     .workspace = {},
                                     .roles = {"ghost", "r"},
+                                    .metadata_scope = {},
                                     .source = {}});
   policy.roles.push_back(
       Role{.name = "r", .credential = "c", .actions = {"jobs.read"}, .limits = {}, .source = {}});
