@@ -9,6 +9,7 @@
 
 #include "agent/log.hpp"
 #include "agent/server/responses.hpp"
+#include "common/core/error_mapping.hpp"
 #include "common/core/text.hpp"
 
 namespace dbproxy {
@@ -239,6 +240,9 @@ asio::awaitable<void> ContinueIfExpected(StreamedRequest& exchange) {
 asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error, AuditRecord& audit,
                                   bool keep_alive) {
   HttpResponse response = ErrorResponse(error, exchange.context.request_id);
+  // The caller is a Databricks client: the body also carries the shape its SDK reads.
+  const bool sdk_only = std::string_view(exchange.context.socket) == "loopback";
+  response.body() = ProxyErrorBody(error, exchange.context.request_id, sdk_only);
   FinishAudit(audit, response, exchange.context, &error);
   co_return co_await WriteWholeResponse(exchange, response, keep_alive);
 }

@@ -340,7 +340,9 @@ asio::awaitable<bool> HttpServer::ReadAndHandle(HttpStream& stream, HttpReadBuff
   HttpRequest request = full.release();
   HttpResponse response = co_await handler_(request, context);
   WipeString(request.body());
-  co_return co_await Answer(stream, response, request.keep_alive(), context);
+  // A handler may ask to close the connection after its answer (response.keep_alive(false)).
+  const bool keep_alive = request.keep_alive() && response.keep_alive();
+  co_return co_await Answer(stream, response, keep_alive, context);
 }
 
 asio::awaitable<bool> HttpServer::Refuse(HttpStream& stream, const Error& error,

@@ -110,6 +110,9 @@ asio::awaitable<HttpResponse> HandleLoopbackRequest(AgentState& state, HttpReque
         MakeError(Errc::kNotFound, "the loopback listener serves GET /metadata/token, /healthz "
                                    "and proxy mode (/api/..., /w/<workspace>/api/...)"),
         context);
+    // The JS SDK reads a 404 from its metadata URL as "not configured" and never reads the
+    // body: on a kept-alive connection it would wait forever. Close it.
+    response.keep_alive(false);
   } else if (Status admitted = AdmitAudited(state); !admitted) {
     audit.action = "metadata";
     response = ErrorResponse(admitted.error(), context);

@@ -29,6 +29,39 @@ HttpError ToHttpError(Errc code) noexcept {
   return {500, "internal"};
 }
 
+std::string_view DatabricksErrorCode(Errc code) noexcept {
+  switch (code) {
+    case Errc::kInvalidRequest:
+    case Errc::kPayloadTooLarge: return "INVALID_PARAMETER_VALUE";
+    case Errc::kUnidentified:
+    case Errc::kPolicyDenied:
+    case Errc::kForbidden:
+    case Errc::kUnknownWorkspace:
+    case Errc::kInvalidCredential: return "PERMISSION_DENIED";
+    case Errc::kNotFound:
+    case Errc::kMethodNotAllowed: return "ENDPOINT_NOT_FOUND";
+    case Errc::kConflict: return "RESOURCE_CONFLICT";
+    case Errc::kRateLimited: return "REQUEST_LIMIT_EXCEEDED";
+    case Errc::kRequestTimeout:
+    case Errc::kUpstreamTimeout: return "DEADLINE_EXCEEDED";
+    case Errc::kMaintenance:
+    case Errc::kAuditUnavailable:
+    case Errc::kUpstreamUnavailable: return "TEMPORARILY_UNAVAILABLE";
+    case Errc::kUpstreamError:
+    case Errc::kCorrupt:
+    case Errc::kInternal: return "INTERNAL_ERROR";
+  }
+  return "INTERNAL_ERROR";
+}
+
+std::string ProxyErrorBody(const Error& error, std::string_view request_id, bool sdk_only) {
+  nlohmann::json body = nlohmann::json::parse(ErrorBody(error, request_id));
+  if (sdk_only) body = nlohmann::json{{"dbproxy", std::move(body["error"])}};
+  body["error_code"] = DatabricksErrorCode(error.code);
+  body["message"] = "dbproxy: " + error.message;
+  return body.dump();
+}
+
 std::string ErrorBody(const Error& error, std::string_view request_id) {
   nlohmann::json body = {{"code", ToHttpError(error.code).code}, {"message", error.message}};
   if (!error.rule.empty()) body["rule"] = error.rule;
