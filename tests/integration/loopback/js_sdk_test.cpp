@@ -14,6 +14,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <memory>
 
 #include "tests/integration/harness/integration_fixture.hpp"
 #include "tests/integration/harness/run_as.hpp"
@@ -66,6 +68,16 @@ class JsSdkTest : public IntegrationTest {
                               &output);
     if (installed == 77) GTEST_SKIP() << output;
     ASSERT_EQ(installed, 0) << "npm install of the pinned SDK failed: " << output;
+    // The build tree may sit under a directory uid 4242 cannot enter (/root, say): the client
+    // runs from a copy in a fresh world-readable directory of its own.
+    sdk_dir_ = std::make_unique<TempDir>("dbproxy-js-sdk");
+    std::filesystem::permissions(sdk_dir_->path(), std::filesystem::perms(0755));
+    output.clear();
+    ASSERT_EQ(RunCommand(std::string("cp -a '") + DBPROXY_JS_SDK_INSTALL + "/.' '" +
+                             sdk_dir_->path().string() + "/' 2>&1",
+                         &output),
+              0)
+        << output;
     address_ = "127.0.0.1:" + std::to_string(FreePort());
     agent_->options().policy = SdkPolicy();
     agent_->options().loopback_section = "listen = \"" + address_ + "\"\n";
@@ -79,7 +91,7 @@ class JsSdkTest : public IntegrationTest {
     const RunAsResult run = RunAs(UserIdentity(kSdkUid, kSdkUid), [&] {
       std::string command = "env -i PATH=\"$PATH\" HOME=/nonexistent";
       for (const std::string& variable : environment) command += " '" + variable + "'";
-      command += std::string(" node '") + DBPROXY_JS_SDK_INSTALL + "/sdk_client.mjs' " + args +
+      command += " node '" + sdk_dir_->path().string() + "/sdk_client.mjs' " + args +
                  " --timeout=30";
       std::string out;
       RunCommand(command, &out);
@@ -92,6 +104,7 @@ class JsSdkTest : public IntegrationTest {
   }
 
   std::string address_;
+  std::unique_ptr<TempDir> sdk_dir_;
 };
 
 TEST_F(JsSdkTest, MetadataServiceModeGetsTheServicesToken) {
