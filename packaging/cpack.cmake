@@ -52,6 +52,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION share/doc/dbproxy/docs
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/dbproxyd-exe-matching.conf
               ${PROJECT_SOURCE_DIR}/systemd/dbproxyd-encrypted-key.conf
               ${PROJECT_SOURCE_DIR}/systemd/dbproxyd-loopback.conf
+              ${PROJECT_SOURCE_DIR}/systemd/dbproxy-client-example.conf
         DESTINATION share/doc/dbproxy/examples)
 
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/dbproxyd.service

@@ -75,6 +75,7 @@ expect_file -rw-r--r-- /usr/share/lintian/overrides/dbproxy
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/changelog.Debian.gz
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/examples/dbproxyd-exe-matching.conf
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/examples/dbproxyd-loopback.conf
+expect_file -rw-r--r-- /usr/share/doc/dbproxy/examples/dbproxy-client-example.conf
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/examples/dbproxyd-encrypted-key.conf
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/README.md
 expect_file -rw-r--r-- /usr/share/doc/dbproxy/docs/policy.md
