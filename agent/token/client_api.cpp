@@ -84,6 +84,33 @@ CallDecision DecideRequest(const PinnedPolicy& pinned, const AgentState& state,
   return decision;
 }
 
+Result<const Service*> IdentifyService(const PinnedPolicy& pinned, const RequestContext& context,
+                                       AuditRecord& audit) {
+  Result<const Service*> service = MatchSubject(*pinned.enforced, SubjectOf(context));
+  if (!service) {
+    audit.decision = "deny";
+    audit.rule = "unidentified";
+    return service;
+  }
+  audit.service = (*service)->name;
+  return service;
+}
+
+asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> DecideToken(
+    AgentState& state, const PinnedPolicy& pinned, const RequestContext& context,
+    const std::string& workspace, const std::string& scope, int min_ttl, AuditRecord& audit) {
+  audit.action = "token:" + scope;
+  audit.workspace = workspace;
+  const RequestFacts facts{.action = audit.action, .workspace = workspace, .now_unix = NowUnix()};
+  const CallDecision decision = DecideRequest(pinned, state, context, facts, audit);
+  if (!decision.allow) co_return decision.error;
+  audit.decision = "allow";
+  audit.credential = decision.credential;
+  const TokenKey key{.workspace = workspace, .credential = decision.credential, .scope = scope};
+  Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(key, min_ttl);
+  co_return token;
+}
+
 namespace {
 
 nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context, AuditRecord& audit) {
@@ -123,13 +150,8 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
   if (!parsed) co_return ErrorResponse(parsed.error(), context);
   // Held across the broker's co_await: a reload must not free what this request decided on.
   const PinnedPolicy pinned = PinPolicy(state);
-  Result<const Service*> service = MatchSubject(*pinned.enforced, SubjectOf(context));
-  if (!service) {
-    audit.decision = "deny";
-    audit.rule = "unidentified";
-    co_return ErrorResponse(service.error(), context);
-  }
-  audit.service = (*service)->name;
+  Result<const Service*> service = IdentifyService(pinned, context, audit);
+  if (!service) co_return ErrorResponse(service.error(), context);
   Result<std::string> scope = RequestedScope(*pinned.enforced, **service, *parsed);
   if (!scope) co_return ErrorResponse(scope.error(), context);
   audit.action = "token:" + *scope;
@@ -141,15 +163,10 @@ asio::awaitable<HttpResponse> IssueToken(AgentState& state, const HttpRequest& r
         MakeError(Errc::kInvalidRequest,
                   "no workspace given and service '" + (*service)->name + "' has no default"), context);
   }
-  const RequestFacts facts{.action = audit.action, .workspace = workspace, .now_unix = NowUnix()};
-  const CallDecision decision = DecideRequest(pinned, state, context, facts, audit);
-  if (!decision.allow) co_return ErrorResponse(decision.error, context);
-  audit.decision = "allow";
-  audit.credential = decision.credential;
   const int min_ttl =
       parsed->min_ttl_seconds >= 0 ? parsed->min_ttl_seconds : state.config.tokens.min_ttl_seconds;
-  const TokenKey key{.workspace = workspace, .credential = decision.credential, .scope = *scope};
-  Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(key, min_ttl);
+  Result<std::shared_ptr<const IssuedToken>> token =
+      co_await DecideToken(state, pinned, context, workspace, *scope, min_ttl, audit);
   if (!token) co_return ErrorResponse(token.error(), context);
   const IssuedToken& issued = **token;
   const std::int64_t answered_at = NowUnix();  // the broker may have waited upstream

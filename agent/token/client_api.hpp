@@ -36,6 +36,19 @@ CallDecision DecideRequest(const PinnedPolicy& pinned, const AgentState& state,
                            const RequestContext& context, const RequestFacts& facts,
                            AuditRecord& audit);
 
+// The caller's service in the pinned policy, recorded in `audit` (service; or deny
+// "unidentified" when none matches).
+Result<const Service*> IdentifyService(const PinnedPolicy& pinned, const RequestContext& context,
+                                       AuditRecord& audit);
+
+// A token request after its service, workspace and scope are known: records the action
+// ("token:<scope>") and workspace, decides through DecideRequest, and on allow gets the token
+// from the broker (cache, or a grant) with at least `min_ttl` seconds left. Errors: the
+// decision's refusal or the broker's.
+asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> DecideToken(
+    AgentState& state, const PinnedPolicy& pinned, const RequestContext& context,
+    const std::string& workspace, const std::string& scope, int min_ttl, AuditRecord& audit);
+
 // Handles one request on the agent socket and writes its audit line.
 asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest& request,
                                                   RequestContext& context);

@@ -63,13 +63,8 @@ asio::awaitable<HttpResponse> IssueMetadataToken(AgentState& state, const HttpRe
   if (!host) co_return ErrorResponse(host.error(), context);
   // Held across the broker's co_await: a reload must not free what this request decided on.
   const PinnedPolicy pinned = PinPolicy(state);
-  Result<const Service*> service = MatchSubject(*pinned.enforced, SubjectOf(context));
-  if (!service) {
-    audit.decision = "deny";
-    audit.rule = "unidentified";
-    co_return ErrorResponse(service.error(), context);
-  }
-  audit.service = (*service)->name;
+  Result<const Service*> service = IdentifyService(pinned, context, audit);
+  if (!service) co_return ErrorResponse(service.error(), context);
   Result<std::string> workspace = WorkspaceFor(state, *host, **service);
   if (!workspace) co_return ErrorResponse(workspace.error(), context);
   audit.workspace = *workspace;
@@ -81,15 +76,9 @@ asio::awaitable<HttpResponse> IssueMetadataToken(AgentState& state, const HttpRe
     audit.rule = scope.error().rule;
     co_return ErrorResponse(scope.error(), context);
   }
-  audit.action = "token:" + *scope;
-  const RequestFacts facts{.action = audit.action, .workspace = *workspace, .now_unix = NowUnix()};
-  const CallDecision decision = DecideRequest(pinned, state, context, facts, audit);
-  if (!decision.allow) co_return ErrorResponse(decision.error, context);
-  audit.decision = "allow";
-  audit.credential = decision.credential;
   const int min_ttl = std::max(state.config.tokens.min_ttl_seconds, kMetadataMinTtlSeconds);
-  const TokenKey key{.workspace = *workspace, .credential = decision.credential, .scope = *scope};
-  Result<std::shared_ptr<const IssuedToken>> token = co_await state.broker->Get(key, min_ttl);
+  Result<std::shared_ptr<const IssuedToken>> token =
+      co_await DecideToken(state, pinned, context, *workspace, *scope, min_ttl, audit);
   if (!token) co_return ErrorResponse(token.error(), context);
   const IssuedToken& issued = **token;
   co_return TokenResponse(issued.access_token,

@@ -36,18 +36,6 @@ std::string OwnerPolicy() {
          std::to_string(kOwnerUid) + " }\nworkspace = \"" + kWorkspace + "\"\nroles = [\"etl\"]\n";
 }
 
-int ConnectUnix(const std::string& path) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
-  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 struct RawResponse {
   int status = 0;  // 0: no answer (see error)
   std::string body;
@@ -98,45 +86,6 @@ nlohmann::json ToJson(const RawResponse& r) {
   return {{"status", r.status}, {"body", r.body}, {"error", r.error}};
 }
 
-// A one-byte message with room for one descriptor (SCM_RIGHTS).
-struct FdMessage {
-  FdMessage() {
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-  }
-  FdMessage(const FdMessage&) = delete;
-  FdMessage& operator=(const FdMessage&) = delete;
-
-  char byte = 'F';
-  iovec data{.iov_base = &byte, .iov_len = 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-};
-
-bool SendFd(int channel, int fd) {
-  FdMessage m;
-  cmsghdr* header = CMSG_FIRSTHDR(&m.message);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
-  return ::sendmsg(channel, &m.message, MSG_NOSIGNAL) == 1;
-}
-
-int ReceiveFd(int channel) {
-  FdMessage m;
-  if (::recvmsg(channel, &m.message, MSG_CMSG_CLOEXEC) != 1) return -1;
-  const cmsghdr* header = CMSG_FIRSTHDR(&m.message);
-  if (header == nullptr || header->cmsg_type != SCM_RIGHTS ||
-      header->cmsg_len != CMSG_LEN(sizeof(int))) {
-    return -1;
-  }
-  int fd = -1;
-  std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
-  return fd;
-}
 
 // The State: letter of /proc/<pid>/status ('?' when unreadable).
 char ProcState(pid_t pid) {

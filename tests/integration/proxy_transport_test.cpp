@@ -321,14 +321,8 @@ TEST_F(ProxyTransportTest, StreamedRequestBodiesReachTheWorkspaceWhole) {
 // Sends a head declaring `length` body bytes and no body; returns the raw answer (or "").
 std::string PostDeclaredOnly(const std::filesystem::path& socket, const std::string& target,
                              std::uint64_t length) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, socket.c_str(), sizeof(address.sun_path) - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return "";
-  }
+  const int fd = ConnectUnix(socket);
+  if (fd < 0) return "";
   timeval limit{.tv_sec = 10, .tv_usec = 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   const std::string head = "POST " + target +

@@ -26,18 +26,6 @@ struct RawAnswer {
   std::string code;  // error.code of the JSON body
 };
 
-int ConnectTo(const std::filesystem::path& socket) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, socket.c_str(), sizeof(address.sun_path) - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 void SendAll(int fd, const std::string& bytes) {
   std::size_t sent = 0;
   while (sent < bytes.size()) {
@@ -92,7 +80,7 @@ RawAnswer Exchange(int fd, const std::string& bytes) {
 }
 
 RawAnswer SendRaw(const std::filesystem::path& socket, const std::string& bytes) {
-  return Exchange(ConnectTo(socket), bytes);
+  return Exchange(ConnectUnix(socket), bytes);
 }
 
 std::vector<nlohmann::json> Lines(const std::filesystem::path& file) {
@@ -251,7 +239,7 @@ TEST_F(RefusalAuditTest, CallerThatChangedItsUserIsRefusedAndAudited) {
     // Connects as root, then becomes another user before its second request: re-attestation
     // refuses that one.
     const RunAsResult run = RunAs(Identity{}, [&] {
-      const int fd = ConnectTo(socket);
+      const int fd = ConnectUnix(socket);
       // One answered request first: the agent has attested the connection (as root) by then.
       SendAll(fd, "GET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n");
       if (ReadAnswer(fd, false).status != 404) return std::string("no first answer");

@@ -29,6 +29,14 @@ void WriteFile(const std::filesystem::path& path, std::string_view content, int 
 
 // True when a connect() to the Unix socket at `path` succeeds right now.
 bool UnixSocketAccepts(const std::filesystem::path& path);
+// A connected stream socket to the Unix socket at `path` (close it), or -1.
+int ConnectUnix(const std::filesystem::path& path);
+// A loopback TCP port nobody listens on right now (bound to 127.0.0.1:0, read, released).
+int FreeLoopbackPort();
+// Passes `fd` over the Unix socket `channel` (one byte, SCM_RIGHTS); false on failure.
+bool SendFd(int channel, int fd);
+// Receives a descriptor SendFd passed on `channel` (close-on-exec), or -1.
+int ReceiveFd(int channel);
 
 // Counts occurrences of `needle` in `haystack` (0 for an empty needle).
 std::size_t CountOccurrences(std::string_view haystack, std::string_view needle);

@@ -35,18 +35,6 @@ std::string SdkPolicy() {
          "\"\nactions = [\"token:all-apis\", \"scim.me\", \"clusters.read\"]\n";
 }
 
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // Runs `command` through sh, returns its exit status (-1 when it could not run) and stdout.
 int RunCommand(const std::string& command, std::string* out) {
   FILE* pipe = ::popen(command.c_str(), "r");
@@ -78,7 +66,7 @@ class JsSdkTest : public IntegrationTest {
                          &output),
               0)
         << output;
-    address_ = "127.0.0.1:" + std::to_string(FreePort());
+    address_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
     agent_->options().policy = SdkPolicy();
     agent_->options().loopback_section = "listen = \"" + address_ + "\"\n";
     agent_->WriteConfig();

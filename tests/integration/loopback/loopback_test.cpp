@@ -33,24 +33,11 @@ std::string LoopbackPolicy() {
          kWorkspace + "\"\nroles = [\"etl\"]\n\n" + etl;
 }
 
-// A loopback port nobody listens on now (bound, read, released).
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 class LoopbackTest : public IntegrationTest {
  protected:
   void SetUp() override {
     IntegrationTest::SetUp();
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     address_ = "127.0.0.1:" + std::to_string(port_);
     agent_->options().policy = LoopbackPolicy();
     agent_->options().loopback_section = "listen = \"" + address_ + "\"\n";
@@ -209,37 +196,15 @@ TEST_F(LoopbackTest, StrangerPassingItsConnectionOnIsStillRefused) {
           peer.ss_family != AF_INET) {
         continue;
       }
-      char byte = 'F';
-      iovec data{.iov_base = &byte, .iov_len = 1};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-      msghdr message{};
-      message.msg_iov = &data;
-      message.msg_iovlen = 1;
-      message.msg_control = control;
-      message.msg_controllen = sizeof control;
-      cmsghdr* header = CMSG_FIRSTHDR(&message);
-      header->cmsg_level = SOL_SOCKET;
-      header->cmsg_type = SCM_RIGHTS;
-      header->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
-      return std::string(::sendmsg(channel[0], &message, MSG_NOSIGNAL) == 1 ? "sent" : "send failed");
+      return std::string(SendFd(channel[0], fd) ? "sent" : "send failed");
     }
     return std::string("no connection found");
   });
   ASSERT_TRUE(connector.ok) << connector.error;
   ASSERT_EQ(connector.output, "sent");
   const RunAsResult holder = RunAs(UserIdentity(kUidOnlyService, kUidOnlyService), [&] {
-    char byte = 0;
-    iovec data{.iov_base = &byte, .iov_len = 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr message{};
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    if (::recvmsg(channel[1], &message, 0) != 1) return std::string("0");
-    int fd = -1;
-    std::memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&message)), sizeof fd);
+    const int fd = ReceiveFd(channel[1]);
+    if (fd < 0) return std::string("0");
     const std::string request =
         "GET /metadata/token HTTP/1.1\r\nHost: " + address +
         "\r\nX-Databricks-Metadata-Version: 1\r\nX-Databricks-Host: " + fake_->url() + "\r\n\r\n";
