@@ -2,9 +2,8 @@
 
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <ctime>
-
-#include <nlohmann/json.hpp>
 
 #include "common/audit/redact.hpp"
 
@@ -51,11 +50,133 @@ bool IsSensitiveKey(std::string_view raw_key) {
   return false;
 }
 
-nlohmann::ordered_json PairsObject(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  nlohmann::ordered_json object = nlohmann::ordered_json::object();
-  for (const auto& [key, value] : pairs) object[key] = RedactSecrets(value);
-  return object;
+// The length of the well-formed UTF-8 sequence at the start of `text` (RFC 3629), 0 when it is
+// not one.
+std::size_t Utf8SequenceLength(std::string_view text) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // the range of the second byte
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // no overlong forms
+    if (lead == 0xED) high = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (text.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t i = 2; i < length; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return length;
 }
+
+// Appends `text` as the inside of a JSON string: the escapes nlohmann's dump() writes (quote,
+// backslash, b f n r t, \u00XX for other control characters), UTF-8 kept as it is, each byte
+// that does not begin a well-formed sequence replaced by U+FFFD (a hostile exe path must not
+// make the line invalid).
+void AppendJsonEscaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t length = Utf8SequenceLength(text.substr(i));
+      if (length == 0) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      } else {
+        out.append(text.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+          out.append(escape, sizeof escape);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+}
+
+// Writes one JSON object, member by member, into a string.
+class JsonLineWriter {
+ public:
+  explicit JsonLineWriter(std::string& out) : out_(out) {}
+  void String(std::string_view key, std::string_view value) {
+    Key(key);
+    out_ += '"';
+    AppendJsonEscaped(out_, value);
+    out_ += '"';
+  }
+  void Int(std::string_view key, std::int64_t value) {
+    Key(key);
+    char digits[24];
+    const std::to_chars_result end = std::to_chars(digits, digits + sizeof digits, value);
+    out_.append(digits, end.ptr);
+  }
+  // An object of string members; values pass through RedactSecrets. A key that repeats keeps
+  // its first place and its last value, as a JSON object built member by member would.
+  void Pairs(std::string_view key, const std::vector<std::pair<std::string, std::string>>& pairs) {
+    Key(key);
+    out_ += '{';
+    bool first = true;
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      if (RepeatedBefore(pairs, i)) continue;
+      std::size_t last = i;
+      for (std::size_t j = i + 1; j < pairs.size(); ++j) {
+        if (pairs[j].first == pairs[i].first) last = j;
+      }
+      if (!first) out_ += ',';
+      first = false;
+      out_ += '"';
+      AppendJsonEscaped(out_, pairs[i].first);
+      out_ += "\":\"";
+      AppendJsonEscaped(out_, RedactSecrets(pairs[last].second));
+      out_ += '"';
+    }
+    out_ += '}';
+  }
+  void Close() { out_ += first_ ? "{}" : "}"; }
+
+ private:
+  static bool RepeatedBefore(const std::vector<std::pair<std::string, std::string>>& pairs,
+                             std::size_t i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (pairs[j].first == pairs[i].first) return true;
+    }
+    return false;
+  }
+  void Key(std::string_view key) {  // keys are our own literals: nothing to escape
+    out_ += first_ ? "{\"" : ",\"";
+    first_ = false;
+    out_.append(key);
+    out_ += "\":";
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
 
 }  // namespace
 
@@ -100,49 +221,55 @@ std::string FormatRfc3339Micros(std::int64_t time_us) {
 }
 
 std::string FormatAuditRecord(const AuditRecord& r, const AuditFormatOptions& options) {
-  nlohmann::ordered_json line = {
-      {"time", FormatRfc3339Micros(r.time_us)},
-      {"request_id", r.request_id},
-      {"socket", r.socket},
-      {"pid", r.pid},
-      {"uid", r.uid},
-      {"gid", r.gid},
-      {"user", r.user},
-      {"exe", r.exe},
-      {"unit", r.unit},
-      {"service", r.service},
-      {"action", r.action},
-      {"method", r.method},
-      {"path", RedactSecrets(r.path)},
-      {"workspace", r.workspace},
-      {"credential", r.credential},
-      {"decision", r.decision},
-      {"rule", r.rule},
-      {"status", r.status},
-      {"latency_us", r.latency_us},
-  };
-  if (!r.query.empty()) line["query"] = RedactQuery(r.query);
-  if (!r.attributes.empty()) line["attributes"] = PairsObject(r.attributes);
-  if (!r.detail.empty()) line["detail"] = PairsObject(r.detail);
-  line["bytes_in"] = r.bytes_in;
-  line["bytes_out"] = r.bytes_out;
+  // Written by hand into one buffer: this runs for every request on the event loop, and a JSON
+  // document object would allocate per field. The output is what nlohmann's dump() gives for
+  // the same members in the same order (AuditRecordTest pins that).
+  std::string line;
+  line.reserve(640 + r.exe.size() + r.path.size() + r.query.size() + r.statement.size());
+  JsonLineWriter out(line);
+  out.String("time", FormatRfc3339Micros(r.time_us));
+  out.String("request_id", r.request_id);
+  out.String("socket", r.socket);
+  out.Int("pid", r.pid);
+  out.Int("uid", r.uid);
+  out.Int("gid", r.gid);
+  out.String("user", r.user);
+  out.String("exe", r.exe);
+  out.String("unit", r.unit);
+  out.String("service", r.service);
+  out.String("action", r.action);
+  out.String("method", r.method);
+  out.String("path", RedactSecrets(r.path));
+  out.String("workspace", r.workspace);
+  out.String("credential", r.credential);
+  out.String("decision", r.decision);
+  out.String("rule", r.rule);
+  out.Int("status", r.status);
+  out.Int("latency_us", r.latency_us);
+  if (!r.query.empty()) out.String("query", RedactQuery(r.query));
+  if (!r.attributes.empty()) out.Pairs("attributes", r.attributes);
+  if (!r.detail.empty()) out.Pairs("detail", r.detail);
+  out.Int("bytes_in", r.bytes_in);
+  out.Int("bytes_out", r.bytes_out);
   if (r.upstream_status != 0) {
-    line["upstream_status"] = r.upstream_status;
-    line["upstream_latency_us"] = r.upstream_latency_us;
+    out.Int("upstream_status", r.upstream_status);
+    out.Int("upstream_latency_us", r.upstream_latency_us);
   }
-  if (!r.databricks_request_id.empty()) line["databricks_request_id"] = r.databricks_request_id;
+  if (!r.databricks_request_id.empty()) {
+    out.String("databricks_request_id", r.databricks_request_id);
+  }
   if (r.statement_bytes >= 0) {
-    line["statement_bytes"] = r.statement_bytes;
-    line["statement_sha256"] = r.statement_sha256;
-    if (options.log_statements && !r.statement.empty()) line["statement"] = r.statement;
+    out.Int("statement_bytes", r.statement_bytes);
+    out.String("statement_sha256", r.statement_sha256);
+    if (options.log_statements && !r.statement.empty()) out.String("statement", r.statement);
   }
   if (!r.shadow_decision.empty()) {
-    line["shadow_decision"] = r.shadow_decision;
-    line["shadow_rule"] = r.shadow_rule;
+    out.String("shadow_decision", r.shadow_decision);
+    out.String("shadow_rule", r.shadow_rule);
   }
-  if (!r.error_code.empty()) line["error"] = r.error_code;
-  // Replace invalid UTF-8 (e.g. from a hostile exe path) instead of throwing.
-  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!r.error_code.empty()) out.String("error", r.error_code);
+  out.Close();
+  return line;
 }
 
 }  // namespace dbproxy

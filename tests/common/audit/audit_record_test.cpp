@@ -6,6 +6,7 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -236,6 +237,82 @@ TEST(AuditRecordTest, FormatsTimesBeforeTheEpoch) {
   EXPECT_EQ(FormatRfc3339Micros(-1), "1969-12-31T23:59:59.999999Z");
   EXPECT_EQ(FormatRfc3339Micros(-1'000'000), "1969-12-31T23:59:59.000000Z");
   EXPECT_EQ(FormatRfc3339Micros(-1'500'000), "1969-12-31T23:59:58.500000Z");
+}
+
+// What FormatAuditRecord wrote before it was hand-written: nlohmann's dump() of the members
+// in order. The hand-written one must give the same bytes for valid UTF-8.
+std::string ReferenceLine(const AuditRecord& r) {
+  nlohmann::ordered_json line = {
+      {"time", FormatRfc3339Micros(r.time_us)}, {"request_id", r.request_id},
+      {"socket", r.socket},   {"pid", r.pid},         {"uid", r.uid},
+      {"gid", r.gid},         {"user", r.user},       {"exe", r.exe},
+      {"unit", r.unit},       {"service", r.service}, {"action", r.action},
+      {"method", r.method},   {"path", r.path},       {"workspace", r.workspace},
+      {"credential", r.credential}, {"decision", r.decision}, {"rule", r.rule},
+      {"status", r.status},   {"latency_us", r.latency_us}};
+  if (!r.query.empty()) line["query"] = r.query;
+  auto pairs = [](const auto& list) {
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : list) object[key] = value;
+    return object;
+  };
+  if (!r.attributes.empty()) line["attributes"] = pairs(r.attributes);
+  if (!r.detail.empty()) line["detail"] = pairs(r.detail);
+  line["bytes_in"] = r.bytes_in;
+  line["bytes_out"] = r.bytes_out;
+  if (r.upstream_status != 0) {
+    line["upstream_status"] = r.upstream_status;
+    line["upstream_latency_us"] = r.upstream_latency_us;
+  }
+  if (!r.databricks_request_id.empty()) line["databricks_request_id"] = r.databricks_request_id;
+  if (r.statement_bytes >= 0) {
+    line["statement_bytes"] = r.statement_bytes;
+    line["statement_sha256"] = r.statement_sha256;
+  }
+  if (!r.shadow_decision.empty()) {
+    line["shadow_decision"] = r.shadow_decision;
+    line["shadow_rule"] = r.shadow_rule;
+  }
+  if (!r.error_code.empty()) line["error"] = r.error_code;
+  return line.dump();
+}
+
+TEST(AuditRecordTest, SameBytesAsAJsonLibraryForValidText) {
+  AuditRecord r = FullRecord();
+  r.exe = "/opt/\x01tab\there \"quoted\" back\\slash \b\f\x1f\x7f";
+  r.user = "j\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x94\x91";  // ü, €, a 4-byte emoji
+  r.unit = "";
+  r.query = "a=1&b=two";
+  r.attributes = {{"service.env", "prod"}, {"request.row_limit", "500"}, {"service.env", "dev"}};
+  r.detail = {{"role", "etl"}};
+  r.upstream_status = 429;
+  r.upstream_latency_us = 77;
+  r.databricks_request_id = "db-1";
+  r.statement_bytes = 12;
+  r.statement_sha256 = "ab";
+  r.shadow_decision = "deny";
+  r.shadow_rule = "default-deny";
+  r.error_code = "rate_limited";
+  r.pid = -5;
+  r.latency_us = INT64_MAX;
+  EXPECT_EQ(FormatAuditRecord(r), ReferenceLine(r));
+  EXPECT_EQ(FormatAuditRecord(AuditRecord{}), ReferenceLine(AuditRecord{}));
+}
+
+TEST(AuditRecordTest, EveryMalformedUtf8FormStillGivesAValidLine) {
+  // Overlong, surrogate, above U+10FFFF, truncated, stray continuation, invalid lead bytes.
+  const std::vector<std::string> cases = {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                                          "\xf4\x90\x80\x80", "\xf0\x9f\x94", "\x80",
+                                          "\xf5\x80\x80\x80", "\xfe\xff", "ok\xe2\x82"};
+  for (const std::string& bad : cases) {
+    AuditRecord r = FullRecord();
+    r.exe = bad;
+    const std::string line = FormatAuditRecord(r);
+    const nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(json.is_discarded()) << line;
+    const std::string exe = json.at("exe");
+    EXPECT_NE(exe.find("\xef\xbf\xbd"), std::string::npos) << line;
+  }
 }
 
 }  // namespace
