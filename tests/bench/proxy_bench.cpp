@@ -8,29 +8,33 @@
 // Both proxies listen on a Unix socket and keep TLS connections to the workspace alive; nginx
 // injects a fixed token fetched from the workspace's token endpoint, dbproxyd identifies each
 // caller from the kernel, decides by policy, injects the role's token and writes an audit line.
-// nginx runs with `worker_processes 1` for the comparison because dbproxyd serves on one
-// event-loop thread; a last case shows nginx with `worker_processes auto`.
+// Cases of 1 and `--connections` keep-alive connections, `--seconds` each, for dbproxyd, nginx
+// with `worker_processes 1` (dbproxyd's one event-loop thread against one worker) and nginx with
+// `worker_processes auto` (one worker per CPU: the anchor of the fast-path goal, >= 1.0x).
 // --agent and --fake run other builds of dbproxyd and the fake workspace (release ones: the
-// defaults are the binaries built next to this tool). Exits 1 when any proxied call answered other than 200, after printing the answer.
+// defaults are the binaries built next to this tool). Without nginx at --nginx, only the
+// dbproxyd cases run and `RESULT proxy.nginx status=missing` says so.
+// Besides the table, each case is printed as `RESULT proxy.<server>.c<conns> rps=...` for
+// tests/bench/run_all. Exits 1 when any proxied call answered other than 200, after printing
+// the answer.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/bench/load.hpp"
 #include "tests/integration/harness/harness.hpp"
 
 namespace dbproxy::testing {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 constexpr char kClient[] = "bench-client";
 constexpr char kSecret[] = "dose-bench-secret";
@@ -79,64 +83,22 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
   return argc % 2 == 1;
 }
 
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  return sorted[static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1))];
-}
-
-// `connections` threads, each with one keep-alive connection, for `seconds`.
+// `connections` keep-alive clients, one thread each, for `seconds`.
 CaseResult RunCase(const std::string& name, const std::string& socket, int connections,
                    int seconds) {
-  std::vector<std::vector<double>> latencies(static_cast<std::size_t>(connections));
-  std::atomic<long> errors{0};
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
-  std::mutex first_error_mutex;
-  std::string first_error;
-  Clock::time_point deadline;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < connections; ++t) {
-    threads.emplace_back([&, t] {
-      UnixHttpClient client(socket);
-      const HttpResponse connected = client.Connect();
-      auto& mine = latencies[static_cast<std::size_t>(t)];
-      mine.reserve(200000);
-      ready.fetch_add(1);
-      while (!go.load()) std::this_thread::yield();
-      while (connected.ok()) {
-        const auto start = Clock::now();
-        if (start >= deadline) break;
-        const HttpResponse r = client.Get(kPath);
-        const auto end = Clock::now();
-        if (!r.ok() || r.status != 200) {
-          if (errors.fetch_add(1) == 0) {
-            const std::lock_guard<std::mutex> lock(first_error_mutex);
-            first_error = r.Describe();
-          }
-          continue;
-        }
-        mine.push_back(std::chrono::duration<double, std::micro>(end - start).count());
-      }
-      if (!connected.ok()) errors.fetch_add(1);
-    });
-  }
-  while (ready.load() < connections) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const auto start = Clock::now();
-  deadline = start + std::chrono::seconds(seconds);
-  go.store(true);
-  for (auto& t : threads) t.join();
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-
-  std::vector<double> all;
-  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  std::sort(all.begin(), all.end());
+  const LoadResult load =
+      RunLoad({.address = socket,
+               .request = BenchRequest{.method = "GET", .target = kPath, .body = {}, .headers = {}},
+               .connections = connections,
+               .duration = std::chrono::seconds(seconds)});
+  const LatencySummary summary = Summarize(load);
   return CaseResult{.name = name,
                     .connections = connections,
-                    .requests_per_second = static_cast<double>(all.size()) / elapsed,
-                    .p50_us = Percentile(all, 0.50),
-                    .p99_us = Percentile(all, 0.99),
-                    .errors = errors.load(),
-                    .first_error = first_error};
+                    .requests_per_second = summary.requests_per_second,
+                    .p50_us = summary.p50_us,
+                    .p99_us = summary.p99_us,
+                    .errors = load.errors,
+                    .first_error = load.first_error};
 }
 
 std::string BenchPolicy() {
@@ -230,14 +192,18 @@ void PrintTable(const std::vector<CaseResult>& results) {
                 r.requests_per_second, r.p50_us, r.p99_us, r.errors, r.upstream_calls);
   }
   std::printf("\n");
-  for (const auto& d : results) {
-    if (d.name != "dbproxyd") continue;
-    for (const auto& n : results) {
-      if (n.name != "nginx-1worker" || n.connections != d.connections) continue;
-      std::printf("dbproxyd / nginx(1 worker), %d conns: req/s %.2fx, p50 %.2fx, p99 %.2fx\n",
-                  d.connections,
-                  n.requests_per_second > 0 ? d.requests_per_second / n.requests_per_second : 0,
-                  n.p50_us > 0 ? d.p50_us / n.p50_us : 0, n.p99_us > 0 ? d.p99_us / n.p99_us : 0);
+  for (const char* anchor : {"nginx-1worker", "nginx-auto"}) {
+    for (const auto& d : results) {
+      if (d.name != "dbproxyd") continue;
+      for (const auto& n : results) {
+        if (n.name != anchor || n.connections != d.connections) continue;
+        std::printf("dbproxyd / %s, %d conns: req/s %.2fx, p50 %.2fx, p99 %.2fx\n", anchor,
+                    d.connections,
+                    n.requests_per_second > 0 ? d.requests_per_second / n.requests_per_second
+                                              : 0,
+                    n.p50_us > 0 ? d.p50_us / n.p50_us : 0,
+                    n.p99_us > 0 ? d.p99_us / n.p99_us : 0);
+      }
     }
   }
   for (const auto& r : results) {
@@ -246,6 +212,42 @@ void PrintTable(const std::vector<CaseResult>& results) {
                   r.first_error.c_str());
     }
   }
+  for (const auto& r : results) {
+    std::printf("RESULT proxy.%s.c%d rps=%.0f p50_us=%.1f p99_us=%.1f errors=%ld upstream=%ld\n",
+                r.name.c_str(), r.connections, r.requests_per_second, r.p50_us, r.p99_us,
+                r.errors, r.upstream_calls);
+  }
+}
+
+// The fixed token nginx injects, straight from the workspace's token endpoint ("" on failure).
+std::string NginxToken(const FakeWorkspace& fake) {
+  const HttpResponse grant = fake.TokenGrant(kClient, kSecret);
+  const nlohmann::json body = grant.Json();
+  const std::string token = body.is_object() ? body.value("access_token", "") : "";
+  if (token.empty()) {
+    std::cerr << "proxy_bench: token grant for nginx failed: " << grant.Describe() << "\n";
+  }
+  return token;
+}
+
+// The two nginx anchors, both on the same fake workspace; nullptr entries when nginx is not
+// installed. Throws std::runtime_error when nginx is there but does not start.
+struct NginxPair {
+  std::unique_ptr<Nginx> one_worker;
+  std::unique_ptr<Nginx> auto_workers;
+};
+
+NginxPair StartNginx(const Flags& flags, const std::filesystem::path& dir,
+                     const FakeWorkspace& fake, const std::string& token) {
+  const std::string host_port = fake.url().substr(std::string_view("https://").size());
+  NginxPair pair;
+  for (const std::string workers : {"1", "auto"}) {
+    const std::filesystem::path nginx_dir = dir / ("nginx-" + workers);
+    auto nginx = std::make_unique<Nginx>(
+        flags.nginx, nginx_dir, NginxConfig(nginx_dir, workers, host_port, token, fake.ca_file()));
+    (workers == "1" ? pair.one_worker : pair.auto_workers) = std::move(nginx);
+  }
+  return pair;
 }
 
 int Main(int argc, char** argv) {
@@ -255,9 +257,9 @@ int Main(int argc, char** argv) {
                  "[--fake PATH] [--nginx PATH] [--fake-threads N]\n";
     return 2;
   }
-  // Five cases plus start-up; past this something hangs, and SIGALRM ends the run (children
+  // Six cases plus start-up; past this something hangs, and SIGALRM ends the run (children
   // die with us through PR_SET_PDEATHSIG).
-  ::alarm(static_cast<unsigned>(5 * flags.seconds + 120));
+  ::alarm(static_cast<unsigned>(6 * flags.seconds + 120));
 
   TempDir dir("dbproxy-proxy-bench");
   ::chmod(dir.path().c_str(), 0755);
@@ -283,54 +285,51 @@ int Main(int argc, char** argv) {
     std::cerr << "proxy_bench: enroll failed: " << enrolled.Describe() << "\n";
     return 1;
   }
-  const HttpResponse grant = fake.TokenGrant(kClient, kSecret);
-  const std::string token = grant.Json().is_object() ? grant.Json().value("access_token", "") : "";
-  if (token.empty()) {
-    std::cerr << "proxy_bench: token grant for nginx failed: " << grant.Describe() << "\n";
-    return 1;
+  const bool have_nginx = std::filesystem::exists(flags.nginx);
+  NginxPair nginx;
+  if (have_nginx) {
+    const std::string token = NginxToken(fake);
+    if (token.empty()) return 1;
+    nginx = StartNginx(flags, dir.path(), fake, token);
   }
-  const std::string host_port = fake.url().substr(std::string_view("https://").size());
-  Nginx nginx(flags.nginx, dir.path() / "nginx-1",
-              NginxConfig(dir.path() / "nginx-1", "1", host_port, token, fake.ca_file()));
 
   // One call each before measuring: the agent's token is fetched and cached here.
   const HttpResponse agent_probe = agent.Client().Get(kPath);
-  const HttpResponse nginx_probe = UnixHttpClient(nginx.socket().string()).Get(kPath);
   const bool agent_ok = agent_probe.status == 200;
   if (!agent_ok) {
     std::cerr << "proxy_bench: dbproxyd answered GET " << kPath << " with "
               << agent_probe.Describe() << "\n";
   }
-  if (nginx_probe.status != 200) {
-    std::cerr << "proxy_bench: nginx answered GET " << kPath << " with " << nginx_probe.Describe()
-              << "\n";
-    return 1;
+  for (const Nginx* n : {nginx.one_worker.get(), nginx.auto_workers.get()}) {
+    if (n == nullptr) continue;
+    const HttpResponse nginx_probe = UnixHttpClient(n->socket().string()).Get(kPath);
+    if (nginx_probe.status != 200) {
+      std::cerr << "proxy_bench: nginx answered GET " << kPath << " with "
+                << nginx_probe.Describe() << "\n";
+      return 1;
+    }
   }
 
   std::cout << "proxy_bench: GET " << kPath << ", " << flags.seconds << " s per case, "
             << flags.connections << " connections for the parallel cases, response body "
-            << nginx_probe.body.size() << " bytes, " << std::thread::hardware_concurrency()
+            << agent_probe.body.size() << " bytes, " << std::thread::hardware_concurrency()
             << " CPUs, fake workspace threads " << flags.fake_threads
             << "\nagent: " << agent.options().binary << "\nfake: "
-            << (flags.fake.empty() ? "(built with this tree)" : flags.fake)
-            << "\nnginx: " << flags.nginx << "\n";
+            << (flags.fake.empty() ? "(built with this tree)" : flags.fake) << "\nnginx: "
+            << flags.nginx << (have_nginx ? "" : " (not installed: dbproxyd cases only)") << "\n";
   std::vector<CaseResult> results;
   for (const int connections : {1, flags.connections}) {
     if (agent_ok) {
-      results.push_back(
-          Measure("dbproxyd", agent.socket(), connections, flags.seconds, fake));
+      results.push_back(Measure("dbproxyd", agent.socket(), connections, flags.seconds, fake));
     }
+    if (!have_nginx) continue;
     results.push_back(
-        Measure("nginx-1worker", nginx.socket(), connections, flags.seconds, fake));
-  }
-  {
-    Nginx nginx_auto(flags.nginx, dir.path() / "nginx-auto",
-                     NginxConfig(dir.path() / "nginx-auto", "auto", host_port, token,
-                                 fake.ca_file()));
-    results.push_back(Measure("nginx-auto", nginx_auto.socket(), flags.connections,
-                              flags.seconds, fake));
+        Measure("nginx-1worker", nginx.one_worker->socket(), connections, flags.seconds, fake));
+    results.push_back(
+        Measure("nginx-auto", nginx.auto_workers->socket(), connections, flags.seconds, fake));
   }
   PrintTable(results);
+  if (!have_nginx) std::printf("RESULT proxy.nginx status=missing path=%s\n", flags.nginx.c_str());
   agent.Stop();
   const bool failed = std::any_of(results.begin(), results.end(),
                                   [](const CaseResult& r) { return r.errors > 0; });
