@@ -1,8 +1,8 @@
 #include "agent/audit/audit_commit.hpp"
 
+#include <optional>
 #include <utility>
 
-#include "agent/audit/audit_journal.hpp"
 #include "agent/server/responses.hpp"
 
 namespace dbproxy {
@@ -38,8 +38,9 @@ asio::awaitable<bool> CommitAudit(AgentState& state, const AuditRecord& record,
   // service's from the policy the request pinned): nothing here reads the current policy.
   const AuditFormatOptions options{.log_statements = state.config.audit.log_statements};
   std::string line = FormatAuditRecord(record, options);
-  std::vector<std::string> journal;
-  if (state.config.audit.journald) journal = JournalFields(record);
+  // The journald entry's fields are built by the writer thread, from a copy.
+  std::optional<AuditRecord> journal;
+  if (state.audit->WantsJournalCopy()) journal = record;
   const bool committed = co_await state.audit->Commit(std::move(line), std::move(journal), wait);
   // A release that was withdrawn is counted by the record of the 503 that replaces it.
   if (committed || wait != AuditTrail::Wait::kRelease) state.metrics.ObserveRequest(record);

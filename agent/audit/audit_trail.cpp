@@ -76,9 +76,80 @@ Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(asio::any_io_executor loop,
 
 AuditTrail::~AuditTrail() { Stop(); }
 
+bool AuditTrail::WantsJournalCopy() {
+  if (!options_.journald) return false;
+  if (!file_) return true;  // the only sink: the writer reports a missing journal
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  Clock::now().time_since_epoch())
+                                  .count();
+  std::int64_t checked = journal_checked_ms_.load(std::memory_order_relaxed);
+  if (now_ms - checked >= 1000 &&
+      journal_checked_ms_.compare_exchange_strong(checked, now_ms, std::memory_order_relaxed)) {
+    journal_up_.store(JournalAvailable(), std::memory_order_relaxed);
+  }
+  return journal_up_.load(std::memory_order_relaxed);
+}
+
+std::optional<bool> AuditTrail::TryWriteInline(Item* own) {
+  if (!file_ || options_.fsync == AuditFsync::kAlways || !healthy_.load()) return std::nullopt;
+  std::unique_lock<std::mutex> sink(sink_mutex_, std::try_to_lock);
+  if (!sink.owns_lock()) return std::nullopt;  // the writer is at it: queue behind it
+  std::vector<Item> batch;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (stopping_ || rotate_requested_ || !healthy_.load()) return std::nullopt;
+    // What was queued before this record goes first: the chain keeps the order of Commit.
+    for (Item& item : queue_) batch.push_back(std::move(item));
+    const bool drained = !queue_.empty();
+    queue_.clear();
+    if (drained) WakeSpaceWaiters(lock);
+  }
+  const bool release = own != nullptr && own->withdraw;
+  if (own != nullptr) batch.push_back(std::move(*own));
+  std::vector<std::string> lines;
+  const Status written = WriteFile(batch, lines);
+  sink.unlock();
+  if (written) {
+    records_written_.fetch_add(batch.size());
+    std::vector<std::pair<std::string, AuditRecord>> copies;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      Wake(batch[i].durable, true);
+      if (batch[i].journal) copies.emplace_back(std::move(lines[i]), std::move(*batch[i].journal));
+    }
+    // fsync = "batch": tell the writer once that there is something to sync; it syncs within
+    // batch_ms. The copies for journald go the same way, woken only when it sleeps.
+    const bool first_unsynced =
+        options_.fsync == AuditFsync::kBatch && !unsynced_.exchange(true);
+    if (first_unsynced || !copies.empty()) {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      for (auto& copy : copies) journal_copies_.push_back(std::move(copy));
+      if (writer_idle_) wake_writer_.notify_one();
+    }
+    return true;
+  }
+  // The sink failed under us: the trail is down, the release is withdrawn (its caller answers
+  // 503 and records that), and the rest goes back to the front of the queue for the writer's
+  // retries.
+  write_failures_.fetch_add(1);
+  SetHealthy(false, written);
+  std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+  FailWaiters(batch, lock);
+  lock.lock();
+  queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),
+                std::make_move_iterator(batch.end()));
+  wake_writer_.notify_one();
+  return own != nullptr && !release;
+}
+
 asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
-                                         std::vector<std::string> journal_fields, Wait wait) {
+                                         std::optional<AuditRecord> journal_record, Wait wait) {
   const bool release = wait == Wait::kRelease && options_.fail_closed;
+  {
+    Item own{std::move(record_json), std::move(journal_record), nullptr, release};
+    if (const std::optional<bool> done = TryWriteInline(&own)) co_return *done;
+    record_json = std::move(own.json);  // untouched: queue it
+    journal_record = std::move(own.journal);
+  }
   std::shared_ptr<Waiter> durable;
   bool queued = false;
   bool accepted = false;
@@ -101,7 +172,7 @@ asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
         if (healthy && (release || (options_.fsync == AuditFsync::kAlways && file_))) {
           durable = std::make_shared<Waiter>(loop_);
         }
-        queue_.push_back(Item{std::move(record_json), std::move(journal_fields), durable, release});
+        queue_.push_back(Item{std::move(record_json), std::move(journal_record), durable, release});
         if (durable) urgent_ = true;
         if (writer_idle_ || urgent_ || queue_.size() >= kWakeBatch) wake_writer_.notify_one();
         queued = true;
@@ -126,6 +197,7 @@ asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
 
 asio::awaitable<bool> AuditTrail::Barrier() {
   if (!options_.fail_closed) co_return true;
+  if (const std::optional<bool> done = TryWriteInline(nullptr)) co_return *done;
   std::shared_ptr<Waiter> barrier;
   {
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -222,13 +294,20 @@ void AuditTrail::WriterLoop() {
   Clock::time_point sync_due = kNever;
   bool failing = false;
   bool napping = false;  // the last pass had records: poll every kLinger for the next ones
+  // The genesis line of a new start (set by Open before this thread began).
+  bool genesis_due = !genesis_reason_.empty();
+  std::vector<std::pair<std::string, AuditRecord>> copies;
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
     const auto urgent = [&] {
       return stopping_ || rotate_requested_ || urgent_ || queue_.size() >= kWakeBatch ||
-             !genesis_reason_.empty() || !barriers_.empty();
+             genesis_due || !barriers_.empty();
     };
-    const auto has_work = [&] { return urgent() || !queue_.empty(); };
+    // Fast-path writes to sync, when no sync is due yet.
+    const auto has_work = [&] {
+      return urgent() || !queue_.empty() || !journal_copies_.empty() ||
+             (sync_due == kNever && unsynced_.load());
+    };
     if (failing) {
       wake_writer_.wait_for(lock, options_.retry_interval,
                             [&] { return stopping_ || rotate_requested_; });
@@ -244,7 +323,8 @@ void AuditTrail::WriterLoop() {
       writer_idle_ = false;
     }
     const bool stop = stopping_;
-    if (std::exchange(rotate_requested_, false)) reopen_pending_ = true;
+    const bool reopen = std::exchange(rotate_requested_, false);
+    copies.swap(journal_copies_);
     std::vector<std::shared_ptr<Waiter>> barriers;
     if (!failing) {
       // While failing, the kept batch is retried alone: the queue stays bounded.
@@ -258,13 +338,20 @@ void AuditTrail::WriterLoop() {
     }
     lock.unlock();
 
-    if (!batch.empty() || failing || reopen_pending_ || !genesis_reason_.empty() ||
-        !barriers.empty()) {
+    if (!copies.empty()) SendFastPathCopies(copies);
+    if (options_.fsync == AuditFsync::kBatch && sync_due == kNever && unsynced_.load()) {
+      sync_due = Clock::now() + options_.batch;
+    }
+    if (!batch.empty() || failing || reopen || genesis_due || !barriers.empty()) {
+      std::unique_lock<std::mutex> sink(sink_mutex_);
+      if (reopen) reopen_pending_ = true;
       Status status = WriteBatch(batch);
       if (status && file_ && options_.fsync == AuditFsync::kAlways) status = file_->Sync();
       if (status && file_ && options_.fsync == AuditFsync::kBatch && sync_due == kNever) {
         sync_due = Clock::now() + options_.batch;
       }
+      sink.unlock();
+      if (status) genesis_due = false;
       SetHealthy(status.ok(), status);
       if (status) {
         records_written_.fetch_add(batch.size());
@@ -280,7 +367,11 @@ void AuditTrail::WriterLoop() {
     }
     if (sync_due != kNever && (stop || Clock::now() >= sync_due)) {
       sync_due = kNever;
-      if (Status synced = file_->Sync(); !synced) {
+      unsynced_.store(false);  // a fast-path write after this sets it again
+      std::unique_lock<std::mutex> sink(sink_mutex_);
+      Status synced = file_->Sync();
+      sink.unlock();
+      if (!synced) {
         write_failures_.fetch_add(1);
         SetHealthy(false, synced);
         FailWaiters(batch, lock);
@@ -360,11 +451,10 @@ void AuditTrail::SendJournalCopies(std::vector<Item>& batch, const std::vector<s
   }
   std::size_t sent = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    std::vector<std::string>& fields = batch[i].journal;
-    if (fields.empty()) continue;
+    if (!batch[i].journal) continue;
+    std::vector<std::string> fields = JournalFields(*batch[i].journal);
     fields.push_back("DBPROXY_RECORD=" + lines[i]);
     Status one = SendToJournal(fields);
-    fields.pop_back();
     if (one) {
       ++sent;
       continue;
@@ -381,6 +471,20 @@ void AuditTrail::SendJournalCopies(std::vector<Item>& batch, const std::vector<s
                                   " (the audit file is unaffected; counted from now on)");
     }
   }
+}
+
+void AuditTrail::SendFastPathCopies(std::vector<std::pair<std::string, AuditRecord>>& copies) {
+  if (JournalAvailable()) {
+    for (auto& [line, record] : copies) {
+      std::vector<std::string> fields = JournalFields(record);
+      fields.push_back("DBPROXY_RECORD=" + line);
+      if (Status one = SendToJournal(fields); !one && journal_failures_.fetch_add(1) == 0) {
+        Log(LogLevel::kWarning, "cannot copy audit records to journald: " + Detail(one) +
+                                    " (the audit file is unaffected; counted from now on)");
+      }
+    }
+  }
+  copies.clear();
 }
 
 }  // namespace dbproxy

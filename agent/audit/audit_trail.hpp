@@ -1,6 +1,16 @@
 // AuditTrail: the tamper-evident audit trail behind CommitAudit. The event loop formats each
-// record and hands it over; a writer thread of its own chains the lines (common/audit_chain),
-// writes each batch with one write(2), fsyncs per policy, and copies each record to journald.
+// record; the lines are chained (common/audit_chain) and appended to the file with one write(2)
+// per batch, fsynced per policy, and copied to journald.
+//
+// Who writes (the fast path): while the trail is healthy, the file is a sink and fsync is not
+// "always", Commit appends its record itself, on the calling thread, after whatever was queued
+// before it: one write(2) of a few hundred bytes to the page cache, no hand-over to another
+// thread and back (two wake-ups per request, most of a cached token's latency). It only tries
+// the sink's lock: when the writer thread holds it (a batch, an fsync, a retry), the record is
+// queued for the writer as before. The writer thread keeps the rest: fsync ("batch": at most
+// batch_ms after the first unsynced write), journald copies (their fields built there, from a
+// copy of the record), retries while a sink fails, rotation, and every record while the trail
+// is down or fsync = "always".
 //
 // Sinks and "required":
 //   - the file ([audit] file, empty = none) is required whenever configured;
@@ -51,6 +61,7 @@
 #include "agent/asio.hpp"
 #include "agent/audit/audit_log.hpp"
 #include "common/audit/audit_chain.hpp"
+#include "common/audit/audit_record.hpp"
 #include "common/core/config.hpp"
 #include "common/core/result.hpp"
 
@@ -85,12 +96,16 @@ class AuditTrail {
     kQueued,   // back-pressure only; with fsync = "always", until durable while healthy
     kRelease,  // until written per the fsync mode; withdrawn when that fails
   };
-  // Queues one record (a JSON object from FormatAuditRecord) and its journald fields (may be
-  // empty when journald is off). Returns false when a kRelease record was not written (the
-  // caller must not give its answer) or a record was dropped (after Stop(), or a full queue
-  // while the trail is down; counted). Without fail_closed, kRelease waits like kQueued.
-  asio::awaitable<bool> Commit(std::string record_json, std::vector<std::string> journal_fields,
+  // Writes (see "Who writes") or queues one record (a JSON object from FormatAuditRecord) and,
+  // when journald is on, a copy of the record its journal entry is made from (WantsJournalCopy).
+  // Returns false when a kRelease record was not written (the caller must not give its answer)
+  // or a record was dropped (after Stop(), or a full queue while the trail is down; counted).
+  // Without fail_closed, kRelease waits like kQueued.
+  asio::awaitable<bool> Commit(std::string record_json, std::optional<AuditRecord> journal_record,
                                Wait wait = Wait::kQueued);
+  // Whether Commit wants the record for a journald entry: journald is on and is the only sink,
+  // or beside a file its socket exists (checked at most once a second).
+  bool WantsJournalCopy();
   // Waits until the records queued before it were written (fsynced under "always") in a write
   // attempt that also checks the sink; returns whether it succeeded. Without fail_closed,
   // returns true at once.
@@ -121,19 +136,25 @@ class AuditTrail {
   };
   struct Item {
     std::string json;
-    std::vector<std::string> journal;
+    std::optional<AuditRecord> journal;  // the journald entry's source; none: no entry
     // Woken when written (or failed): fsync = "always", or a release.
     std::shared_ptr<Waiter> durable;
     bool withdraw = false;  // a release: dropped, not retried, when its write fails
   };
 
   AuditTrail(asio::any_io_executor loop, AuditTrailOptions options);
+  // The fast path: writes what is queued and then `own` (when given) on the calling thread.
+  // nullopt when it does not apply (see "Who writes"): the caller queues `own` as before, which
+  // is then untouched. Otherwise whether `own` may be answered (false: a release withdrawn).
+  std::optional<bool> TryWriteInline(Item* own);
   void WriterLoop();
   // Writes `batch` (after a genesis line when needed) to the sinks; removes what was written.
   Status WriteBatch(std::vector<Item>& batch);
   Status WriteFile(const std::vector<Item>& batch, std::vector<std::string>& lines);
   void SendJournalCopies(std::vector<Item>& batch, const std::vector<std::string>& lines,
                          Status& status);
+  // The copies of fast-path records (beside a file: best effort, counted).
+  void SendFastPathCopies(std::vector<std::pair<std::string, AuditRecord>>& copies);
   void Wake(std::shared_ptr<Waiter>& waiter, bool ok = false);
   void WakeSpaceWaiters(std::unique_lock<std::mutex>& lock);
   // After a failed attempt: withdraws the failed releases of `batch`, then (under the lock)
@@ -143,14 +164,23 @@ class AuditTrail {
 
   asio::any_io_executor loop_;
   AuditTrailOptions options_;
+  // The sink's state, written by whoever holds sink_mutex_ (the writer thread, or Commit on
+  // the fast path). Never taken while holding mutex_; mutex_ may be taken under it.
+  std::mutex sink_mutex_;
   std::optional<AuditFile> file_;
-  ChainHead head_;                // writer thread only
-  std::string genesis_reason_;    // writer thread only; empty: none due
-  bool reopen_pending_ = false;   // writer thread only
+  ChainHead head_;                // guarded by sink_mutex_
+  std::string genesis_reason_;    // guarded by sink_mutex_; empty: none due
+  bool reopen_pending_ = false;   // guarded by sink_mutex_
+  // Fast-path writes the writer has not synced yet (fsync = "batch").
+  std::atomic<bool> unsynced_{false};
+  std::atomic<std::int64_t> journal_checked_ms_{-1'000'000};  // WantsJournalCopy's last check
+  std::atomic<bool> journal_up_{false};
 
   mutable std::mutex mutex_;
   std::condition_variable wake_writer_;
   std::deque<Item> queue_;                              // guarded by mutex_
+  // Written on the fast path, waiting for their journald copy; guarded by mutex_.
+  std::vector<std::pair<std::string, AuditRecord>> journal_copies_;
   std::vector<std::shared_ptr<Waiter>> space_waiters_;  // guarded by mutex_
   std::vector<std::shared_ptr<Waiter>> barriers_;       // guarded by mutex_
   bool rotate_requested_ = false;                       // guarded by mutex_
