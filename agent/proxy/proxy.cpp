@@ -116,9 +116,10 @@ asio::awaitable<Status> ReadBody(StreamedRequest& exchange, std::int64_t limit, 
   http::request_parser<http::string_body> parser(std::move(exchange.parser));
   parser.body_limit(static_cast<std::uint64_t>(limit));
   boost::system::error_code ec;
-  exchange.stream.expires_after(exchange.request_timeout);
+  exchange.deadline.Arm(exchange.request_timeout, ConnectionDeadline::OnExpiry::kClose);
   co_await http::async_read(exchange.stream, exchange.buffer, parser,
                             asio::redirect_error(asio::use_awaitable, ec));
+  exchange.deadline.Disarm();
   if (ec == http::error::body_limit) {
     co_return MakeError(Errc::kPayloadTooLarge,
                         "request body is larger than the " + std::to_string(limit) +

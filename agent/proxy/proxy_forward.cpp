@@ -93,9 +93,10 @@ asio::awaitable<Status> SendCallerBody(StreamedRequest& exchange, UpstreamTransf
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
     boost::system::error_code ec;
-    exchange.stream.expires_after(exchange.request_timeout);
+    exchange.deadline.Arm(exchange.request_timeout, ConnectionDeadline::OnExpiry::kClose);
     co_await http::async_read(exchange.stream, exchange.buffer, parser,
                               asio::redirect_error(asio::use_awaitable, ec));
+    exchange.deadline.Disarm();
     if (ec == http::error::need_buffer) ec = {};
     if (ec == http::error::body_limit) {
       co_return MakeError(Errc::kPayloadTooLarge,
@@ -195,9 +196,10 @@ asio::awaitable<bool> Relay(StreamedRequest& exchange, UpstreamTransfer& transfe
   http::response_serializer<http::buffer_body> serializer(response);
   boost::system::error_code ec;
   if (no_body) {
-    exchange.stream.expires_after(exchange.request_timeout);
+    exchange.deadline.Arm(exchange.request_timeout, ConnectionDeadline::OnExpiry::kClose);
     co_await http::async_write_header(exchange.stream, serializer,
                                       asio::redirect_error(asio::use_awaitable, ec));
+    exchange.deadline.Disarm();
     co_return !ec && response.keep_alive();
   }
   for (;;) {
@@ -214,9 +216,10 @@ asio::awaitable<bool> Relay(StreamedRequest& exchange, UpstreamTransfer& transfe
     response.body().data = pending.empty() ? nullptr : pending.data();
     response.body().size = pending.size();
     response.body().more = !last;
-    exchange.stream.expires_after(exchange.request_timeout);
+    exchange.deadline.Arm(exchange.request_timeout, ConnectionDeadline::OnExpiry::kClose);
     co_await http::async_write(exchange.stream, serializer,
                                asio::redirect_error(asio::use_awaitable, ec));
+    exchange.deadline.Disarm();
     if (ec == http::error::need_buffer) ec = {};
     if (ec) co_return false;  // the caller went away; destroying the transfer aborts the call
     audit.bytes_out += static_cast<std::int64_t>(pending.size());
@@ -231,10 +234,11 @@ asio::awaitable<bool> Relay(StreamedRequest& exchange, UpstreamTransfer& transfe
 asio::awaitable<void> ContinueIfExpected(StreamedRequest& exchange) {
   if (!beast::iequals(exchange.parser.get()[http::field::expect], "100-continue")) co_return;
   http::response<http::empty_body> interim{http::status::continue_, 11};
-  exchange.stream.expires_after(exchange.request_timeout);
+  exchange.deadline.Arm(exchange.request_timeout, ConnectionDeadline::OnExpiry::kClose);
   boost::system::error_code ignored;  // a failure shows up on the body read that follows
   co_await http::async_write(exchange.stream, interim,
                              asio::redirect_error(asio::use_awaitable, ignored));
+  exchange.deadline.Disarm();
 }
 
 asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error, AuditRecord& audit,

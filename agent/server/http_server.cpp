@@ -37,6 +37,22 @@ Error ReadError(const boost::system::error_code& ec) {
   return MakeError(Errc::kInvalidRequest, "malformed HTTP request");
 }
 
+// Writes `response`: at once when the socket takes all of it (the usual small answer; the socket
+// is in non-blocking mode, see Serve), which spares the round through the event loop an
+// asynchronous write costs even when it completes at once; what the socket did not take is
+// written asynchronously.
+asio::awaitable<boost::system::error_code> WriteResponse(HttpStream& stream,
+                                                         HttpResponse& response) {
+  http::response_serializer<http::string_body> serializer(response);
+  boost::system::error_code ec;
+  http::write(stream.socket(), serializer, ec);
+  if (!ec && serializer.is_done()) co_return ec;
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
+  ec = {};
+  co_await http::async_write(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+  co_return ec;
+}
+
 }  // namespace
 
 bool IsLoopbackHost(std::string_view host) {
@@ -61,6 +77,7 @@ bool IsLoopbackHost(std::string_view host) {
 struct HttpServer::Session {
   HttpStream* stream = nullptr;
   bool busy = false;
+  ConnectionDeadline deadline;
 };
 
 std::string NewRequestId() {
@@ -86,11 +103,20 @@ HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options,
       options_(std::move(options)),
       handler_(std::move(handler)),
       on_error_(std::move(on_error)),
-      acceptor_(io) {}
+      acceptor_(io),
+      sweep_timer_(io) {
+  // A deadline acts at most a tick late: a quarter of the shortest timeout, at most 1 s.
+  const auto shortest = std::min(options_.idle_timeout, options_.request_timeout);
+  sweep_tick_ = std::clamp<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(shortest) / 4,
+      std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
 
 HttpServer::~HttpServer() {
+  *alive_ = false;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  sweep_timer_.cancel();
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Listen(asio::io_context& io,
@@ -187,15 +213,42 @@ asio::awaitable<bool> WriteWholeResponse(StreamedRequest& exchange, HttpResponse
   response.keep_alive(keep_alive && !exchange.closing);
   response.set("X-Request-Id", exchange.context.request_id);
   response.prepare_payload();
-  exchange.stream.expires_after(exchange.request_timeout);
-  boost::system::error_code ec;
-  co_await http::async_write(exchange.stream, response,
-                             asio::redirect_error(asio::use_awaitable, ec));
+  exchange.deadline.Arm(exchange.request_timeout, ConnectionDeadline::OnExpiry::kClose);
+  const boost::system::error_code ec = co_await WriteResponse(exchange.stream, response);
+  exchange.deadline.Disarm();
   WipeString(response.body());
   co_return !ec && response.keep_alive();
 }
 
-void HttpServer::Start() { asio::co_spawn(io_, AcceptLoop(), asio::detached); }
+void HttpServer::Start() {
+  asio::co_spawn(io_, AcceptLoop(), asio::detached);
+  asio::co_spawn(io_, SweepLoop(alive_), asio::detached);
+}
+
+asio::awaitable<void> HttpServer::SweepLoop(std::shared_ptr<bool> alive) {
+  for (;;) {
+    sweep_timer_.expires_after(sweep_tick_);
+    boost::system::error_code ec;
+    co_await sweep_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (!*alive) co_return;  // the server is gone: touch nothing of it
+    if (stopping_ && sessions_.empty()) co_return;
+    Sweep();
+  }
+}
+
+void HttpServer::Sweep() {
+  const auto now = ConnectionDeadline::Clock::now();
+  for (Session* session : sessions_) {
+    ConnectionDeadline::OnExpiry what{};
+    if (!session->deadline.Due(now, &what)) continue;
+    boost::system::error_code ignored;
+    if (what == ConnectionDeadline::OnExpiry::kClose) {
+      session->stream->socket().close(ignored);
+    } else {
+      session->stream->socket().cancel(ignored);
+    }
+  }
+}
 
 void HttpServer::Stop() {
   if (stopping_) return;
@@ -248,12 +301,14 @@ asio::awaitable<void> HttpServer::Serve(asio::generic::stream_protocol::socket s
     attested.emplace(PeerAttestation::Unattested());
   }
   PeerAttestation peer = std::move(**attested);
+  boost::system::error_code ignored;
   if (options_.peer_kind == PeerKind::kLoopbackTcp) {
-    boost::system::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   }
+  // Synchronous writes (WriteResponse) return would_block instead of waiting for the peer.
+  socket.non_blocking(true, ignored);
   HttpStream stream(std::move(socket));
-  Session session{.stream = &stream, .busy = false};
+  Session session{.stream = &stream, .busy = false, .deadline = {}};
   sessions_.insert(&session);
   HttpReadBuffer buffer;
   for (;;) {
@@ -262,14 +317,15 @@ asio::awaitable<void> HttpServer::Serve(asio::generic::stream_protocol::socket s
     if (!again || stopping_) break;
   }
   sessions_.erase(&session);
-  boost::system::error_code ignored;
   stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
 }
 
 asio::awaitable<bool> HttpServer::ServeOne(HttpStream& stream, HttpReadBuffer& buffer,
                                            PeerAttestation& peer, Session& session,
                                            const std::optional<Error>& unattested) {
-  if (!co_await AwaitRequest(stream, buffer, options_.idle_timeout)) co_return false;
+  if (!co_await AwaitRequest(stream, buffer, session.deadline, options_.idle_timeout)) {
+    co_return false;
+  }
   // A request has begun: from here on it gets an answer and an audit record, unless the peer
   // goes away or the server closes the connection.
   session.busy = true;
@@ -284,20 +340,20 @@ asio::awaitable<bool> HttpServer::ServeOne(HttpStream& stream, HttpReadBuffer& b
   // parser compares the length with the optional, and every length is greater than none.)
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   const boost::system::error_code ec =
-      co_await ReadHeader(stream, buffer, parser, options_.request_timeout);
+      co_await ReadHeader(stream, buffer, parser, session.deadline, options_.request_timeout);
   if (ec) {
     if (ConnectionGone(ec)) co_return false;
-    co_return co_await Refuse(stream, ReadError(ec), RefusedRequest{}, context);
+    co_return co_await Refuse(session, ReadError(ec), RefusedRequest{}, context);
   }
   const std::string method(parser.get().method_string());
   const std::string target(parser.get().target());
   const RefusedRequest line{.method = method, .target = target};
-  if (unattested) co_return co_await Refuse(stream, *unattested, line, context);
+  if (unattested) co_return co_await Refuse(session, *unattested, line, context);
   if (options_.peer_kind == PeerKind::kLoopbackTcp) {
     // A browser tricked into calling the port (DNS rebinding) names another host.
     if (!IsLoopbackHost(parser.get()[http::field::host])) {
       co_return co_await Refuse(
-          stream,
+          session,
           MakeError(Errc::kForbidden, "the Host header must name a loopback address "
                                       "(127.0.0.1, [::1] or localhost, with the port)"),
           line, context);
@@ -305,18 +361,19 @@ asio::awaitable<bool> HttpServer::ServeOne(HttpStream& stream, HttpReadBuffer& b
   }
   if (Status fresh = peer.Refresh(); !fresh) {
     // Re-attested before the body is read: a caller that changed is not read any further.
-    co_return co_await Refuse(stream, fresh.error(), line, context);
+    co_return co_await Refuse(session, fresh.error(), line, context);
   }
   if (streaming_handler_ && streaming_wants_(target)) {
     StreamedRequest exchange{.stream = stream, .buffer = buffer, .parser = parser,
-                             .context = context, .request_timeout = options_.request_timeout,
+                             .context = context, .deadline = session.deadline,
+                             .request_timeout = options_.request_timeout,
                              .closing = stopping_};
     co_return co_await streaming_handler_(exchange);
   }
-  co_return co_await ReadAndHandle(stream, buffer, parser, line, context);
+  co_return co_await ReadAndHandle(session, buffer, parser, line, context);
 }
 
-asio::awaitable<bool> HttpServer::ReadAndHandle(HttpStream& stream, HttpReadBuffer& buffer,
+asio::awaitable<bool> HttpServer::ReadAndHandle(Session& session, HttpReadBuffer& buffer,
                                                     HttpHeaderParser& parser,
                                                     const RefusedRequest& line,
                                                     RequestContext& context) {
@@ -326,40 +383,40 @@ asio::awaitable<bool> HttpServer::ReadAndHandle(HttpStream& stream, HttpReadBuff
   // without a limit: compare it with ours here.
   const boost::optional<std::uint64_t> length = full.content_length();
   if (length && *length > options_.body_limit) {
-    co_return co_await Refuse(stream, ReadError(http::error::body_limit), line, context);
+    co_return co_await Refuse(session, ReadError(http::error::body_limit), line, context);
   }
   // Reserve the whole body at once so a secret in it is never left behind by a realloc.
   if (length) full.get().body().reserve(static_cast<std::size_t>(*length));
   const boost::system::error_code ec =
-      co_await ReadBody(stream, buffer, full, options_.request_timeout);
+      co_await ReadBody(*session.stream, buffer, full, session.deadline, options_.request_timeout);
   if (ec) {
     WipeString(full.get().body());  // a partial body may hold part of a secret
     if (ConnectionGone(ec)) co_return false;
-    co_return co_await Refuse(stream, ReadError(ec), line, context);
+    co_return co_await Refuse(session, ReadError(ec), line, context);
   }
   HttpRequest request = full.release();
   HttpResponse response = co_await handler_(request, context);
   WipeString(request.body());
   // A handler may ask to close the connection after its answer (response.keep_alive(false)).
   const bool keep_alive = request.keep_alive() && response.keep_alive();
-  co_return co_await Answer(stream, response, keep_alive, context);
+  co_return co_await Answer(session, response, keep_alive, context);
 }
 
-asio::awaitable<bool> HttpServer::Refuse(HttpStream& stream, const Error& error,
+asio::awaitable<bool> HttpServer::Refuse(Session& session, const Error& error,
                                              const RefusedRequest& line,
                                              RequestContext& context) {
   HttpResponse response = co_await on_error_(error, line, context);
-  co_return co_await Answer(stream, response, /*keep_alive=*/false, context);
+  co_return co_await Answer(session, response, /*keep_alive=*/false, context);
 }
 
-asio::awaitable<bool> HttpServer::Answer(HttpStream& stream, HttpResponse& response,
+asio::awaitable<bool> HttpServer::Answer(Session& session, HttpResponse& response,
                                              bool keep_alive, const RequestContext& context) {
   response.keep_alive(keep_alive && !stopping_);
   response.set("X-Request-Id", context.request_id);
   response.prepare_payload();
-  stream.expires_after(options_.request_timeout);
-  boost::system::error_code ec;
-  co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+  session.deadline.Arm(options_.request_timeout, ConnectionDeadline::OnExpiry::kClose);
+  const boost::system::error_code ec = co_await WriteResponse(*session.stream, response);
+  session.deadline.Disarm();
   WipeString(response.body());  // it may have carried an access token
   co_return !ec && response.keep_alive();
 }

@@ -6,7 +6,8 @@
 // holds the client end, found through NETLINK_SOCK_DIAG and /proc), and re-attested before each
 // request is handled. A loopback peer that cannot be attested gets 403 unidentified (audited)
 // for its first request, never service as "someone local". Every read has a deadline, headers
-// and bodies have caps, and the number of connections is bounded.
+// and bodies have caps, and the number of connections is bounded. Deadlines: one per
+// connection (ConnectionDeadline), acted on by one sweeper timer for the whole server.
 // Threading: everything runs on the io_context's single thread.
 #pragma once
 
@@ -23,6 +24,7 @@
 #include <string_view>
 
 #include "agent/asio.hpp"
+#include "agent/server/connection_deadline.hpp"
 #include "agent/server/peer.hpp"
 #include "common/core/result.hpp"
 
@@ -73,6 +75,9 @@ struct StreamedRequest {
   HttpReadBuffer& buffer;
   HttpHeaderParser& parser;  // the handler may move it into a parser with a body type
   RequestContext& context;
+  // The connection's deadline: arm it (request_timeout) before each read or write of the
+  // exchange. kClose: past it the socket is closed and the operation fails.
+  ConnectionDeadline& deadline;
   std::chrono::seconds request_timeout;  // per read or write of the exchange
   bool closing = false;                  // the server is stopping: answer Connection: close
 };
@@ -173,20 +178,24 @@ class HttpServer {
   HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler,
                  HttpErrorResponder on_error);
   asio::awaitable<void> AcceptLoop();
+  // Every tick, acts on the connections whose deadline passed; runs until the server is
+  // stopped and its last connection is gone (or it is destroyed).
+  asio::awaitable<void> SweepLoop(std::shared_ptr<bool> alive);
+  void Sweep();
   asio::awaitable<void> Serve(asio::generic::stream_protocol::socket socket);
   // Reads and answers one request on a connection; returns whether it may serve another.
   // `unattested`: why a loopback peer could not be attested (its request is refused with it).
   asio::awaitable<bool> ServeOne(HttpStream& stream, HttpReadBuffer& buffer,
                                  PeerAttestation& peer, Session& session,
                                  const std::optional<Error>& unattested);
-  asio::awaitable<bool> ReadAndHandle(HttpStream& stream, HttpReadBuffer& buffer,
+  asio::awaitable<bool> ReadAndHandle(Session& session, HttpReadBuffer& buffer,
                                       HttpHeaderParser& parser, const RefusedRequest& line,
                                       RequestContext& context);
   // Answers through on_error_ and ends the connection (returns false).
-  asio::awaitable<bool> Refuse(HttpStream& stream, const Error& error,
+  asio::awaitable<bool> Refuse(Session& session, const Error& error,
                                const RefusedRequest& line, RequestContext& context);
   // Writes `response` (X-Request-Id, keep-alive unless stopping); wipes its body.
-  asio::awaitable<bool> Answer(HttpStream& stream, HttpResponse& response, bool keep_alive,
+  asio::awaitable<bool> Answer(Session& session, HttpResponse& response, bool keep_alive,
                                const RequestContext& context);
 
   asio::io_context& io_;
@@ -196,6 +205,9 @@ class HttpServer {
   StreamingFilter streaming_wants_;
   StreamingHandler streaming_handler_;
   asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
+  asio::steady_timer sweep_timer_;
+  std::chrono::milliseconds sweep_tick_{1000};
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
   std::set<Session*> sessions_;
   bool stopping_ = false;
   bool owns_path_ = true;  // false for an adopted socket
