@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -155,7 +156,30 @@ Status PeerAttestation::Bind(pid_t pid, uid_t uid, int pidfd) {
   return ReadProc(/*attesting=*/true);
 }
 
-Status PeerAttestation::Refresh() { return ReadProc(/*attesting=*/false); }
+Status PeerAttestation::Refresh() {
+  if (Unchanged()) return Status::Ok();
+  return ReadProc(/*attesting=*/false);
+}
+
+bool PeerAttestation::Unchanged() {
+  constexpr std::chrono::seconds kFullReadEvery{1};
+  if (proc_dir_ < 0 || std::chrono::steady_clock::now() - full_read_at_ >= kFullReadEvery) {
+    return false;
+  }
+  struct stat owner {};
+  if (::fstat(proc_dir_, &owner) != 0 || owner.st_uid != owner_uid_ ||
+      owner.st_gid != owner_gid_) {
+    return false;
+  }
+  std::array<char, 4096> exe{};
+  const ssize_t exe_length = ::readlinkat(proc_dir_, "exe", exe.data(), exe.size() - 1);
+  const std::string_view now_exe =
+      exe_length > 0 ? std::string_view(exe.data(), static_cast<std::size_t>(exe_length))
+                     : std::string_view();
+  if (now_exe != identity_.exe) return false;
+  // After the reads: they describe the process the pidfd names only if it is still alive.
+  return Alive();
+}
 
 Status PeerAttestation::ReadProc(bool attesting) {
   const std::optional<ProcStatus> status = ParseProcStatus(PreadAll(status_fd_));
@@ -176,6 +200,16 @@ Status PeerAttestation::ReadProc(bool attesting) {
     return MakeError(Errc::kUnidentified, "the calling process changed its user id");
   }
   if (attesting) exe_readable_ = exe_length > 0;
+  // What the cheap checks compare with until the next full read. Read after status: a change
+  // between the two is seen by the next check, never hidden by it.
+  struct stat owner {};
+  if (::fstat(proc_dir_, &owner) == 0) {
+    owner_uid_ = owner.st_uid;
+    owner_gid_ = owner.st_gid;
+    full_read_at_ = std::chrono::steady_clock::now();
+  } else {
+    full_read_at_ = {};
+  }
   const bool ids_changed = identity_.user.empty() || status->effective_gid != identity_.gid ||
                            status->groups != identity_.groups;
   identity_.uid = status->effective_uid;
@@ -215,6 +249,9 @@ PeerAttestation& PeerAttestation::operator=(PeerAttestation&& other) noexcept {
     identity_ = std::move(other.identity_);
     group_names_ = std::move(other.group_names_);
     connected_uid_ = other.connected_uid_;
+    owner_uid_ = other.owner_uid_;
+    owner_gid_ = other.owner_gid_;
+    full_read_at_ = other.full_read_at_;
     exe_readable_ = other.exe_readable_;
     pidfd_ = std::exchange(other.pidfd_, -1);
     proc_dir_ = std::exchange(other.proc_dir_, -1);
