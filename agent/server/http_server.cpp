@@ -259,6 +259,9 @@ void HttpServer::Stop() {
   for (Session* session : sessions_) {
     if (!session->busy) session->stream->socket().close(ignored);
   }
+  // The sweeper lives on while connections drain; with none left it must not hold the event
+  // loop for another tick.
+  if (sessions_.empty()) sweep_timer_.cancel();
 }
 
 void HttpServer::CloseAll() {
@@ -317,6 +320,7 @@ asio::awaitable<void> HttpServer::Serve(asio::generic::stream_protocol::socket s
     if (!again || stopping_) break;
   }
   sessions_.erase(&session);
+  if (stopping_ && sessions_.empty()) sweep_timer_.cancel();
   stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
 }
 
