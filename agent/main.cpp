@@ -1,4 +1,6 @@
 // dbproxyd: the per-host Databricks credential agent.
+#include <malloc.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -76,6 +78,11 @@ int RunAgent(const std::string& path) {
 int main(int argc, char** argv) {
   // Before anything can use OpenSSL: its buffers are wiped when freed (agent/wiping_heap.hpp).
   const bool wiping_openssl = dbproxy::UseWipingHeapForOpenSsl();
+  // Freed memory is wiped (agent/wiping_heap.hpp): a heap whose top glibc keeps trimming and
+  // growing again (and large blocks mapped and unmapped per call, e.g. libcurl's transfer
+  // buffers) would make every wipe fault fresh pages in first. Keep them in the heap.
+  ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
   CLI::App app{"dbproxyd: per-host Databricks credential agent"};
   std::string config_path = "/etc/dbproxy/agent.toml";
   app.add_option("--config", config_path, "agent configuration file");

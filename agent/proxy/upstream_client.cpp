@@ -72,6 +72,7 @@ UpstreamClient::UpstreamClient(asio::io_context& io, UpstreamClientOptions optio
 }
 
 UpstreamClient::~UpstreamClient() {
+  *alive_ = false;
   Stop();
   for (CURL* easy : idle_handles_)
     curl_easy_cleanup(easy);
@@ -193,14 +194,25 @@ void UpstreamClient::Arm(const std::shared_ptr<Watch>& watch) {
 int UpstreamClient::OnTimer(CURLM* /*multi*/, long timeout_ms, void* self) {
   auto* client = static_cast<UpstreamClient*>(self);
   if (client->stopped_) return 0;
-  if (timeout_ms < 0) {
-    client->timer_.cancel();
+  // Never call back into curl from here: the wake-up runs from the event loop. Every call
+  // re-arming the timer would cost a timerfd_settime(2) per transfer, and curl calls this
+  // several times per transfer.
+  if (timeout_ms < 0) return 0;  // nothing due: a wake-up already set just comes early
+  if (timeout_ms == 0) {
+    asio::post(client->io_, [client, alive = client->alive_] {
+      if (*alive) client->Act(CURL_SOCKET_TIMEOUT, 0);
+    });
     return 0;
   }
-  // Never call back into curl from here: the timer handler runs from the event loop.
-  client->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-  client->timer_.async_wait([client](boost::system::error_code ec) {
-    if (!ec) client->Act(CURL_SOCKET_TIMEOUT, 0);
+  const auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  if (client->timer_armed_ && client->timer_.expiry() <= due) return 0;
+  client->timer_.expires_at(due);  // cancels the later wait, if any
+  client->timer_armed_ = true;
+  const std::uint64_t generation = ++client->timer_generation_;
+  client->timer_.async_wait([client, generation](boost::system::error_code ec) {
+    if (ec) return;  // replaced or stopped
+    if (generation == client->timer_generation_) client->timer_armed_ = false;
+    client->Act(CURL_SOCKET_TIMEOUT, 0);
   });
   return 0;
 }

@@ -160,7 +160,13 @@ class UpstreamClient {
   asio::io_context& io_;
   UpstreamClientOptions options_;
   CURLM* multi_;
+  // curl's timeout (CURLMOPT_TIMERFUNCTION), coalesced: re-armed only when curl asks for an
+  // earlier wake-up than the one set. A wake-up that comes early is harmless: curl acts on
+  // what is due and asks again. timer_generation_ tells the current wait from a replaced one.
   asio::steady_timer timer_;
+  bool timer_armed_ = false;
+  std::uint64_t timer_generation_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
   std::map<curl_socket_t, std::shared_ptr<Watch>> watches_;
   std::map<CURL*, UpstreamTransfer*> transfers_;
   std::vector<CURL*> idle_handles_;
