@@ -571,19 +571,23 @@ nlohmann::json BodyOf(const RawResponse& answer) {
   return body.is_object() ? body : nlohmann::json::object();
 }
 
+// What both exec tests start with: two answers, the first (before the exec) served as exec-a
+// with its role's default scope.
+void ExpectTwoAnswersFirstAsServiceA(const ExecOutcome& run) {
+  ASSERT_GT(run.pid, 0);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_EQ(run.answers.size(), 2U) << run.output;
+  EXPECT_EQ(run.answers[0].status, 200) << run.output;
+  EXPECT_EQ(BodyOf(run.answers[0]).value("scope", ""), "all-apis") << run.output;
+}
+
 TEST_F(PeerIdentityTest, ExecIntoAnotherServiceBetweenKeepAliveRequests) {
   const ExecPrograms programs = PrepareExecPrograms();
   const HarnessStatus enrolled = StartAndEnroll();
   ASSERT_TRUE(enrolled.ok()) << enrolled.error;
   const ExecOutcome run = TwoRequestsAcrossExec(agent_->socket().string(), programs,
                                                 programs.service_a, programs.service_b);
-  ASSERT_GT(run.pid, 0);
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  ASSERT_EQ(run.answers.size(), 2U) << run.output;
-
-  // The first request, as exec-a: its role's default scope.
-  EXPECT_EQ(run.answers[0].status, 200) << run.output;
-  EXPECT_EQ(BodyOf(run.answers[0]).value("scope", ""), "all-apis") << run.output;
+  ASSERT_NO_FATAL_FAILURE(ExpectTwoAnswersFirstAsServiceA(run));
   const std::vector<nlohmann::json> records = AuditRecordsOf(run.pid, 2);
   ASSERT_EQ(records.size(), 2U) << ReadFile(agent_->audit_file());
   EXPECT_EQ(records[0].value("exe", ""), programs.service_a) << records[0].dump();
@@ -616,11 +620,7 @@ TEST_F(PeerIdentityTest, ExecIntoUnknownBinaryBetweenKeepAliveRequestsIsRefused)
   ASSERT_TRUE(enrolled.ok()) << enrolled.error;
   const ExecOutcome run = TwoRequestsAcrossExec(agent_->socket().string(), programs,
                                                 programs.service_a, programs.unknown);
-  ASSERT_GT(run.pid, 0);
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  ASSERT_EQ(run.answers.size(), 2U) << run.output;
-  EXPECT_EQ(run.answers[0].status, 200) << run.output;
-  EXPECT_EQ(BodyOf(run.answers[0]).value("scope", ""), "all-apis") << run.output;
+  ASSERT_NO_FATAL_FAILURE(ExpectTwoAnswersFirstAsServiceA(run));
 
   // No service matches the new executable: 403 unidentified, no token.
   const RawResponse& second = run.answers[1];
