@@ -346,6 +346,16 @@ TEST_F(PeerIdentityTest, ConnectionPassedByZombieConnectorIsRefused) {
       << ReadFile(agent_->audit_file());
 }
 
+// In a forked child: asks for a token on `connection`, writes the answer (with this child's
+// pid) to `results_fd` and exits.
+[[noreturn]] void ReportTokenAnswerAndExit(int connection, int results_fd) {
+  nlohmann::json answer = ToJson(Exchange(connection, "POST", "/v1/token", "{}"));
+  answer["pid"] = ::getpid();
+  const std::string text = answer.dump();
+  (void)!::write(results_fd, text.data(), text.size());
+  ::_exit(0);
+}
+
 // Makes the test process the reaper of its orphaned grandchildren for one test.
 class ChildSubreaper {
  public:
@@ -387,11 +397,7 @@ TEST_F(PeerIdentityTest, ConnectionInheritedFromExitedParentIsRefused) {
     if (child == 0) {
       // Use the connection once the parent has exited (and this child was reparented).
       for (int i = 0; i < 1000 && ::getppid() == parent_pid; ++i) ::usleep(10'000);
-      nlohmann::json answer = ToJson(Exchange(connection, "POST", "/v1/token", "{}"));
-      answer["pid"] = ::getpid();
-      const std::string text = answer.dump();
-      (void)!::write(results[1], text.data(), text.size());
-      ::_exit(0);
+      ReportTokenAnswerAndExit(connection, results[1]);
     }
     return child > 0 ? 0 : 3;
   });
@@ -449,11 +455,7 @@ TEST_F(PeerIdentityTest, ProcessExitBetweenKeepAliveRequestsIsRefused) {
       pollfd wait{.fd = go[0], .events = POLLIN, .revents = 0};
       char byte = 0;
       if (::poll(&wait, 1, 10'000) != 1 || ::read(go[0], &byte, 1) != 1) ::_exit(1);
-      nlohmann::json answer = ToJson(Exchange(connection, "POST", "/v1/token", "{}"));
-      answer["pid"] = ::getpid();
-      const std::string text = answer.dump();
-      (void)!::write(results[1], text.data(), text.size());
-      ::_exit(0);
+      ReportTokenAnswerAndExit(connection, results[1]);
     }
     return child > 0 ? 0 : 3;
   });
