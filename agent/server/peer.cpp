@@ -54,6 +54,13 @@ std::string PreadAll(int fd) {
   return text;
 }
 
+// The target of /proc/<pid>/exe ("" when it cannot be read: exited, or no permission).
+std::string ExeLink(int proc_dir) {
+  std::array<char, 4096> exe{};
+  const ssize_t length = ::readlinkat(proc_dir, "exe", exe.data(), exe.size() - 1);
+  return length > 0 ? std::string(exe.data(), static_cast<std::size_t>(length)) : std::string();
+}
+
 // Whether the process of `proc_dir` (/proc/<pid>) has `socket:[inode]` open.
 bool HoldsSocket(int proc_dir, std::uint64_t inode) {
   const int fd_dir = ::openat(proc_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -171,45 +178,38 @@ bool PeerAttestation::Unchanged() {
       owner.st_gid != owner_gid_) {
     return false;
   }
-  std::array<char, 4096> exe{};
-  const ssize_t exe_length = ::readlinkat(proc_dir_, "exe", exe.data(), exe.size() - 1);
-  const std::string_view now_exe =
-      exe_length > 0 ? std::string_view(exe.data(), static_cast<std::size_t>(exe_length))
-                     : std::string_view();
-  if (now_exe != identity_.exe) return false;
+  if (ExeLink(proc_dir_) != identity_.exe) return false;
   // After the reads: they describe the process the pidfd names only if it is still alive.
   return Alive();
 }
 
 Status PeerAttestation::ReadProc(bool attesting) {
+  // What the cheap checks compare with until the next full read, taken *before* the reads: a
+  // setuid between this stat and the status read leaves an owner older than the identity, so
+  // the next check sees the difference and reads again (taken after, it would hide it).
+  struct stat owner {};
+  const bool owner_known = ::fstat(proc_dir_, &owner) == 0;
   const std::optional<ProcStatus> status = ParseProcStatus(PreadAll(status_fd_));
   const std::string cgroup_text = PreadAll(cgroup_fd_);
-  std::array<char, 4096> exe{};
-  const ssize_t exe_length = ::readlinkat(proc_dir_, "exe", exe.data(), exe.size() - 1);
+  std::string exe = ExeLink(proc_dir_);
   // Checked after the reads, on every request. At attestation the /proc fds were opened by PID
   // after accept: they describe the caller only if it was still alive afterwards (else the PID
   // may have been reused). Later, the fds stay bound to the process, but an exited process
   // that is not yet reaped (a zombie) still reads as its uid: whoever holds the connection now
   // (passed with SCM_RIGHTS, inherited by a child) must not act in its name. The pidfd says
   // it has exited, State: Z says so too, and so does its exe link going unreadable.
-  const bool exe_lost = !attesting && exe_readable_ && exe_length <= 0;
+  const bool exe_lost = !attesting && exe_readable_ && exe.empty();
   if (!status || status->Exited() || exe_lost || !Alive()) {
     return MakeError(Errc::kUnidentified, "the calling process is gone");
   }
   if (status->effective_uid != connected_uid_) {
     return MakeError(Errc::kUnidentified, "the calling process changed its user id");
   }
-  if (attesting) exe_readable_ = exe_length > 0;
-  // What the cheap checks compare with until the next full read. Read after status: a change
-  // between the two is seen by the next check, never hidden by it.
-  struct stat owner {};
-  if (::fstat(proc_dir_, &owner) == 0) {
-    owner_uid_ = owner.st_uid;
-    owner_gid_ = owner.st_gid;
-    full_read_at_ = std::chrono::steady_clock::now();
-  } else {
-    full_read_at_ = {};
-  }
+  if (attesting) exe_readable_ = !exe.empty();
+  owner_uid_ = owner_known ? owner.st_uid : static_cast<uid_t>(-1);
+  owner_gid_ = owner_known ? owner.st_gid : static_cast<gid_t>(-1);
+  full_read_at_ = owner_known ? std::chrono::steady_clock::now()
+                              : std::chrono::steady_clock::time_point{};
   const bool ids_changed = identity_.user.empty() || status->effective_gid != identity_.gid ||
                            status->groups != identity_.groups;
   identity_.uid = status->effective_uid;
@@ -217,8 +217,7 @@ Status PeerAttestation::ReadProc(bool attesting) {
   identity_.groups = status->groups;
   identity_.cgroup = CgroupPathFromCgroupFile(cgroup_text);
   identity_.unit = UnitFromCgroupFile(cgroup_text);
-  identity_.exe = exe_length > 0 ? std::string(exe.data(), static_cast<std::size_t>(exe_length))
-                                 : std::string();
+  identity_.exe = std::move(exe);
   if (ids_changed) {  // NSS lookups only when ids change: they may be slow (LDAP, sssd)
     identity_.user = UserName(identity_.uid);
     identity_.group = GroupName(identity_.gid);
