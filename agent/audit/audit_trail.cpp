@@ -20,6 +20,13 @@ constexpr std::chrono::milliseconds kLinger{2};
 // A queue this long wakes the writer at once.
 constexpr std::size_t kWakeBatch = 256;
 
+// One journald entry: the record's fields and the exact chained line.
+Status SendJournalEntry(const AuditRecord& record, const std::string& line) {
+  std::vector<std::string> fields = JournalFields(record);
+  fields.push_back("DBPROXY_RECORD=" + line);
+  return SendToJournal(fields);
+}
+
 std::string Detail(const Status& status) {
   if (status) return "";
   return status.error().log_detail.empty() ? status.error().message : status.error().log_detail;
@@ -452,9 +459,7 @@ void AuditTrail::SendJournalCopies(std::vector<Item>& batch, const std::vector<s
   std::size_t sent = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!batch[i].journal) continue;
-    std::vector<std::string> fields = JournalFields(*batch[i].journal);
-    fields.push_back("DBPROXY_RECORD=" + lines[i]);
-    Status one = SendToJournal(fields);
+    Status one = SendJournalEntry(*batch[i].journal, lines[i]);
     if (one) {
       ++sent;
       continue;
@@ -466,25 +471,24 @@ void AuditTrail::SendJournalCopies(std::vector<Item>& batch, const std::vector<s
       batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(sent));
       return;
     }
-    if (journal_failures_.fetch_add(1) == 0) {
-      Log(LogLevel::kWarning, "cannot copy audit records to journald: " + Detail(one) +
-                                  " (the audit file is unaffected; counted from now on)");
-    }
+    CountJournalFailure(one);
   }
 }
 
 void AuditTrail::SendFastPathCopies(std::vector<std::pair<std::string, AuditRecord>>& copies) {
   if (JournalAvailable()) {
     for (auto& [line, record] : copies) {
-      std::vector<std::string> fields = JournalFields(record);
-      fields.push_back("DBPROXY_RECORD=" + line);
-      if (Status one = SendToJournal(fields); !one && journal_failures_.fetch_add(1) == 0) {
-        Log(LogLevel::kWarning, "cannot copy audit records to journald: " + Detail(one) +
-                                    " (the audit file is unaffected; counted from now on)");
-      }
+      if (Status one = SendJournalEntry(record, line); !one) CountJournalFailure(one);
     }
   }
   copies.clear();
+}
+
+void AuditTrail::CountJournalFailure(const Status& failed) {
+  if (journal_failures_.fetch_add(1) == 0) {
+    Log(LogLevel::kWarning, "cannot copy audit records to journald: " + Detail(failed) +
+                                " (the audit file is unaffected; counted from now on)");
+  }
 }
 
 }  // namespace dbproxy

@@ -155,6 +155,8 @@ class AuditTrail {
                          Status& status);
   // The copies of fast-path records (beside a file: best effort, counted).
   void SendFastPathCopies(std::vector<std::pair<std::string, AuditRecord>>& copies);
+  // A failed journald copy beside a file: counted; the first one is logged.
+  void CountJournalFailure(const Status& failed);
   void Wake(std::shared_ptr<Waiter>& waiter, bool ok = false);
   void WakeSpaceWaiters(std::unique_lock<std::mutex>& lock);
   // After a failed attempt: withdraws the failed releases of `batch`, then (under the lock)
