@@ -1,8 +1,10 @@
 #include "agent/agent.hpp"
 
 #include <grp.h>
+#include <sched.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <array>
 #include <csignal>
 #include <filesystem>
@@ -24,6 +26,13 @@ namespace dbproxy {
 namespace {
 
 constexpr std::chrono::seconds kDrainTimeout{10};
+constexpr std::size_t kUpstreamBufferBytes = 256 * 1024;
+
+std::int64_t SteadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 Result<gid_t> ResolveAdminGroup(const std::string& name) {
   if (name.empty()) return static_cast<gid_t>(-1);
@@ -70,13 +79,14 @@ HttpServerOptions ServerOptions(const AgentSection& agent, const std::string& pa
 
 // The one-line STATUS= shown by `systemctl status dbproxyd`.
 std::string StatusSummary(const AgentState& state) {
-  const RequestTotals& requests = state.metrics.totals();
+  const RequestTotals requests = state.metrics.totals();
+  const std::shared_ptr<const Policy> policy = state.EnforcedPolicy();
   const std::size_t connections =
       state.active_connections ? state.active_connections("agent") : 0;
   return std::to_string(requests.total) + " requests (" + std::to_string(requests.allowed) +
          " allowed, " + std::to_string(requests.denied) + " denied), " +
          std::to_string(connections) + " client connections, policy " +
-         (state.policy ? state.policy->revision : std::string("none"));
+         (policy ? policy->revision : std::string("none"));
 }
 
 template <class T>
@@ -84,6 +94,16 @@ Status Take(Result<T>& result, T& out) {
   if (!result) return std::move(result).error();
   out = std::move(*result);
   return Status::Ok();
+}
+
+// How many event loops to run: [agent] event_loops, or one per CPU we may run on (at most 8).
+int EventLoopCount(const AgentSection& agent) {
+  if (agent.event_loops > 0) return agent.event_loops;
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const int available =
+      ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+  return std::clamp(available, 1, 8);
 }
 
 }  // namespace
@@ -112,7 +132,6 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   };
   const AuditSection& audit_config = state.config.audit;
   Result<std::unique_ptr<AuditTrail>> audit = AuditTrail::Open(
-      agent->io_.get_executor(),
       AuditTrailOptions{.file = audit_config.file,
                         .fsync = audit_config.fsync,
                         .batch = std::chrono::milliseconds(audit_config.batch_ms),
@@ -136,7 +155,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
                       .connect_timeout_ms = upstream.connect_timeout_ms,
                       .request_timeout_ms = state.config.proxy.request_timeout_ms,
                       .max_connections_per_host = upstream.max_connections_per_host,
-                      .buffer_bytes = 256 * 1024});
+                      .buffer_bytes = kUpstreamBufferBytes});
   state.rate_limiter = std::make_unique<RateLimiter>();
 
   // Requests the servers refuse before a handler runs are answered and audited like the rest.
@@ -161,9 +180,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       on_error("agent"));
   if (Status s = Take(client, agent->client_server_); !s) return std::move(s).error();
   // Proxied calls stream their bodies: the server hands them over before reading the body.
-  agent->client_server_->SetStreamingHandler(WantsProxy, [shared](StreamedRequest& exchange) {
-    return HandleProxyRequest(*shared, exchange);
-  });
+  UpstreamClient* upstream_client = state.upstream.get();
+  agent->client_server_->SetStreamingHandler(
+      WantsProxy, [shared, upstream_client](StreamedRequest& exchange) {
+        return HandleProxyRequest(*shared, *upstream_client, exchange);
+      });
   Result<std::unique_ptr<HttpServer>> admin = ListenOrAdopt(
       activated->admin, agent->io_,
       ServerOptions(paths, paths.admin_socket, 0660, state.admin_gid),
@@ -186,11 +207,14 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
         },
         on_error("loopback"));
     if (!loopback) return std::move(loopback).error();
-    (*loopback)->SetStreamingHandler(WantsProxy, [shared](StreamedRequest& exchange) {
-      return HandleProxyRequest(*shared, exchange);
-    });
+    (*loopback)->SetStreamingHandler(
+        WantsProxy, [shared, upstream_client](StreamedRequest& exchange) {
+          return HandleProxyRequest(*shared, *upstream_client, exchange);
+        });
     agent->loopback_servers_.push_back(std::move(*loopback));
   }
+  if (Status s = agent->CreateWorkerLoops(); !s) return std::move(s).error();
+  state.event_loops = static_cast<int>(agent->workers_.size()) + 1;
   Agent* self = agent.get();
   state.active_connections = [self](std::string_view socket) -> std::size_t {
     if (socket == "loopback") {
@@ -203,6 +227,62 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
     return server ? server->active_connections() : 0;
   };
   return agent;
+}
+
+Status Agent::CreateWorkerLoops() {
+  const UpstreamSection& upstream = state_.config.upstream;
+  AgentState* shared = &state_;
+  for (int i = 1; i < EventLoopCount(state_.config.agent); ++i) {
+    auto worker = std::make_unique<WorkerLoop>();
+    worker->upstream = std::make_unique<UpstreamClient>(
+        worker->io, UpstreamClientOptions{
+                        .ca_file = upstream.ca_file,
+                        .connect_timeout_ms = upstream.connect_timeout_ms,
+                        .request_timeout_ms = state_.config.proxy.request_timeout_ms,
+                        .max_connections_per_host = upstream.max_connections_per_host,
+                        .buffer_bytes = kUpstreamBufferBytes});
+    std::vector<HttpServer*> served = {client_server_.get()};
+    for (const auto& server : loopback_servers_) served.push_back(server.get());
+    for (HttpServer* primary : served) {
+      Result<std::unique_ptr<HttpServer>> replica = primary->Replicate(worker->io);
+      if (!replica) return std::move(replica).error();
+      (*replica)->SetStreamingHandler(
+          WantsProxy, [shared, client = worker->upstream.get()](StreamedRequest& exchange) {
+            return HandleProxyRequest(*shared, *client, exchange);
+          });
+      worker->servers.push_back(std::move(*replica));
+    }
+    workers_.push_back(std::move(worker));
+  }
+  return Status::Ok();
+}
+
+bool Agent::WorkersResponsive(std::chrono::microseconds period) {
+  const std::int64_t now = SteadyNowMs();
+  // Two periods: the check posted at the last tick, plus a tick's lateness.
+  const std::int64_t limit =
+      2 * std::chrono::duration_cast<std::chrono::milliseconds>(period).count();
+  bool responsive = true;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    WorkerLoop& worker = *workers_[i];
+    const std::int64_t answered = worker.answered_ms.load();
+    if (now - answered > limit) {
+      Log(LogLevel::kError, "event loop " + std::to_string(i + 1) + " has not run for " +
+                                std::to_string(now - answered) +
+                                " ms; withholding the watchdog keep-alive");
+      responsive = false;
+    }
+    asio::post(worker.io, [&worker] { worker.answered_ms.store(SteadyNowMs()); });
+  }
+  return responsive;
+}
+
+void Agent::OnWorkerServers(void (HttpServer::*action)()) {
+  for (const auto& worker : workers_) {
+    asio::post(worker->io, [servers = &worker->servers, action] {
+      for (const auto& server : *servers) (server.get()->*action)();
+    });
+  }
 }
 
 std::vector<HttpServer*> Agent::Servers() const {
@@ -232,6 +312,11 @@ int Agent::Run() {
       };
   signals_->async_wait(on_signal);
   for (HttpServer* server : Servers()) server->Start();
+  for (const auto& worker : workers_) {
+    for (const auto& server : worker->servers) server->Start();  // queued on the worker's loop
+    worker->answered_ms.store(SteadyNowMs());
+    worker->thread = std::thread([io = &worker->io] { io->run(); });
+  }
   policy_manager_->StartWatching();
   std::string loopback;
   for (const LoopbackEndpoint& endpoint : state_.config.loopback.listen) {
@@ -239,15 +324,23 @@ int Agent::Run() {
   }
   Log(LogLevel::kInfo, "ready: agent socket " + state_.config.agent.socket + ", admin socket " +
                            state_.config.agent.admin_socket + loopback + ", " +
-                           std::to_string(state_.policy->services.size()) + " services, " +
+                           std::to_string(workers_.size() + 1) + " event loops, " +
+                           std::to_string(state_.EnforcedPolicy()->services.size()) + " services, " +
                            std::to_string(state_.store->credential_count()) + " credentials");
-  watchdog_ = std::make_unique<ServiceWatchdog>(io_, [this] { return StatusSummary(state_); });
+  watchdog_ = std::make_unique<ServiceWatchdog>(
+      io_, [this] { return StatusSummary(state_); },
+      [this](std::chrono::microseconds period) { return WorkersResponsive(period); });
   if (const std::chrono::microseconds period = watchdog_->Start(); period.count() > 0) {
     Log(LogLevel::kInfo, "watchdog: keep-alive every " + std::to_string(period.count() / 1000) +
                              " ms");
   }
   NotifyReady(StatusSummary(state_));
   io_.run();
+  // The worker loops end once their connections and upstream calls have (Drain stopped them);
+  // a request there may still wait for a grant the main loop landed before it returned.
+  for (const auto& worker : workers_) worker->thread.join();
+  // Every request answered so far has committed its record: write them out.
+  if (state_.audit) state_.audit->Stop();
   Log(LogLevel::kInfo, "stopped");
   return 0;
 }
@@ -262,6 +355,7 @@ void Agent::Shutdown() {
   signals_->cancel();
   policy_manager_->Stop();
   for (HttpServer* server : Servers()) server->Stop();
+  OnWorkerServers(&HttpServer::Stop);
   asio::co_spawn(io_, Drain(), asio::detached);
 }
 
@@ -281,10 +375,14 @@ asio::awaitable<void> Agent::Drain() {
   // Past the deadline: cut what is left. run() returns once every coroutine has finished, so
   // no frame outlives the state it refers to.
   for (HttpServer* server : Servers()) server->CloseAll();
+  OnWorkerServers(&HttpServer::CloseAll);
   if (watchdog_) watchdog_->Stop();
-  // Every request answered so far has committed its record: write them out, then stop.
-  if (state_.audit) state_.audit->Stop();
-  state_.upstream->Stop();  // aborts calls still in flight and lets the event loop run dry
+  // Aborts calls still in flight and lets each event loop run dry.
+  state_.upstream->Stop();
+  for (const auto& worker : workers_) {
+    asio::post(worker->io, [client = worker->upstream.get()] { client->Stop(); });
+    worker->work.reset();
+  }
 }
 
 }  // namespace dbproxy

@@ -1,9 +1,14 @@
-// AgentState: what the request handlers of both sockets share. Owned by Agent.
-// Threading: event-loop thread only (the store has its own lock for the blocking pool).
+// AgentState: what the request handlers of every socket share. Owned by Agent.
+// Threading: requests run on every event loop (Agent runs one per CPU), so what they read is
+// safe from any thread: the policy is an atomic snapshot, the runtime sets are pinned
+// (RuntimeState::Pin), the broker, metrics, rate limiter, audit trail and store lock inside.
+// Fields marked "main loop" are written and read on the main event loop only (admin socket,
+// reloads, signals).
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,28 +29,46 @@
 
 namespace dbproxy {
 
+// The policies a request decides against, taken when it starts and held until it ends: a
+// reload replaces AgentState::policy but never frees a policy a request still holds, so
+// pointers into it (CallDecision::service) stay valid across the request's co_awaits.
+struct PinnedPolicy {
+  std::shared_ptr<const Policy> enforced;
+  std::shared_ptr<const Policy> shadow;  // null when no shadow policy is loaded
+};
+
 struct AgentState {
   AgentConfig config;
   asio::thread_pool* pool = nullptr;
   std::unique_ptr<CredentialStore> store;
   std::unique_ptr<TokenBroker> broker;
-  std::unique_ptr<UpstreamClient> upstream;     // proxy mode: calls to the workspaces
+  std::unique_ptr<UpstreamClient> upstream;     // the main loop's calls to the workspaces (proxy mode)
   std::unique_ptr<RateLimiter> rate_limiter;    // proxy mode: requests_per_minute per service
-  std::shared_ptr<const Policy> policy;         // swapped whole on reload
-  std::shared_ptr<const Policy> shadow_policy;  // evaluated and logged, never enforced; may be null
+  // The enforced policy and the shadow one (evaluated and logged, never enforced), replaced
+  // together on reload. Any thread: Policies().
+  std::atomic<std::shared_ptr<const PinnedPolicy>> policy;
+  // Null members only before the first load (Agent::Create fails without a policy).
+  PinnedPolicy Policies() const {
+    const std::shared_ptr<const PinnedPolicy> loaded = policy.load();
+    return loaded ? *loaded : PinnedPolicy{};
+  }
+  std::shared_ptr<const Policy> EnforcedPolicy() const { return Policies().enforced; }
+  // Main loop.
   std::int64_t policy_loaded_at = 0;
   std::string policy_error;  // why the last reload failed; empty when it succeeded
   std::uint64_t policy_reloads = 0;
   std::uint64_t policy_reload_failures = 0;
   std::unique_ptr<RuntimeState> runtime;  // grants and maintenance
-  // Re-reads the policy (admin API "reload"); set by Agent.
+  // Re-reads the policy (admin API "reload"); set by Agent. Main loop.
   std::function<Status(std::string_view trigger)> reload_policy;
   std::unique_ptr<AuditTrail> audit;  // null when [audit] has no sink
   gid_t admin_gid = static_cast<gid_t>(-1);  // -1: root only
   std::int64_t started_at = 0;
+  int event_loops = 1;  // the main loop and the workers; set by Agent
   MasterKeySource key_source;  // where the store's master key came from (rekey)
   Metrics metrics;             // request counters, fed by CommitAudit
-  // Open connections of a socket ("agent" or "admin"); set by Agent.
+  // Open connections of a socket ("agent", "admin" or "loopback"), over every event loop; set
+  // by Agent. Any thread.
   std::function<std::size_t(std::string_view socket)> active_connections;
 };
 

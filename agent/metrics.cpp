@@ -55,6 +55,7 @@ Metrics::Metrics(std::size_t max_series)
 void Metrics::ObserveRequest(const AuditRecord& record) {
   SeriesKey key{record.socket, LabelOrNone(record.decision), MetricActionLabel(record.action),
                 LabelOrNone(record.service)};
+  std::lock_guard lock(mutex_);
   auto found = requests_.find(key);
   if (found == requests_.end() && requests_.size() >= max_series_) {
     std::get<2>(key) = kOther;
@@ -78,7 +79,13 @@ void Metrics::ObserveRequest(const AuditRecord& record) {
   if (record.decision == "error" || record.status >= 500) ++totals_.errors;
 }
 
+RequestTotals Metrics::totals() const {
+  std::lock_guard lock(mutex_);
+  return totals_;
+}
+
 void Metrics::Write(MetricsTextWriter& writer) const {
+  std::lock_guard lock(mutex_);
   writer.Family("dbproxy_requests_total", MetricType::kCounter,
                 "Requests answered, by socket, policy decision, action and service.");
   for (const auto& [key, count] : requests_) {

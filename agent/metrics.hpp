@@ -7,12 +7,14 @@
 // that are counted under service="_other", action="_other".
 // Scrape-time gauges (connections, token cache, audit, policy) are not kept here: the admin
 // handler reads them from their owners.
-// Threading: event-loop thread only (CommitAudit and the admin handler run there).
+// Threading: any thread (CommitAudit runs on every event loop); one mutex, held for the map
+// updates only.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -41,13 +43,14 @@ class Metrics {
   // dbproxy_upstream_latency_seconds.
   void Write(MetricsTextWriter& writer) const;
 
-  const RequestTotals& totals() const { return totals_; }
+  RequestTotals totals() const;
 
  private:
   // (socket, decision, action, service)
   using SeriesKey = std::tuple<std::string, std::string, std::string, std::string>;
 
   std::size_t max_series_;
+  mutable std::mutex mutex_;  // guards what follows
   std::map<SeriesKey, std::uint64_t> requests_;
   std::map<std::pair<std::string, int>, std::uint64_t> responses_;  // (socket, status)
   std::map<std::string, MetricHistogram> durations_;                 // by socket

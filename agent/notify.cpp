@@ -43,8 +43,9 @@ void NotifyStopping(std::string_view status) { Send("STOPPING=1\nSTATUS=" + OneL
 
 void NotifyStatus(std::string_view status) { Send("STATUS=" + OneLine(status)); }
 
-ServiceWatchdog::ServiceWatchdog(asio::io_context& io, std::function<std::string()> status)
-    : timer_(io), status_(std::move(status)) {}
+ServiceWatchdog::ServiceWatchdog(asio::io_context& io, std::function<std::string()> status,
+                                 std::function<bool(std::chrono::microseconds)> responsive)
+    : timer_(io), status_(std::move(status)), responsive_(std::move(responsive)) {}
 
 ServiceWatchdog::~ServiceWatchdog() { Stop(); }
 
@@ -66,7 +67,9 @@ void ServiceWatchdog::Stop() {
 
 asio::awaitable<void> ServiceWatchdog::Loop(std::chrono::microseconds period) {
   while (!stopped_) {
-    Send(status_ ? "WATCHDOG=1\nSTATUS=" + OneLine(status_()) : std::string("WATCHDOG=1"));
+    if (!responsive_ || responsive_(period)) {
+      Send(status_ ? "WATCHDOG=1\nSTATUS=" + OneLine(status_()) : std::string("WATCHDOG=1"));
+    }
     timer_.expires_after(period);
     boost::system::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));

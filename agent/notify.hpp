@@ -24,12 +24,14 @@ void NotifyStopping(std::string_view status);
 // STATUS=<status> only. Newlines in `status` are replaced (one notification field per line).
 void NotifyStatus(std::string_view status);
 
-// Sends WATCHDOG=1 from the event loop at half the interval systemd asked for (WatchdogSec=,
-// seen as $WATCHDOG_USEC/$WATCHDOG_PID), so a stuck event loop gets the service restarted.
-// Each keep-alive also refreshes STATUS= from `status` when set.
+// Sends WATCHDOG=1 from the main event loop at half the interval systemd asked for
+// (WatchdogSec=, seen as $WATCHDOG_USEC/$WATCHDOG_PID), so a stuck event loop gets the service
+// restarted. Each keep-alive also refreshes STATUS= from `status` when set, and is withheld
+// while `responsive` (when set) returns false: the other event loops are checked through it.
 class ServiceWatchdog {
  public:
-  ServiceWatchdog(asio::io_context& io, std::function<std::string()> status);
+  ServiceWatchdog(asio::io_context& io, std::function<std::string()> status,
+                  std::function<bool(std::chrono::microseconds period)> responsive = {});
   ~ServiceWatchdog();
   ServiceWatchdog(const ServiceWatchdog&) = delete;
   ServiceWatchdog& operator=(const ServiceWatchdog&) = delete;
@@ -45,6 +47,7 @@ class ServiceWatchdog {
 
   asio::steady_timer timer_;
   std::function<std::string()> status_;
+  std::function<bool(std::chrono::microseconds)> responsive_;
   bool stopped_ = false;
 };
 

@@ -28,21 +28,24 @@ Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std
 
 nlohmann::json StatusBody(const AgentState& state) {
   const std::int64_t now = NowUnix();
+  const PinnedPolicy pinned = state.Policies();
+  const Policy& policy = *pinned.enforced;
   nlohmann::json body = {{"version", DBPROXY_VERSION},
           {"started_at", state.started_at},
           {"uptime_seconds", now - state.started_at},
+          {"event_loops", state.event_loops},
           {"workspaces", state.store->workspace_count()},
           {"credentials", state.store->credential_count()},
           {"tokens_cached", state.broker->List().size()},
-          {"services", state.policy->services.size()},
-          {"roles", state.policy->roles.size()},
-          {"rules", state.policy->rules.size()},
-          {"policy_revision", state.policy->revision},
+          {"services", policy.services.size()},
+          {"roles", policy.roles.size()},
+          {"rules", policy.rules.size()},
+          {"policy_revision", policy.revision},
           {"policy_loaded_at", state.policy_loaded_at},
           {"policy_error", state.policy_error.empty() ? nlohmann::json(nullptr)
                                                       : nlohmann::json(state.policy_error)},
-          {"shadow_revision", state.shadow_policy ? nlohmann::json(state.shadow_policy->revision)
-                                                  : nlohmann::json(nullptr)},
+          {"shadow_revision", pinned.shadow ? nlohmann::json(pinned.shadow->revision)
+                                            : nlohmann::json(nullptr)},
           {"grants", state.runtime->grants().grants().size()},
           {"maintenance", state.runtime->maintenance().entries().size()}};
   body.update(StatusMetrics(state));

@@ -41,7 +41,7 @@ void WriteProcess(MetricsTextWriter& out, const AgentState& state) {
 }
 
 void WriteTokenCache(MetricsTextWriter& out, const AgentState& state) {
-  const TokenBrokerStats& stats = state.broker->stats();
+  const TokenBrokerStats stats = state.broker->stats();
   WriteSingles(
       out,
       {{"dbproxy_token_cache_hits_total", MetricType::kCounter,
@@ -87,7 +87,8 @@ void WriteAudit(MetricsTextWriter& out, const AgentState& state) {
 
 void WritePolicy(MetricsTextWriter& out, const AgentState& state) {
   out.Family("dbproxy_policy_info", MetricType::kGauge, "Always 1; the enforced policy revision.");
-  out.Sample("dbproxy_policy_info", {{"revision", state.policy ? state.policy->revision : ""}}, 1);
+  const std::shared_ptr<const Policy> policy = state.EnforcedPolicy();
+  out.Sample("dbproxy_policy_info", {{"revision", policy ? policy->revision : ""}}, 1);
   WriteSingles(
       out,
       {{"dbproxy_policy_loaded_timestamp_seconds", MetricType::kGauge,
@@ -154,8 +155,8 @@ std::optional<HttpResponse> HandleMetricsAdmin(const AgentState& state, const Ht
 }
 
 nlohmann::json StatusMetrics(const AgentState& state) {
-  const RequestTotals& requests = state.metrics.totals();
-  const TokenBrokerStats& tokens = state.broker->stats();
+  const RequestTotals requests = state.metrics.totals();
+  const TokenBrokerStats tokens = state.broker->stats();
   const std::uint64_t lookups = tokens.hits + tokens.misses;
   const AuditTrail* audit = state.audit.get();
   auto connections = [&](const char* socket) {

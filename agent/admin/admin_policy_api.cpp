@@ -11,7 +11,8 @@ namespace dbproxy {
 namespace {
 
 nlohmann::json PolicySummary(const AgentState& state) {
-  const Policy& policy = *state.policy;
+  const PinnedPolicy pinned = state.Policies();
+  const Policy& policy = *pinned.enforced;
   nlohmann::json out = {{"revision", policy.revision},
                         {"loaded_at", state.policy_loaded_at},
                         {"services", policy.services.size()},
@@ -21,7 +22,7 @@ nlohmann::json PolicySummary(const AgentState& state) {
                         {"reload_failures", state.policy_reload_failures},
                         {"shadow_revision", nullptr},
                         {"last_error", nullptr}};
-  if (state.shadow_policy) out["shadow_revision"] = state.shadow_policy->revision;
+  if (pinned.shadow) out["shadow_revision"] = pinned.shadow->revision;
   if (!state.policy_error.empty()) out["last_error"] = state.policy_error;
   return out;
 }
@@ -78,11 +79,11 @@ HttpResponse Explain(AgentState& state, const HttpRequest& request, const Reques
   if (!body) return ErrorResponse(body.error(), context);
   Result<ExplainRequest> explain = ParseExplainRequest(*body, NowUnix());
   if (!explain) return ErrorResponse(explain.error(), context);
-  const std::shared_ptr<const Policy> policy = state.policy;
+  const std::shared_ptr<const Policy> policy = state.EnforcedPolicy();
   const CallerIdentity caller = ExplainedCaller(*explain);
   const DecisionSubject subject{.identity = &caller, .service_name = explain->service};
-  const RuntimeView runtime{.grants = &state.runtime->grants(),
-                            .maintenance = &state.runtime->maintenance()};
+  const RuntimeState::Pinned pinned_runtime = state.runtime->Pin();
+  const RuntimeView runtime = pinned_runtime.view();
   std::vector<TraceStep> trace;
   const CallDecision decision = Decide(*policy, runtime, subject, explain->facts, &trace);
   if (decision.service == nullptr && !explain->service.empty()) {
@@ -103,7 +104,7 @@ std::optional<HttpResponse> HandlePolicyAdmin(AgentState& state, HttpRequest& re
     audit.action = "admin.reload";
     Status reloaded = state.reload_policy("admin API");
     if (!reloaded) return ErrorResponse(reloaded.error(), context);
-    audit.detail = {{"revision", state.policy->revision}};
+    audit.detail = {{"revision", state.EnforcedPolicy()->revision}};
     return JsonResponse(http::status::ok, PolicySummary(state));
   }
   if (path == std::vector<std::string>{"v1", "policy"} && request.method() == http::verb::get) {

@@ -56,7 +56,7 @@ HttpResponse AddGrant(AgentState& state, const HttpRequest& request,
   audit.detail = {{"role", parsed->role},
                   {"for_seconds", std::to_string(parsed->for_seconds)},
                   {"reason", parsed->reason}};
-  const Policy* policy = state.policy.get();
+  const std::shared_ptr<const Policy> policy = state.EnforcedPolicy();
   if (policy == nullptr || policy->FindService(parsed->service) == nullptr) {
     return Fail(Errc::kNotFound, "no service '" + parsed->service + "' in the current policy",
                 context);
@@ -102,8 +102,9 @@ HttpResponse ListMaintenance(RuntimeState& runtime) {
 
 // A switch for a name nobody uses would silently do nothing: refuse typos.
 Status CheckMaintenanceTarget(const AgentState& state, const MaintenanceRequest& request) {
+  const std::shared_ptr<const Policy> policy = state.EnforcedPolicy();
   if (request.scope == MaintenanceScope::kService &&
-      (state.policy == nullptr || state.policy->FindService(request.target) == nullptr)) {
+      (policy == nullptr || policy->FindService(request.target) == nullptr)) {
     return MakeError(Errc::kNotFound, "no service '" + request.target + "' in the current policy");
   }
   if (request.scope == MaintenanceScope::kWorkspace &&

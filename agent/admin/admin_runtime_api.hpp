@@ -37,7 +37,7 @@ namespace dbproxy {
 // (admin.grant, admin.revoke, admin.grants, admin.maintenance.on, admin.maintenance.off,
 // admin.maintenance) and, when the request names them, audit.service / audit.workspace.
 // REQUIRES: the caller is an admin (checked by the router); state.runtime and state.policy are
-// set. Threading: event-loop thread (RuntimeState writes its small files synchronously).
+// set. Threading: the main event loop (RuntimeState writes its small files synchronously).
 asio::awaitable<std::optional<HttpResponse>> HandleRuntimeAdmin(
     AgentState& state, HttpRequest& request, const RequestContext& context,
     const std::vector<std::string>& path, AuditRecord& audit);

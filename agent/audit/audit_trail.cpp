@@ -56,17 +56,15 @@ Result<ChainHead> HeadOf(AuditFile& file) {
 
 }  // namespace
 
-AuditTrail::AuditTrail(asio::any_io_executor loop, AuditTrailOptions options)
-    : loop_(std::move(loop)), options_(std::move(options)) {}
+AuditTrail::AuditTrail(AuditTrailOptions options) : options_(std::move(options)) {}
 
-Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(asio::any_io_executor loop,
-                                                     AuditTrailOptions options) {
+Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(AuditTrailOptions options) {
   if (options.file.empty() && !options.journald) return std::unique_ptr<AuditTrail>();
   if (options.host.empty()) {
     std::array<char, 256> host{};
     if (::gethostname(host.data(), host.size() - 1) == 0) options.host = host.data();
   }
-  std::unique_ptr<AuditTrail> trail(new AuditTrail(std::move(loop), std::move(options)));
+  std::unique_ptr<AuditTrail> trail(new AuditTrail(std::move(options)));
   if (!trail->options_.file.empty()) {
     Result<AuditFile> file = AuditFile::Open(trail->options_.file);
     if (!file) return std::move(file).error();
@@ -150,6 +148,8 @@ std::optional<bool> AuditTrail::TryWriteInline(Item* own) {
 
 asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
                                          std::optional<AuditRecord> journal_record, Wait wait) {
+  // Whoever waits below waits on the caller's own event loop.
+  const asio::any_io_executor here = co_await asio::this_coro::executor;
   const bool release = wait == Wait::kRelease && options_.fail_closed;
   {
     Item own{std::move(record_json), std::move(journal_record), nullptr, release};
@@ -177,7 +177,7 @@ asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
       if (queue_.size() < options_.queue_size) {
         // Nothing waits for a write while the trail is down: refusals are answered at once.
         if (healthy && (release || (options_.fsync == AuditFsync::kAlways && file_))) {
-          durable = std::make_shared<Waiter>(loop_);
+          durable = std::make_shared<Waiter>(here);
         }
         queue_.push_back(Item{std::move(record_json), std::move(journal_record), durable, release});
         if (durable) urgent_ = true;
@@ -185,7 +185,7 @@ asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
         queued = true;
         accepted = !release;
       } else {
-        space = std::make_shared<Waiter>(loop_);
+        space = std::make_shared<Waiter>(here);
         space_waiters_.push_back(space);
       }
     }
@@ -205,11 +205,12 @@ asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
 asio::awaitable<bool> AuditTrail::Barrier() {
   if (!options_.fail_closed) co_return true;
   if (const std::optional<bool> done = TryWriteInline(nullptr)) co_return *done;
+  const asio::any_io_executor here = co_await asio::this_coro::executor;
   std::shared_ptr<Waiter> barrier;
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_ || !healthy_.load()) co_return false;
-    barrier = std::make_shared<Waiter>(loop_);
+    barrier = std::make_shared<Waiter>(here);
     barriers_.push_back(barrier);
     urgent_ = true;
     wake_writer_.notify_one();
@@ -249,10 +250,11 @@ std::size_t AuditTrail::queue_depth() const {
 }
 
 void AuditTrail::Wake(std::shared_ptr<Waiter>& waiter, bool ok) {
-  // The waiter's last reference must die on the loop thread (its timer belongs there).
+  // The waiter's last reference must die on its loop's thread (its timer belongs there).
   if (!waiter) return;
   waiter->ok.store(ok);
-  asio::post(loop_, [w = std::move(waiter)] { w->timer.cancel(); });
+  const asio::any_io_executor loop = waiter->timer.get_executor();
+  asio::post(loop, [w = std::move(waiter)] { w->timer.cancel(); });
 }
 
 void AuditTrail::FailWaiters(std::vector<Item>& batch, std::unique_lock<std::mutex>& lock) {

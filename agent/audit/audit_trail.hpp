@@ -42,8 +42,9 @@
 // file starts with a genesis line chained to the last line written. A file that shrank under
 // us (copytruncate) or was unlinked also gets a genesis line before the next batch.
 //
-// Threading: Commit, Admits and the getters on the event loop (getters from any thread);
-// Rotate from any thread; Stop once, from the event loop, at shutdown.
+// Threading: Commit, Barrier, Admits, Rotate and the getters from any thread (Commit and
+// Barrier on an event loop: their waits are timers of the caller's loop, woken through a post
+// to it); Stop once, at shutdown, after the event loops stopped committing.
 #pragma once
 
 #include <atomic>
@@ -81,9 +82,8 @@ struct AuditTrailOptions {
 class AuditTrail {
  public:
   // Opens the file sink (failing start-up when it cannot be opened) and starts the writer.
-  // Returns nullptr when no sink is configured. `loop` is the event loop's executor.
-  static Result<std::unique_ptr<AuditTrail>> Open(asio::any_io_executor loop,
-                                                  AuditTrailOptions options);
+  // Returns nullptr when no sink is configured.
+  static Result<std::unique_ptr<AuditTrail>> Open(AuditTrailOptions options);
   ~AuditTrail();
   AuditTrail(const AuditTrail&) = delete;
   AuditTrail& operator=(const AuditTrail&) = delete;
@@ -127,7 +127,7 @@ class AuditTrail {
   const std::string& file_path() const { return options_.file; }
 
  private:
-  // A Commit waiting on the loop: the writer sets `ok`, then posts a cancel of its timer.
+  // A Commit waiting on its loop: the writer sets `ok`, then posts a cancel of its timer there.
   struct Waiter {
     explicit Waiter(const asio::any_io_executor& loop)
         : timer(loop, std::chrono::steady_clock::time_point::max()) {}
@@ -142,7 +142,7 @@ class AuditTrail {
     bool withdraw = false;  // a release: dropped, not retried, when its write fails
   };
 
-  AuditTrail(asio::any_io_executor loop, AuditTrailOptions options);
+  explicit AuditTrail(AuditTrailOptions options);
   // The fast path: writes what is queued and then `own` (when given) on the calling thread.
   // nullopt when it does not apply (see "Who writes"): the caller queues `own` as before, which
   // is then untouched. Otherwise whether `own` may be answered (false: a release withdrawn).
@@ -164,7 +164,6 @@ class AuditTrail {
   void FailWaiters(std::vector<Item>& batch, std::unique_lock<std::mutex>& lock);
   void SetHealthy(bool healthy, const Status& why);
 
-  asio::any_io_executor loop_;
   AuditTrailOptions options_;
   // The sink's state, written by whoever holds sink_mutex_ (the writer thread, or Commit on
   // the fast path). Never taken while holding mutex_; mutex_ may be taken under it.

@@ -215,7 +215,8 @@ bool WantsProxy(std::string_view target) {
   return IsProxyTarget(target);
 }
 
-asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exchange) {
+asio::awaitable<bool> HandleProxyRequest(AgentState& state, UpstreamClient& upstream,
+                                         StreamedRequest& exchange) {
   AuditRecord audit = BeginProxyAudit(exchange.parser.get(), exchange.context);
   ProxyForward forward;
   forward.keep_alive = exchange.parser.get().keep_alive();
@@ -262,7 +263,7 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exc
     reusable =
         co_await AnswerError(exchange, error, audit, forward.keep_alive && call.body_consumed);
   } else {
-    reusable = co_await ForwardToWorkspace(state, exchange, forward, audit);
+    reusable = co_await ForwardToWorkspace(state, upstream, exchange, forward, audit);
   }
   audit.latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
                          std::chrono::steady_clock::now() - exchange.context.started)

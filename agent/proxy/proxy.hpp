@@ -22,8 +22,10 @@ namespace dbproxy {
 // the body.
 bool WantsProxy(std::string_view target);
 
-// Handles one proxied request and writes its whole answer. Returns whether the connection may
-// serve another request.
-asio::awaitable<bool> HandleProxyRequest(AgentState& state, StreamedRequest& exchange);
+// Handles one proxied request and writes its whole answer, calling the workspace through
+// `upstream` (the client of the event loop the request runs on). Returns whether the
+// connection may serve another request.
+asio::awaitable<bool> HandleProxyRequest(AgentState& state, UpstreamClient& upstream,
+                                         StreamedRequest& exchange);
 
 }  // namespace dbproxy

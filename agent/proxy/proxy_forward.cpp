@@ -118,7 +118,8 @@ asio::awaitable<Status> SendCallerBody(StreamedRequest& exchange, UpstreamTransf
 }
 
 // Starts the call, sends the body and waits for the workspace's status and headers.
-asio::awaitable<Result<UpstreamHead>> Call(AgentState& state, StreamedRequest& exchange,
+asio::awaitable<Result<UpstreamHead>> Call(AgentState& state, UpstreamClient& client,
+                                           StreamedRequest& exchange,
                                            const ProxyForward& call, const IssuedToken& token,
                                            std::unique_ptr<UpstreamTransfer>& transfer,
                                            AuditRecord& audit, bool& consumed) {
@@ -133,7 +134,7 @@ asio::awaitable<Result<UpstreamHead>> Call(AgentState& state, StreamedRequest& e
     if (auto length = exchange.parser.content_length()) upstream.streamed_length = *length;
   }
   const auto started_at = std::chrono::steady_clock::now();
-  Result<std::unique_ptr<UpstreamTransfer>> started = state.upstream->Start(upstream);
+  Result<std::unique_ptr<UpstreamTransfer>> started = client.Start(upstream);
   if (!started) co_return started.error();
   transfer = std::move(*started);
   if (call.body) {
@@ -251,8 +252,9 @@ asio::awaitable<bool> AnswerError(StreamedRequest& exchange, const Error& error,
   co_return co_await WriteWholeResponse(exchange, response, keep_alive);
 }
 
-asio::awaitable<bool> ForwardToWorkspace(AgentState& state, StreamedRequest& exchange,
-                                         const ProxyForward& call, AuditRecord& audit) {
+asio::awaitable<bool> ForwardToWorkspace(AgentState& state, UpstreamClient& upstream,
+                                         StreamedRequest& exchange, const ProxyForward& call,
+                                         AuditRecord& audit) {
   const int min_ttl = state.config.tokens.min_ttl_seconds;
   bool consumed = call.body.has_value();
   Result<std::shared_ptr<const IssuedToken>> token =
@@ -263,7 +265,7 @@ asio::awaitable<bool> ForwardToWorkspace(AgentState& state, StreamedRequest& exc
   }
   std::unique_ptr<UpstreamTransfer> transfer;
   Result<UpstreamHead> head =
-      co_await Call(state, exchange, call, **token, transfer, audit, consumed);
+      co_await Call(state, upstream, exchange, call, **token, transfer, audit, consumed);
   std::string pending;
   if (head && (head->status == 401 || head->status == 403)) {
     Status read = co_await ReadUpTo(*transfer, kAuthErrorBodyLimit, pending);
@@ -281,7 +283,7 @@ asio::awaitable<bool> ForwardToWorkspace(AgentState& state, StreamedRequest& exc
         audit.attributes.emplace_back("retry",
                                       "token renewed after HTTP " + std::to_string(head->status));
         Result<UpstreamHead> retried =
-            co_await Call(state, exchange, call, **token, transfer, audit, consumed);
+            co_await Call(state, upstream, exchange, call, **token, transfer, audit, consumed);
         head = std::move(retried);
       }
     }

@@ -44,8 +44,10 @@ struct ProxyForward {
 
 // Calls the workspace and writes its answer (or an error answer) to the caller. Fills the
 // upstream fields of `audit` and its status. Returns whether the connection may be reused.
-asio::awaitable<bool> ForwardToWorkspace(AgentState& state, StreamedRequest& exchange,
-                                         const ProxyForward& call, AuditRecord& audit);
+// `upstream` is the client of the event loop the request runs on.
+asio::awaitable<bool> ForwardToWorkspace(AgentState& state, UpstreamClient& upstream,
+                                         StreamedRequest& exchange, const ProxyForward& call,
+                                         AuditRecord& audit);
 
 // Sends the interim "100 Continue" when the caller sent Expect: 100-continue, right before its
 // body is read. REQUIRES: exchange.parser still holds the request header.

@@ -1,6 +1,7 @@
 #include "agent/server/http_server.hpp"
 
 #include <sodium.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -203,6 +204,27 @@ Result<std::unique_ptr<HttpServer>> HttpServer::ListenTcp(asio::io_context& io,
   return server;
 }
 
+Result<std::unique_ptr<HttpServer>> HttpServer::Replicate(asio::io_context& io) {
+  std::unique_ptr<HttpServer> replica(new HttpServer(io, options_, handler_, on_error_));
+  replica->owns_path_ = false;
+  replica->streaming_wants_ = streaming_wants_;
+  replica->streaming_handler_ = streaming_handler_;
+  replica->open_connections_ = open_connections_;
+  const int fd = ::fcntl(acceptor_.native_handle(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    return MakeError(Errc::kInternal, "cannot share the listening socket of " + options_.path +
+                                          ": " + std::strerror(errno));
+  }
+  boost::system::error_code ec;
+  replica->acceptor_.assign(acceptor_.local_endpoint().protocol(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return MakeError(Errc::kInternal,
+                     "cannot share the listening socket of " + options_.path + ": " + ec.message());
+  }
+  return replica;
+}
+
 void HttpServer::SetStreamingHandler(StreamingFilter wants, StreamingHandler handler) {
   streaming_wants_ = std::move(wants);
   streaming_handler_ = std::move(handler);
@@ -278,8 +300,13 @@ asio::awaitable<void> HttpServer::AcceptLoop() {
       if (stopping_ || ec == asio::error::operation_aborted) break;
       continue;  // e.g. EMFILE: keep serving the connections we have
     }
-    if (sessions_.size() >= options_.max_connections) continue;  // closed on scope exit
-    asio::co_spawn(io_, Serve(std::move(socket)), asio::detached);
+    // Counted here, uncounted when Serve ends (or never starts: the loop is stopping).
+    if (open_connections_->fetch_add(1) >= options_.max_connections) {
+      open_connections_->fetch_sub(1);
+      continue;  // closed on scope exit
+    }
+    asio::co_spawn(io_, Serve(std::move(socket)),
+                   [count = open_connections_](const std::exception_ptr&) { count->fetch_sub(1); });
   }
 }
 

@@ -8,13 +8,18 @@
 // for its first request, never service as "someone local". Every read has a deadline, headers
 // and bodies have caps, and the number of connections is bounded. Deadlines: one per
 // connection (ConnectionDeadline), acted on by one sweeper timer for the whole server.
-// Threading: everything runs on the io_context's single thread.
+// Threading: a server runs on the single thread of its io_context. To use more cores, the
+// agent Replicate()s a server onto other event loops: each replica accepts from the same
+// listening socket and serves its connections on its own thread; the connection count (and
+// its cap) is shared. Start, Stop and CloseAll run on the server's own loop (post them);
+// active_connections() from any thread.
 #pragma once
 
 #include <sys/types.h>
 
 #include <sodium.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -159,6 +164,11 @@ class HttpServer {
                                                        const std::string& address, int port,
                                                        HttpHandler handler,
                                                        HttpErrorResponder on_error);
+  // A server on `io` (another event loop) serving the same listening socket through a
+  // duplicate of its descriptor, with the same options and handlers (set a streaming handler
+  // on the replica before Start()), counting its connections with this server's. It never
+  // removes the socket file. Errors: the descriptor could not be duplicated.
+  Result<std::unique_ptr<HttpServer>> Replicate(asio::io_context& io);
   ~HttpServer();
 
   // Requests whose target `wants` accepts go to `handler` instead of the HttpHandler, before
@@ -171,7 +181,8 @@ class HttpServer {
   void Stop();
   // Closes every connection, busy or not (after the drain timeout).
   void CloseAll();
-  std::size_t active_connections() const { return sessions_.size(); }
+  // Open connections of this server and its replicas.
+  std::size_t active_connections() const { return open_connections_->load(); }
 
  private:
   struct Session;
@@ -208,7 +219,10 @@ class HttpServer {
   asio::steady_timer sweep_timer_;
   std::chrono::milliseconds sweep_tick_{1000};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed
-  std::set<Session*> sessions_;
+  std::set<Session*> sessions_;  // this loop's connections
+  // Connections of this server and its replicas (the cap applies to the sum).
+  std::shared_ptr<std::atomic<std::size_t>> open_connections_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
   bool stopping_ = false;
   bool owns_path_ = true;  // false for an adopted socket
 };

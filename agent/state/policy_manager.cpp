@@ -65,8 +65,8 @@ Status PolicyManager::Load(bool initial) {
     shadow = std::move(*loaded);
   }
   // Both parsed and valid: swap together.
-  state_.policy = std::move(*policy);
-  state_.shadow_policy = std::move(shadow);
+  state_.policy.store(std::make_shared<const PinnedPolicy>(
+      PinnedPolicy{.enforced = std::move(*policy), .shadow = std::move(shadow)}));
   state_.policy_loaded_at = NowUnix();
   state_.policy_error.clear();
   if (!initial) ++state_.policy_reloads;
@@ -76,21 +76,21 @@ Status PolicyManager::Load(bool initial) {
 Status PolicyManager::Reload(std::string_view trigger) {
   NotifyReloading();
   Status loaded = Load(false);
+  const std::shared_ptr<const Policy> policy = state_.EnforcedPolicy();
   if (loaded) {
     Log(LogLevel::kInfo, "policy reloaded (" + std::string(trigger) + "): revision " +
-                             state_.policy->revision + ", " +
-                             std::to_string(state_.policy->services.size()) + " services, " +
-                             std::to_string(state_.policy->roles.size()) + " roles, " +
-                             std::to_string(state_.policy->rules.size()) + " rules");
+                             policy->revision + ", " + std::to_string(policy->services.size()) +
+                             " services, " + std::to_string(policy->roles.size()) + " roles, " +
+                             std::to_string(policy->rules.size()) + " rules");
   } else {
     state_.policy_error = loaded.error().message;
     ++state_.policy_reload_failures;
     Log(LogLevel::kError, "policy reload (" + std::string(trigger) +
-                              ") failed; keeping revision " + state_.policy->revision + ":\n" +
+                              ") failed; keeping revision " + policy->revision + ":\n" +
                               loaded.error().message);
   }
-  NotifyReady(loaded ? "policy revision " + state_.policy->revision
-                     : "policy reload failed; serving revision " + state_.policy->revision);
+  NotifyReady(loaded ? "policy revision " + policy->revision
+                     : "policy reload failed; serving revision " + policy->revision);
   return loaded;
 }
 

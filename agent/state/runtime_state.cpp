@@ -56,12 +56,19 @@ Result<std::unique_ptr<RuntimeState>> RuntimeState::Load(const std::string& stat
 RuntimeState::RuntimeState(std::string state_dir, GrantSet grants, MaintenanceSet maintenance)
     : grants_path_(state_dir + "/grants.json"),
       maintenance_path_(state_dir + "/maintenance.json"),
-      grants_(std::move(grants)),
-      maintenance_(std::move(maintenance)) {}
+      grants_(std::make_shared<const GrantSet>(std::move(grants))),
+      maintenance_(std::make_shared<const MaintenanceSet>(std::move(maintenance))) {}
+
+RuntimeState::Pinned RuntimeState::Pin() const {
+  std::lock_guard lock(mutex_);
+  return Pinned{.grants = grants_, .maintenance = maintenance_};
+}
 
 Status RuntimeState::Commit(GrantSet next) {
   if (Status saved = Save(grants_path_, next.Serialize(), "runtime grants"); !saved) return saved;
-  grants_ = std::move(next);
+  auto replacement = std::make_shared<const GrantSet>(std::move(next));
+  std::lock_guard lock(mutex_);
+  grants_ = std::move(replacement);
   return Status::Ok();
 }
 
@@ -69,18 +76,20 @@ Status RuntimeState::Commit(MaintenanceSet next) {
   if (Status saved = Save(maintenance_path_, next.Serialize(), "maintenance switches"); !saved) {
     return saved;
   }
-  maintenance_ = std::move(next);
+  auto replacement = std::make_shared<const MaintenanceSet>(std::move(next));
+  std::lock_guard lock(mutex_);
+  maintenance_ = std::move(replacement);
   return Status::Ok();
 }
 
 Status RuntimeState::Grant(dbproxy::Grant grant) {
-  GrantSet next = grants_;
+  GrantSet next = *grants_;
   if (Status added = next.Add(std::move(grant)); !added) return added;
   return Commit(std::move(next));
 }
 
 Result<dbproxy::Grant> RuntimeState::Revoke(std::string_view service, std::string_view role) {
-  GrantSet next = grants_;
+  GrantSet next = *grants_;
   Result<dbproxy::Grant> removed = next.Remove(service, role);
   if (!removed) return removed;
   if (Status saved = Commit(std::move(next)); !saved) return std::move(saved).error();
@@ -88,14 +97,14 @@ Result<dbproxy::Grant> RuntimeState::Revoke(std::string_view service, std::strin
 }
 
 Status RuntimeState::SetMaintenance(MaintenanceEntry entry) {
-  MaintenanceSet next = maintenance_;
+  MaintenanceSet next = *maintenance_;
   if (Status set = next.Set(std::move(entry)); !set) return set;
   return Commit(std::move(next));
 }
 
 Result<MaintenanceEntry> RuntimeState::ClearMaintenance(MaintenanceScope scope,
                                                         std::string_view target) {
-  MaintenanceSet next = maintenance_;
+  MaintenanceSet next = *maintenance_;
   Result<MaintenanceEntry> cleared = next.Clear(scope, target);
   if (!cleared) return cleared;
   if (Status saved = Commit(std::move(next)); !saved) return std::move(saved).error();
@@ -103,11 +112,11 @@ Result<MaintenanceEntry> RuntimeState::ClearMaintenance(MaintenanceScope scope,
 }
 
 Status RuntimeState::Prune(std::int64_t now) {
-  GrantSet grants = grants_;
+  GrantSet grants = *grants_;
   if (grants.PruneExpired(now)) {
     if (Status saved = Commit(std::move(grants)); !saved) return saved;
   }
-  MaintenanceSet maintenance = maintenance_;
+  MaintenanceSet maintenance = *maintenance_;
   if (maintenance.PruneExpired(now)) {
     if (Status saved = Commit(std::move(maintenance)); !saved) return saved;
   }

@@ -6,16 +6,19 @@
 // (AtomicWriteFile, mode 0600) and only then replaces the in-memory set: if the write fails,
 // nothing changed, so memory and disk never disagree. A failed mutation leaves the old file.
 //
-// Threading: not synchronised; event-loop thread only (readers there too). Mutations do their
-// fsyncs on that thread: the files are a few KiB and admin changes are rare, which we accept
-// rather than hand a set to the blocking pool and race the readers.
+// Threading: mutations, and grants()/maintenance(), on the main event loop only. Mutations do
+// their fsyncs on that thread: the files are a few KiB and admin changes are rare. Requests on
+// any event loop read through Pin(): the sets are immutable snapshots, replaced whole under a
+// mutex, so a request decides with the sets it pinned even while an operator changes them.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "common/policy/decide.hpp"
 #include "common/runtime/grants.hpp"
 #include "common/runtime/maintenance.hpp"
 #include "common/core/result.hpp"
@@ -34,8 +37,18 @@ class RuntimeState {
   RuntimeState(const RuntimeState&) = delete;
   RuntimeState& operator=(const RuntimeState&) = delete;
 
-  const GrantSet& grants() const { return grants_; }
-  const MaintenanceSet& maintenance() const { return maintenance_; }
+  // The sets a request decides with, pinned: they outlive any change made meanwhile.
+  struct Pinned {
+    std::shared_ptr<const GrantSet> grants;
+    std::shared_ptr<const MaintenanceSet> maintenance;
+    RuntimeView view() const { return {.grants = grants.get(), .maintenance = maintenance.get()}; }
+  };
+  // Any thread.
+  Pinned Pin() const;
+
+  // Main event loop only (where the mutations run).
+  const GrantSet& grants() const { return *grants_; }
+  const MaintenanceSet& maintenance() const { return *maintenance_; }
 
   // GrantSet::Add (replaces the same service+role), then save. Errors: Add's, or kInternal
   // "cannot save runtime grants" (the reason, with the path, in log_detail).
@@ -60,8 +73,10 @@ class RuntimeState {
 
   std::string grants_path_;
   std::string maintenance_path_;
-  GrantSet grants_;
-  MaintenanceSet maintenance_;
+  // Replaced whole (never changed in place), under mutex_; read without it on the main loop.
+  mutable std::mutex mutex_;
+  std::shared_ptr<const GrantSet> grants_;
+  std::shared_ptr<const MaintenanceSet> maintenance_;
 };
 
 }  // namespace dbproxy

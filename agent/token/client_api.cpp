@@ -56,10 +56,6 @@ void RecordServiceAttributes(const Service& service, AuditRecord& audit) {
   audit.attributes = std::move(attributes);
 }
 
-PinnedPolicy PinPolicy(const AgentState& state) {
-  return PinnedPolicy{.enforced = state.policy, .shadow = state.shadow_policy};
-}
-
 DecisionSubject SubjectOf(const RequestContext& context) {
   return DecisionSubject{.identity = &context.peer.identity(),
                          .group_names = &context.peer.group_names()};
@@ -68,8 +64,8 @@ DecisionSubject SubjectOf(const RequestContext& context) {
 CallDecision DecideRequest(const PinnedPolicy& pinned, const AgentState& state,
                            const RequestContext& context, const RequestFacts& facts,
                            AuditRecord& audit) {
-  const RuntimeView runtime{.grants = &state.runtime->grants(),
-                            .maintenance = &state.runtime->maintenance()};
+  const RuntimeState::Pinned pinned_runtime = state.runtime->Pin();
+  const RuntimeView runtime = pinned_runtime.view();
   const DecisionSubject subject = SubjectOf(context);
   if (pinned.shadow) {
     const CallDecision shadow = Decide(*pinned.shadow, runtime, subject, facts);
@@ -120,8 +116,8 @@ nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context, Au
                         {"exe", id.exe},     {"unit", id.unit},     {"cgroup", id.cgroup},
                         {"service", nullptr}, {"attributes", nlohmann::json::object()},
                         {"roles", nlohmann::json::array()}, {"workspace", nullptr}};
-  Result<const Service*> service =
-      MatchService(*state.policy, id, context.peer.group_names());
+  const std::shared_ptr<const Policy> policy = state.EnforcedPolicy();
+  Result<const Service*> service = MatchService(*policy, id, context.peer.group_names());
   if (service) {
     out["service"] = (*service)->name;
     audit.service = (*service)->name;

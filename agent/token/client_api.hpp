@@ -12,14 +12,8 @@
 
 namespace dbproxy {
 
-// The policies a request decides against, taken when it starts and held until it ends: a
-// reload swaps state.policy but never frees a policy a request still holds, so pointers into
-// it (CallDecision::service) stay valid across the request's co_awaits.
-struct PinnedPolicy {
-  std::shared_ptr<const Policy> enforced;
-  std::shared_ptr<const Policy> shadow;  // null when no shadow policy is loaded
-};
-PinnedPolicy PinPolicy(const AgentState& state);
+// The policies a request decides against (AgentState::Policies), held until it ends.
+inline PinnedPolicy PinPolicy(const AgentState& state) { return state.Policies(); }
 
 // Puts the service's attributes ("service.<key>") first among `audit.attributes`, copied from the
 // policy the request was decided with.

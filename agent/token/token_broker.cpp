@@ -8,13 +8,20 @@
 
 namespace dbproxy {
 
+// A caller waiting for a grant: a timer on the caller's own event loop, cancelled (through a
+// post to that loop) when the grant lands.
+struct GrantWaiter {
+  explicit GrantWaiter(const asio::any_io_executor& executor)
+      : timer(executor, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer timer;
+};
+
 struct TokenBroker::Flight {
-  explicit Flight(asio::any_io_executor executor) : done(executor) {
-    done.expires_at(asio::steady_timer::time_point::max());
-  }
-  asio::steady_timer done;  // cancelled when the grant lands: wakes every waiter
   std::uint64_t generation = 0;
+  // Both guarded by the broker's mutex until the grant lands; `result` is set once, before the
+  // waiters are woken, and only read after.
   std::optional<Result<std::shared_ptr<const IssuedToken>>> result;
+  std::vector<std::shared_ptr<GrantWaiter>> waiters;
 };
 
 TokenBroker::TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool,
@@ -35,37 +42,51 @@ TokenBroker::TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool
 
 asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
     const TokenKey& key, int min_ttl_seconds) {
-  Entry& entry = cache_[key];
-  const std::int64_t now_ms = now_unix_ms_();
-  const std::int64_t now = now_ms / 1000;
   auto usable = [&](const std::shared_ptr<const IssuedToken>& token, std::int64_t at) {
     return token && token->expires_at - at >= min_ttl_seconds;
   };
-  if (usable(entry.token, now)) {
-    ++entry.hits;
-    ++stats_.hits;
-    const bool stale = now >= RefreshAt(entry.token->fetched_at, entry.token->expires_at,
-                                        settings_.refresh_ahead_seconds);
-    if (stale && !entry.flight && now_ms >= entry.retry_not_before_ms) {
-      ++stats_.refreshes;
-      StartFlight(key, entry);
+  std::shared_ptr<Flight> flight;   // the grant this call waits for
+  std::shared_ptr<Flight> started;  // a grant this call starts (refresh ahead, or its own)
+  std::shared_ptr<GrantWaiter> waiter;
+  const asio::any_io_executor here = co_await asio::this_coro::executor;
+  {
+    std::unique_lock lock(mutex_);
+    Entry& entry = cache_[key];
+    const std::int64_t now_ms = now_unix_ms_();
+    const std::int64_t now = now_ms / 1000;
+    if (usable(entry.token, now)) {
+      ++entry.hits;
+      ++stats_.hits;
+      std::shared_ptr<const IssuedToken> token = entry.token;
+      const bool stale = now >= RefreshAt(token->fetched_at, token->expires_at,
+                                          settings_.refresh_ahead_seconds);
+      if (stale && !entry.flight && now_ms >= entry.retry_not_before_ms) {
+        ++stats_.refreshes;
+        started = NewFlight(entry);
+      }
+      lock.unlock();
+      if (started) Launch(key, std::move(started));
+      co_return token;
     }
-    co_return entry.token;
-  }
-  ++stats_.misses;
-  if (!entry.flight) {
-    if (now_ms < entry.retry_not_before_ms) {
-      Error error = MakeError(Errc::kUpstreamUnavailable,
-                              "token endpoint is failing; backing off before the next attempt");
-      error.retry_after_seconds =
-          static_cast<int>((entry.retry_not_before_ms - now_ms + 999) / 1000);
-      co_return error;
+    ++stats_.misses;
+    if (!entry.flight) {
+      if (now_ms < entry.retry_not_before_ms) {
+        Error error = MakeError(Errc::kUpstreamUnavailable,
+                                "token endpoint is failing; backing off before the next attempt");
+        error.retry_after_seconds =
+            static_cast<int>((entry.retry_not_before_ms - now_ms + 999) / 1000);
+        co_return error;
+      }
+      started = NewFlight(entry);
     }
-    StartFlight(key, entry);
+    flight = entry.flight;  // keeps it alive while we wait
+    waiter = std::make_shared<GrantWaiter>(here);
+    flight->waiters.push_back(waiter);
   }
-  std::shared_ptr<Flight> flight = entry.flight;  // keeps it alive while we wait
+  if (started) Launch(key, std::move(started));
+  // Land() posts the wake-up to this loop, so it cannot run before this wait has begun.
   boost::system::error_code ignored;
-  co_await flight->done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
   if (!flight->result) co_return MakeError(Errc::kInternal, "token request was abandoned");
   const Result<std::shared_ptr<const IssuedToken>>& result = *flight->result;
   if (!result) co_return result.error();
@@ -74,23 +95,35 @@ asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
                         "workspace issued a token with less than min_ttl_seconds (" +
                             std::to_string(min_ttl_seconds) + ") of lifetime");
   }
-  auto found = cache_.find(key);
-  if (found != cache_.end()) ++found->second.hits;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = cache_.find(key);
+    if (found != cache_.end()) ++found->second.hits;
+  }
   co_return *result;
 }
 
 asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Renew(
     const TokenKey& key, const IssuedToken* rejected, int min_ttl_seconds) {
-  auto found = cache_.find(key);
-  if (found != cache_.end() && found->second.token.get() == rejected) found->second.token.reset();
+  {
+    std::lock_guard lock(mutex_);
+    auto found = cache_.find(key);
+    if (found != cache_.end() && found->second.token.get() == rejected) {
+      found->second.token.reset();
+    }
+  }
   Result<std::shared_ptr<const IssuedToken>> renewed = co_await Get(key, min_ttl_seconds);
   co_return renewed;
 }
 
-void TokenBroker::StartFlight(const TokenKey& key, Entry& entry) {
-  entry.flight = std::make_shared<Flight>(executor_);
+std::shared_ptr<TokenBroker::Flight> TokenBroker::NewFlight(Entry& entry) {
+  entry.flight = std::make_shared<Flight>();
   entry.flight->generation = generation_;
-  asio::co_spawn(executor_, Fly(key, entry.flight), asio::detached);
+  return entry.flight;
+}
+
+void TokenBroker::Launch(const TokenKey& key, std::shared_ptr<Flight> flight) {
+  asio::co_spawn(executor_, Fly(key, std::move(flight)), asio::detached);
 }
 
 asio::awaitable<void> TokenBroker::Fly(TokenKey key, std::shared_ptr<Flight> flight) {
@@ -122,34 +155,47 @@ asio::awaitable<TokenBroker::TokenResult> TokenBroker::Obtain(const TokenKey& ke
 
 void TokenBroker::Land(const TokenKey& key, const std::shared_ptr<Flight>& flight,
                        TokenResult outcome) {
-  if (flight->generation == generation_) {  // else a Forget() happened: drop the result
-    Entry& entry = cache_[key];
-    if (outcome) {
-      entry.token = *outcome;
-      entry.failures = 0;
-      entry.retry_not_before_ms = 0;
-    } else if (outcome.error().code != Errc::kNotFound) {
-      ++entry.failures;
-      std::uniform_real_distribution<double> unit(0.0, 1.0);
-      entry.retry_not_before_ms =
-          now_unix_ms_() +
-          BackoffMs(entry.failures, unit(jitter_), outcome.error().retry_after_seconds);
+  std::vector<std::shared_ptr<GrantWaiter>> waiters;
+  {
+    std::lock_guard lock(mutex_);
+    if (flight->generation == generation_) {  // else a Forget() happened: drop the result
+      Entry& entry = cache_[key];
+      if (outcome) {
+        entry.token = *outcome;
+        entry.failures = 0;
+        entry.retry_not_before_ms = 0;
+      } else if (outcome.error().code != Errc::kNotFound) {
+        ++entry.failures;
+        std::uniform_real_distribution<double> unit(0.0, 1.0);
+        entry.retry_not_before_ms =
+            now_unix_ms_() +
+            BackoffMs(entry.failures, unit(jitter_), outcome.error().retry_after_seconds);
+      }
     }
+    if (auto it = cache_.find(key); it != cache_.end() && it->second.flight == flight) {
+      it->second.flight.reset();
+    }
+    ++(outcome ? stats_.grants : stats_.failures);
+    flight->result = std::move(outcome);
+    waiters.swap(flight->waiters);
   }
-  if (auto it = cache_.find(key); it != cache_.end() && it->second.flight == flight) {
-    it->second.flight.reset();
+  for (std::shared_ptr<GrantWaiter>& waiter : waiters) {
+    const asio::any_io_executor loop = waiter->timer.get_executor();
+    asio::post(loop, [waiter = std::move(waiter)] { waiter->timer.cancel(); });
   }
-  ++(outcome ? stats_.grants : stats_.failures);
-  flight->result = std::move(outcome);
-  flight->done.cancel();
 }
 
 asio::awaitable<Result<OidcEndpoints>> TokenBroker::Discover(const std::string& host) {
-  if (auto cached = discovery_.find(host); cached != discovery_.end()) co_return cached->second;
-  const std::uint64_t generation = generation_;
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto cached = discovery_.find(host); cached != discovery_.end()) co_return cached->second;
+    generation = generation_;
+  }
   Result<OidcEndpoints> endpoints =
       co_await RunBlocking(pool_, [&] { return upstream_->Discover(host); });
   // A Forget() meanwhile may mean a re-enrolled host: do not cache what was asked before it.
+  std::lock_guard lock(mutex_);
   if (endpoints && generation == generation_) discovery_[host] = *endpoints;
   co_return endpoints;
 }
@@ -167,6 +213,7 @@ asio::awaitable<Status> TokenBroker::Validate(const std::string& host,
 }
 
 void TokenBroker::Forget(const std::string& workspace, const std::string& credential) {
+  std::lock_guard lock(mutex_);
   ++generation_;
   std::erase_if(cache_, [&](const auto& item) {
     return item.first.workspace == workspace &&
@@ -176,7 +223,18 @@ void TokenBroker::Forget(const std::string& workspace, const std::string& creden
   discovery_.clear();
 }
 
+std::size_t TokenBroker::size() const {
+  std::lock_guard lock(mutex_);
+  return cache_.size();
+}
+
+TokenBrokerStats TokenBroker::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
 std::vector<TokenInfo> TokenBroker::List() const {
+  std::lock_guard lock(mutex_);
   std::vector<TokenInfo> out;
   for (const auto& [key, entry] : cache_) {
     if (!entry.token && !entry.flight) continue;

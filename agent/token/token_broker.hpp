@@ -6,15 +6,20 @@
 //   cached token that is still valid keeps being served.
 // - Never returns a token with less than the caller's min_ttl_seconds left.
 // Tokens live in SecretBytes; the broker never logs them.
-// Threading: all methods run on the agent's event-loop thread; upstream calls (TokenUpstream)
-// run on the blocking pool through RunBlocking, with a copy of the credential: no lock is held
-// across them, so a slow token endpoint delays only the callers waiting for that grant.
+// Threading: Get, Renew, Forget, List and the getters from any event loop (the agent runs one
+// per CPU); one mutex guards the cache, held only for lookups and updates, never across a
+// co_await. Grants run as coroutines on the broker's own executor; their upstream calls
+// (TokenUpstream) on the blocking pool through RunBlocking, with a copy of the credential, so a
+// slow token endpoint delays only the callers waiting for that grant. A caller waiting for a
+// grant waits on a timer of its own event loop, woken from the loop that landed the grant.
+// Validate runs on the broker's executor.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <tuple>
@@ -104,8 +109,8 @@ class TokenBroker {
   void Forget(const std::string& workspace, const std::string& credential);
 
   std::vector<TokenInfo> List() const;
-  std::size_t size() const { return cache_.size(); }
-  const TokenBrokerStats& stats() const { return stats_; }
+  std::size_t size() const;
+  TokenBrokerStats stats() const;
 
  private:
   struct Flight;
@@ -118,7 +123,10 @@ class TokenBroker {
   };
   using TokenResult = Result<std::shared_ptr<const IssuedToken>>;
 
-  void StartFlight(const TokenKey& key, Entry& entry);
+  // Registers a new flight in `entry` (under mutex_); Launch starts it, after the lock is
+  // released.
+  std::shared_ptr<Flight> NewFlight(Entry& entry);
+  void Launch(const TokenKey& key, std::shared_ptr<Flight> flight);
   asio::awaitable<void> Fly(TokenKey key, std::shared_ptr<Flight> flight);
   // One grant for `key`: copies the credential out of the store, then discovery and the grant
   // on the blocking pool.
@@ -133,6 +141,7 @@ class TokenBroker {
   std::unique_ptr<TokenUpstream> upstream_;
   TokenSection settings_;
   UnixMsClock now_unix_ms_;
+  mutable std::mutex mutex_;  // guards what follows
   std::map<TokenKey, Entry> cache_;
   std::map<std::string, OidcEndpoints> discovery_;  // by host
   std::uint64_t generation_ = 0;                    // bumped by Forget()

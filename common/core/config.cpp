@@ -40,6 +40,7 @@ void ReadAgent(const toml::table& table, std::string_view source, AgentSection& 
   if (auto seconds = reader.Int("request_timeout_seconds", 1, 3600)) {
     out.request_timeout_seconds = static_cast<int>(*seconds);
   }
+  if (auto loops = reader.Int("event_loops", 0, 64)) out.event_loops = static_cast<int>(*loops);
   reader.Finish();
   if (out.socket == out.admin_socket) {
     reader.AddError(nullptr, "'socket' and 'admin_socket' must differ");

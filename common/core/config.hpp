@@ -26,6 +26,9 @@ struct AgentSection {
   // Both sockets: a request that has begun must arrive whole (head, then body) within this
   // (else 408 request_timeout), and each answer be written within it.
   int request_timeout_seconds = 30;
+  // Event loops serving agent.sock and the loopback listeners, each on its own thread (the
+  // admin socket is served by the first). 0: one per CPU the agent may run on, at most 8.
+  int event_loops = 0;
 };
 
 struct UpstreamSection {

@@ -399,6 +399,15 @@ TEST(ConfigTest, ReadsServerTimeoutsWithinRange) {
   EXPECT_NE(ErrorOf("[agent]\nrequest_timeout_seconds = 0\n").find(":2:"), std::string::npos);
 }
 
+TEST(ConfigTest, ReadsEventLoopsWithinRange) {
+  Result<AgentConfig> config = ParseAgentConfig("[agent]\nevent_loops = 3\n", kFile);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->agent.event_loops, 3);
+  EXPECT_EQ(AgentConfig{}.agent.event_loops, 0);  // one per CPU
+  EXPECT_NE(ErrorOf("[agent]\nevent_loops = -1\n").find(":2:"), std::string::npos);
+  EXPECT_NE(ErrorOf("[agent]\nevent_loops = 65\n").find(":2:"), std::string::npos);
+}
+
 // BUG: TOML's "\u0000" escape puts a NUL into a path; it passes the absolute-path check and a C
 // API (bind, open) would silently use the part before it ("/run/a"). Enable when fixed.
 TEST(ConfigTest, PathWithNulIsRejected) {

@@ -60,6 +60,8 @@ void Agent::WriteConfig() {
       "state_dir = " + Quote(state_dir()) + "\n" +
       "policy_dir = " + Quote(policy_dir()) + "\n" +
       "key_file = " + Quote(key_file()) + "\n" +
+      (options_.event_loops > 0 ? "event_loops = " + std::to_string(options_.event_loops) + "\n"
+                                : std::string()) +
       "\n[upstream]\n"
       "ca_file = " + Quote(options_.ca_file) + "\n" +
       "timeout_ms = " + std::to_string(options_.upstream_timeout_ms) + "\n" +

@@ -21,6 +21,7 @@ struct AgentOptions {
   int min_ttl_seconds = 1;
   int upstream_timeout_ms = 5000;
   std::string admin_group = "root";
+  int event_loops = 0;           // [agent] event_loops; 0: not written (one per CPU)
   std::vector<std::string> env;  // extra environment, e.g. "CREDENTIALS_DIRECTORY=/x"
   std::vector<int> pass_fds;     // socket activation: become fds 3, 4, ... (see ProcessOptions)
   bool listen_pid = false;       // socket activation: LISTEN_PID=<dbproxyd's pid>
