@@ -8,10 +8,10 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -45,14 +45,21 @@ struct AgentState {
   std::unique_ptr<UpstreamClient> upstream;     // the main loop's calls to the workspaces (proxy mode)
   std::unique_ptr<RateLimiter> rate_limiter;    // proxy mode: requests_per_minute per service
   // The enforced policy and the shadow one (evaluated and logged, never enforced), replaced
-  // together on reload. Any thread: Policies().
-  std::atomic<std::shared_ptr<const PinnedPolicy>> policy;
-  // Null members only before the first load (Agent::Create fails without a policy).
+  // together on reload (SetPolicies, main loop). Any thread: Policies(). Null members only
+  // before the first load (Agent::Create fails without a policy).
   PinnedPolicy Policies() const {
-    const std::shared_ptr<const PinnedPolicy> loaded = policy.load();
-    return loaded ? *loaded : PinnedPolicy{};
+    const std::lock_guard lock(policy_mutex);
+    return policies;
   }
   std::shared_ptr<const Policy> EnforcedPolicy() const { return Policies().enforced; }
+  void SetPolicies(PinnedPolicy next) {
+    const std::lock_guard lock(policy_mutex);
+    policies = std::move(next);  // the old ones live on in the requests that pinned them
+  }
+  // Held only to copy or replace the two pointers. (libstdc++ 12's atomic<shared_ptr> guards
+  // its pointer with a lock bit that ThreadSanitizer does not see as a lock.)
+  mutable std::mutex policy_mutex;
+  PinnedPolicy policies;
   // Main loop.
   std::int64_t policy_loaded_at = 0;
   std::string policy_error;  // why the last reload failed; empty when it succeeded

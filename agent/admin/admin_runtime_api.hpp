@@ -36,7 +36,7 @@ namespace dbproxy {
 // routes above; std::nullopt otherwise, without touching anything. Sets audit.action
 // (admin.grant, admin.revoke, admin.grants, admin.maintenance.on, admin.maintenance.off,
 // admin.maintenance) and, when the request names them, audit.service / audit.workspace.
-// REQUIRES: the caller is an admin (checked by the router); state.runtime and state.policy are
+// REQUIRES: the caller is an admin (checked by the router); state.runtime and the policy are
 // set. Threading: the main event loop (RuntimeState writes its small files synchronously).
 asio::awaitable<std::optional<HttpResponse>> HandleRuntimeAdmin(
     AgentState& state, HttpRequest& request, const RequestContext& context,

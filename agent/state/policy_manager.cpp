@@ -65,8 +65,7 @@ Status PolicyManager::Load(bool initial) {
     shadow = std::move(*loaded);
   }
   // Both parsed and valid: swap together.
-  state_.policy.store(std::make_shared<const PinnedPolicy>(
-      PinnedPolicy{.enforced = std::move(*policy), .shadow = std::move(shadow)}));
+  state_.SetPolicies(PinnedPolicy{.enforced = std::move(*policy), .shadow = std::move(shadow)});
   state_.policy_loaded_at = NowUnix();
   state_.policy_error.clear();
   if (!initial) ++state_.policy_reloads;
