@@ -213,9 +213,21 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
         });
     agent->loopback_servers_.push_back(std::move(*loopback));
   }
-  if (Status s = agent->CreateWorkerLoops(); !s) return std::move(s).error();
+  agent->CreateWorkerLoops();
   state.event_loops = static_cast<int>(agent->workers_.size()) + 1;
   Agent* self = agent.get();
+  state.loop_connections = [self] {
+    std::vector<std::size_t> loops;
+    std::size_t main = self->client_server_->own_connections();
+    for (const auto& server : self->loopback_servers_) main += server->own_connections();
+    loops.push_back(main);
+    for (const auto& worker : self->workers_) {
+      std::size_t served = 0;
+      for (const auto& server : worker->servers) served += server->own_connections();
+      loops.push_back(served);
+    }
+    return loops;
+  };
   state.active_connections = [self](std::string_view socket) -> std::size_t {
     if (socket == "loopback") {
       std::size_t total = 0;
@@ -229,7 +241,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   return agent;
 }
 
-Status Agent::CreateWorkerLoops() {
+void Agent::CreateWorkerLoops() {
   const UpstreamSection& upstream = state_.config.upstream;
   AgentState* shared = &state_;
   for (int i = 1; i < EventLoopCount(state_.config.agent); ++i) {
@@ -244,17 +256,15 @@ Status Agent::CreateWorkerLoops() {
     std::vector<HttpServer*> served = {client_server_.get()};
     for (const auto& server : loopback_servers_) served.push_back(server.get());
     for (HttpServer* primary : served) {
-      Result<std::unique_ptr<HttpServer>> replica = primary->Replicate(worker->io);
-      if (!replica) return std::move(replica).error();
-      (*replica)->SetStreamingHandler(
+      std::unique_ptr<HttpServer> replica = primary->Replicate(worker->io);
+      replica->SetStreamingHandler(
           WantsProxy, [shared, client = worker->upstream.get()](StreamedRequest& exchange) {
             return HandleProxyRequest(*shared, *client, exchange);
           });
-      worker->servers.push_back(std::move(*replica));
+      worker->servers.push_back(std::move(replica));
     }
     workers_.push_back(std::move(worker));
   }
-  return Status::Ok();
 }
 
 bool Agent::WorkersResponsive(std::chrono::microseconds period) {

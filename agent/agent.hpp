@@ -53,7 +53,7 @@ class Agent {
   Agent() = default;
   // Creates the worker loops with their replicas of agent.sock and the loopback listeners
   // (started by Run).
-  Status CreateWorkerLoops();
+  void CreateWorkerLoops();
   void Shutdown();
   asio::awaitable<void> Drain();
   // For the watchdog: whether every worker loop ran the check posted one `period` ago (and

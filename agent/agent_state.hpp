@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/asio.hpp"
 #include "agent/audit/audit_trail.hpp"
@@ -77,6 +78,9 @@ struct AgentState {
   // Open connections of a socket ("agent", "admin" or "loopback"), over every event loop; set
   // by Agent. Any thread.
   std::function<std::size_t(std::string_view socket)> active_connections;
+  // Open agent.sock and loopback connections served by each event loop (the main loop first);
+  // set by Agent. Any thread.
+  std::function<std::vector<std::size_t>()> loop_connections;
 };
 
 }  // namespace dbproxy

@@ -61,9 +61,17 @@ void WriteTokenCache(MetricsTextWriter& out, const AgentState& state) {
 
 void WriteConnections(MetricsTextWriter& out, const AgentState& state) {
   out.Family("dbproxy_active_connections", MetricType::kGauge, "Open connections, by socket.");
-  for (const char* socket : {"agent", "admin"}) {
+  for (const char* socket : {"agent", "admin", "loopback"}) {
     const std::size_t open = state.active_connections ? state.active_connections(socket) : 0;
     out.Sample("dbproxy_active_connections", {{"socket", socket}}, Count(open));
+  }
+  out.Family("dbproxy_event_loop_connections", MetricType::kGauge,
+             "Open agent.sock and loopback connections, by the event loop serving them.");
+  const std::vector<std::size_t> loops =
+      state.loop_connections ? state.loop_connections() : std::vector<std::size_t>();
+  for (std::size_t loop = 0; loop < loops.size(); ++loop) {
+    out.Sample("dbproxy_event_loop_connections", {{"loop", std::to_string(loop)}},
+               Count(loops[loop]));
   }
 }
 

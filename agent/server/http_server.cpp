@@ -1,7 +1,6 @@
 #include "agent/server/http_server.hpp"
 
 #include <sodium.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include "agent/blocking.hpp"
 #include "agent/server/request_reads.hpp"
 #include "common/core/secret_bytes.hpp"
+#include "common/os/unique_fd.hpp"
 
 namespace dbproxy {
 namespace {
@@ -204,24 +204,14 @@ Result<std::unique_ptr<HttpServer>> HttpServer::ListenTcp(asio::io_context& io,
   return server;
 }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Replicate(asio::io_context& io) {
+std::unique_ptr<HttpServer> HttpServer::Replicate(asio::io_context& io) {
   std::unique_ptr<HttpServer> replica(new HttpServer(io, options_, handler_, on_error_));
   replica->owns_path_ = false;
+  replica->listens_ = false;
   replica->streaming_wants_ = streaming_wants_;
   replica->streaming_handler_ = streaming_handler_;
   replica->open_connections_ = open_connections_;
-  const int fd = ::fcntl(acceptor_.native_handle(), F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) {
-    return MakeError(Errc::kInternal, "cannot share the listening socket of " + options_.path +
-                                          ": " + std::strerror(errno));
-  }
-  boost::system::error_code ec;
-  replica->acceptor_.assign(acceptor_.local_endpoint().protocol(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    return MakeError(Errc::kInternal,
-                     "cannot share the listening socket of " + options_.path + ": " + ec.message());
-  }
+  replicas_.push_back(replica.get());
   return replica;
 }
 
@@ -243,7 +233,7 @@ asio::awaitable<bool> WriteWholeResponse(StreamedRequest& exchange, HttpResponse
 }
 
 void HttpServer::Start() {
-  asio::co_spawn(io_, AcceptLoop(), asio::detached);
+  if (listens_) asio::co_spawn(io_, AcceptLoop(), asio::detached);
   asio::co_spawn(io_, SweepLoop(alive_), asio::detached);
 }
 
@@ -305,9 +295,45 @@ asio::awaitable<void> HttpServer::AcceptLoop() {
       open_connections_->fetch_sub(1);
       continue;  // closed on scope exit
     }
-    asio::co_spawn(io_, Serve(std::move(socket)),
-                   [count = open_connections_](const std::exception_ptr&) { count->fetch_sub(1); });
+    LeastBusy().Take(socket);
   }
+}
+
+HttpServer& HttpServer::LeastBusy() {
+  HttpServer* least = this;
+  for (HttpServer* replica : replicas_) {
+    if (replica->own_connections_.load() < least->own_connections_.load()) least = replica;
+  }
+  return *least;
+}
+
+void HttpServer::Take(asio::generic::stream_protocol::socket& socket) {
+  own_connections_.fetch_add(1);
+  auto done = [this, count = open_connections_](const std::exception_ptr&) {
+    own_connections_.fetch_sub(1);
+    count->fetch_sub(1);
+  };
+  if (&socket.get_executor().context() == &io_) {
+    asio::co_spawn(io_, Serve(std::move(socket)), done);
+    return;
+  }
+  // To another loop: the descriptor travels, owned by the posted handler until it runs.
+  boost::system::error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  if (ec) {
+    done(nullptr);
+    return;  // the socket closes on scope exit
+  }
+  asio::post(io_, [this, protocol, fd = UniqueFd(socket.release(ec)), done]() mutable {
+    asio::generic::stream_protocol::socket moved(io_);
+    boost::system::error_code assigned;
+    moved.assign(protocol, fd.Release(), assigned);
+    if (assigned || stopping_) {
+      done(nullptr);
+      return;  // closed on scope exit
+    }
+    asio::co_spawn(io_, Serve(std::move(moved)), done);
+  });
 }
 
 asio::awaitable<void> HttpServer::Serve(asio::generic::stream_protocol::socket socket) {

@@ -9,10 +9,13 @@
 // and bodies have caps, and the number of connections is bounded. Deadlines: one per
 // connection (ConnectionDeadline), acted on by one sweeper timer for the whole server.
 // Threading: a server runs on the single thread of its io_context. To use more cores, the
-// agent Replicate()s a server onto other event loops: each replica accepts from the same
-// listening socket and serves its connections on its own thread; the connection count (and
-// its cap) is shared. Start, Stop and CloseAll run on the server's own loop (post them);
-// active_connections() from any thread.
+// agent Replicate()s a server onto other event loops: the server that listens accepts every
+// connection and hands it to the one of the group (itself included) serving the fewest, which
+// serves it to the end on its own thread; the connection count (and its cap) is the group's.
+// (Replicas accepting from a shared descriptor were tried first: one loop took every
+// connection of a burst, its speculative accepts emptying the backlog before another woke.)
+// Start, Stop and CloseAll run on the server's own loop (post them); active_connections()
+// from any thread.
 #pragma once
 
 #include <sys/types.h>
@@ -27,6 +30,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/asio.hpp"
 #include "agent/server/connection_deadline.hpp"
@@ -164,11 +168,11 @@ class HttpServer {
                                                        const std::string& address, int port,
                                                        HttpHandler handler,
                                                        HttpErrorResponder on_error);
-  // A server on `io` (another event loop) serving the same listening socket through a
-  // duplicate of its descriptor, with the same options and handlers (set a streaming handler
-  // on the replica before Start()), counting its connections with this server's. It never
-  // removes the socket file. Errors: the descriptor could not be duplicated.
-  Result<std::unique_ptr<HttpServer>> Replicate(asio::io_context& io);
+  // A server on `io` (another event loop) that serves connections this server accepts, with
+  // the same options and handlers (set a streaming handler on the replica before Start()).
+  // It has no listening socket of its own. REQUIRES: called before Start(), on a server that
+  // listens (not a replica); the replica does not outlive it.
+  std::unique_ptr<HttpServer> Replicate(asio::io_context& io);
   ~HttpServer();
 
   // Requests whose target `wants` accepts go to `handler` instead of the HttpHandler, before
@@ -183,12 +187,18 @@ class HttpServer {
   void CloseAll();
   // Open connections of this server and its replicas.
   std::size_t active_connections() const { return open_connections_->load(); }
+  // Open connections served by this server's own loop. Any thread.
+  std::size_t own_connections() const { return own_connections_.load(); }
 
  private:
   struct Session;
   HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler,
                  HttpErrorResponder on_error);
   asio::awaitable<void> AcceptLoop();
+  // The group's server with the fewest connections (this one on a tie with it).
+  HttpServer& LeastBusy();
+  // Serves an accepted connection on this server's loop (from any thread); already counted.
+  void Take(asio::generic::stream_protocol::socket& socket);
   // Every tick, acts on the connections whose deadline passed; runs until the server is
   // stopped and its last connection is gone (or it is destroyed).
   asio::awaitable<void> SweepLoop(std::shared_ptr<bool> alive);
@@ -223,6 +233,9 @@ class HttpServer {
   // Connections of this server and its replicas (the cap applies to the sum).
   std::shared_ptr<std::atomic<std::size_t>> open_connections_ =
       std::make_shared<std::atomic<std::size_t>>(0);
+  std::atomic<std::size_t> own_connections_{0};  // served on this loop (LeastBusy reads it)
+  std::vector<HttpServer*> replicas_;            // the listening server's group, itself excluded
+  bool listens_ = true;                          // false for a replica
   bool stopping_ = false;
   bool owns_path_ = true;  // false for an adopted socket
 };

@@ -148,6 +148,29 @@ TEST_F(LifecycleTest, SocketActivationRefusesADatagramSocket) {
   EXPECT_NE(agent_->Stderr().find("socket activation"), std::string::npos) << agent_->Stderr();
 }
 
+// The main loop accepts and hands each connection to the loop serving the fewest: six
+// keep-alive connections on two loops are three each, whatever the order they arrive in.
+TEST_F(LifecycleTest, ConnectionsAreSpreadOverTheEventLoops) {
+  agent_->options().event_loops = 2;
+  agent_->WriteConfig();
+  const HarnessStatus ready = StartAgent();
+  ASSERT_TRUE(ready.ok()) << ready.error;
+  std::vector<UnixHttpClient> clients;
+  for (int i = 0; i < 6; ++i) {
+    clients.push_back(agent_->Client());
+    ASSERT_EQ(clients.back().Get("/healthz").status, 200) << "connection " << i;
+  }
+  const HttpResponse r = agent_->AdminClient().Get("/metrics");
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  for (const char* expected : {"dbproxy_event_loop_connections{loop=\"0\"} 3\n",
+                               "dbproxy_event_loop_connections{loop=\"1\"} 3\n",
+                               "dbproxy_active_connections{socket=\"agent\"} 6\n"}) {
+    EXPECT_NE(r.body.find(expected), std::string::npos) << expected << "\n" << r.body;
+  }
+  const HttpResponse status = agent_->AdminClient().Get("/v1/status");
+  EXPECT_EQ(status.Json().value("event_loops", 0), 2) << status.Describe();
+}
+
 TEST_F(LifecycleTest, MetricsEndpointServesPrometheusText) {
   const HarnessStatus ready = StartAndEnroll();
   ASSERT_TRUE(ready.ok()) << ready.error;
