@@ -251,7 +251,69 @@ def audit_chain():
     return "\n".join(lines) + "\n"
 
 
+def b64url(data):
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+# The fixed keys of jwt_fuzz.cpp's JWKS (kid "ed", "p256", "p384"; "rsa" is the RFC 7517 A.1
+# public key, for which no private key is used): derived from fixed seeds, so rerunning this
+# script keeps the public keys the target embeds.
+def jwt_fuzz_keys():
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    def scalar(label, curve):
+        order = {"P-256": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+                 "P-384": int("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF"
+                              "581A0DB248B0A77AECEC196ACCC52973", 16)}[curve]
+        return int.from_bytes(hashlib.sha512(b"dbproxy jwt_fuzz " + label).digest(), "big") % order
+
+    return {
+        "ed": Ed25519PrivateKey.from_private_bytes(bytes([9]) * 32),
+        "p256": ec.derive_private_key(scalar(b"p256", "P-256"), ec.SECP256R1()),
+        "p384": ec.derive_private_key(scalar(b"p384", "P-384"), ec.SECP384R1()),
+    }
+
+
+def jwt():
+    import json
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    t = "jwt_fuzz"
+    keys = jwt_fuzz_keys()
+    now = 1800000000  # the target's clock
+    claims = {"iss": "https://idp.example.com", "sub": "svc-1", "aud": ["dbproxy", "x"],
+              "exp": now + 300, "iat": now - 10, "nbf": now - 10, "groups": ["eng", "oncall"]}
+
+    def token(alg, kid, sign):
+        header = b64url(json.dumps({"alg": alg, "kid": kid, "typ": "JWT"}).encode())
+        payload = b64url(json.dumps(claims).encode())
+        signing_input = (header + "." + payload).encode()
+        return header + "." + payload + "." + b64url(sign(signing_input))
+
+    def ecdsa(key, hash_algorithm, size):
+        def sign(data):
+            der = key.sign(data, ec.ECDSA(hash_algorithm, deterministic_signing=True))
+            r, s = decode_dss_signature(der)
+            return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+        return sign
+
+    write(t, "eddsa", token("EdDSA", "ed", keys["ed"].sign))
+    write(t, "es256", token("ES256", "p256", ecdsa(keys["p256"], hashes.SHA256(), 32)))
+    write(t, "rs256_bad_signature", token("RS256", "rsa", lambda data: bytes(256)))
+    public = keys["p384"].public_key().public_numbers()
+    jwks = {"keys": [
+        {"kty": "EC", "crv": "P-384", "kid": "p384", "use": "sig",
+         "x": b64url(public.x.to_bytes(48, "big")), "y": b64url(public.y.to_bytes(48, "big"))},
+        {"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": b64url(keys["ed"].public_key()
+         .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))},
+        {"kty": "oct", "k": "c2VjcmV0"}]}
+    write(t, "jwks", json.dumps(jwks, separators=(",", ":")))
+
+
 if __name__ == "__main__":
     for generator in (http_request, http_target, proxy_headers, policy_toml, policy_bundle,
-                      request_body, runtime_api, existing):
+                      request_body, runtime_api, existing, jwt):
         generator()
