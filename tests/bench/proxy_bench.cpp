@@ -9,7 +9,7 @@
 // injects a fixed token fetched from the workspace's token endpoint, dbproxyd identifies each
 // caller from the kernel, decides by policy, injects the role's token and writes an audit line.
 // Cases of 1 and `--connections` keep-alive connections, `--seconds` each, for dbproxyd, nginx
-// with `worker_processes 1` (dbproxyd's one event-loop thread against one worker) and nginx with
+// with `worker_processes 1` (one worker; dbproxyd runs one event loop per CPU) and nginx with
 // `worker_processes auto` (one worker per CPU: the anchor of the fast-path goal, >= 1.0x).
 // --agent and --fake run other builds of dbproxyd and the fake workspace (release ones: the
 // defaults are the binaries built next to this tool). Without nginx at --nginx, only the
