@@ -28,6 +28,18 @@ namespace {
 constexpr std::chrono::seconds kDrainTimeout{10};
 constexpr std::size_t kUpstreamBufferBytes = 256 * 1024;
 
+// An event loop's client for proxied calls.
+std::unique_ptr<UpstreamClient> MakeUpstreamClient(asio::io_context& io,
+                                                   const AgentConfig& config) {
+  const UpstreamSection& upstream = config.upstream;
+  return std::make_unique<UpstreamClient>(
+      io, UpstreamClientOptions{.ca_file = upstream.ca_file,
+                                .connect_timeout_ms = upstream.connect_timeout_ms,
+                                .request_timeout_ms = config.proxy.request_timeout_ms,
+                                .max_connections_per_host = upstream.max_connections_per_host,
+                                .buffer_bytes = kUpstreamBufferBytes});
+}
+
 std::int64_t SteadyNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -148,14 +160,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
                       .timeout_ms = state.config.upstream.timeout_ms,
                       .user_agent = "dbproxy/" DBPROXY_VERSION},
       state.config.tokens);
-  const UpstreamSection& upstream = state.config.upstream;
-  state.upstream = std::make_unique<UpstreamClient>(
-      agent->io_, UpstreamClientOptions{
-                      .ca_file = upstream.ca_file,
-                      .connect_timeout_ms = upstream.connect_timeout_ms,
-                      .request_timeout_ms = state.config.proxy.request_timeout_ms,
-                      .max_connections_per_host = upstream.max_connections_per_host,
-                      .buffer_bytes = kUpstreamBufferBytes});
+  state.upstream = MakeUpstreamClient(agent->io_, state.config);
   state.rate_limiter = std::make_unique<RateLimiter>();
 
   // Requests the servers refuse before a handler runs are answered and audited like the rest.
@@ -242,17 +247,10 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 }
 
 void Agent::CreateWorkerLoops() {
-  const UpstreamSection& upstream = state_.config.upstream;
   AgentState* shared = &state_;
   for (int i = 1; i < EventLoopCount(state_.config.agent); ++i) {
     auto worker = std::make_unique<WorkerLoop>();
-    worker->upstream = std::make_unique<UpstreamClient>(
-        worker->io, UpstreamClientOptions{
-                        .ca_file = upstream.ca_file,
-                        .connect_timeout_ms = upstream.connect_timeout_ms,
-                        .request_timeout_ms = state_.config.proxy.request_timeout_ms,
-                        .max_connections_per_host = upstream.max_connections_per_host,
-                        .buffer_bytes = kUpstreamBufferBytes});
+    worker->upstream = MakeUpstreamClient(worker->io, state_.config);
     std::vector<HttpServer*> served = {client_server_.get()};
     for (const auto& server : loopback_servers_) served.push_back(server.get());
     for (HttpServer* primary : served) {
@@ -335,7 +333,8 @@ int Agent::Run() {
   Log(LogLevel::kInfo, "ready: agent socket " + state_.config.agent.socket + ", admin socket " +
                            state_.config.agent.admin_socket + loopback + ", " +
                            std::to_string(workers_.size() + 1) + " event loops, " +
-                           std::to_string(state_.EnforcedPolicy()->services.size()) + " services, " +
+                           std::to_string(state_.EnforcedPolicy()->services.size()) +
+                           " services, " +
                            std::to_string(state_.store->credential_count()) + " credentials");
   watchdog_ = std::make_unique<ServiceWatchdog>(
       io_, [this] { return StatusSummary(state_); },

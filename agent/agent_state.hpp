@@ -43,7 +43,7 @@ struct AgentState {
   asio::thread_pool* pool = nullptr;
   std::unique_ptr<CredentialStore> store;
   std::unique_ptr<TokenBroker> broker;
-  std::unique_ptr<UpstreamClient> upstream;     // the main loop's calls to the workspaces (proxy mode)
+  std::unique_ptr<UpstreamClient> upstream;  // the main loop's calls to workspaces (proxy mode)
   std::unique_ptr<RateLimiter> rate_limiter;    // proxy mode: requests_per_minute per service
   // The enforced policy and the shadow one (evaluated and logged, never enforced), replaced
   // together on reload (SetPolicies, main loop). Any thread: Policies(). Null members only
