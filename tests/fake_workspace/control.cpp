@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <string>
 
+#include "tests/fake_workspace/oauth/fake_idp.hpp"
 #include "tests/fake_workspace/oauth/scopes.hpp"
 
 namespace dbproxy::fake {
@@ -158,6 +159,7 @@ FakeReply HandleControlRequest(const FakeRequest& request, WorkspaceState& state
     return Ok();
   }
   if (request.method == "GET" && path == "/_fake/counters") return CountersReply(state);
+  if (std::optional<FakeReply> idp = HandleIdpControl(request, state)) return *std::move(idp);
   if (request.method == "GET" && path == "/_fake/requests") return Requests(request, state);
   return JsonReply(404,
                    {{"error", "no control endpoint " + request.method + " " + request.target}});

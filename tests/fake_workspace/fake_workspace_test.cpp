@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "common/identity/jwks.hpp"
+#include "common/identity/jwt.hpp"
 #include "tests/fake_workspace/test_support.hpp"
 
 namespace dbproxy::fake::testing {
@@ -63,6 +65,49 @@ class FakeWorkspaceTest : public ::testing::Test {
 
   std::unique_ptr<FakeWorkspaceProcess> workspace_;
 };
+
+// The fake identity provider signs on OpenSSL directly; common/identity verifies here, so the
+// two implementations check each other.
+TEST_F(FakeWorkspaceTest, IdpPublishesKeysAndSignsTokensThatVerify) {
+  const HttpResponse discovery =
+      workspace_->Request("GET", "/idp/.well-known/openid-configuration");
+  ASSERT_EQ(discovery.status, 200) << discovery.error;
+  const std::string issuer = workspace_->url() + "/idp";
+  EXPECT_EQ(discovery.Json()["issuer"], issuer);
+  EXPECT_EQ(discovery.Json()["jwks_uri"], issuer + "/jwks");
+  const HttpResponse minted = Control(
+      "/_fake/idp/token", R"({"sub":"alice","aud":"dbproxy","claims":{"groups":["eng"]}})");
+  ASSERT_EQ(minted.status, 200) << minted.body;
+  const std::string token = minted.Json().value("token", "");
+
+  const auto verify = [&](const std::string& jwt) {
+    const HttpResponse jwks = workspace_->Request("GET", "/idp/jwks");
+    EXPECT_EQ(jwks.status, 200);
+    Result<Jwks> keys = ParseJwks(jwks.body);
+    EXPECT_TRUE(keys) << keys.error().message;
+    Result<ParsedJwt> parsed = ParseJwt(jwt);
+    EXPECT_TRUE(parsed) << parsed.error().message;
+    if (!keys || !parsed) return std::string("unparsed");
+    const JwtPolicy policy{.issuer = issuer, .audiences = {"dbproxy"}, .algorithms = {"ES256"}};
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    const JwtVerification verified = VerifyJwt(*parsed, *keys, policy, now);
+    return verified ? verified->subject : verified.error().reason;
+  };
+  EXPECT_EQ(verify(token), "alice");
+
+  // After a rotation both keys are published: old tokens still verify, new ones too.
+  ASSERT_EQ(Control("/_fake/idp/rotate", "").status, 200);
+  EXPECT_EQ(verify(token), "alice");
+  const HttpResponse rotated = Control("/_fake/idp/token", R"({"sub":"bob","aud":"dbproxy"})");
+  EXPECT_EQ(verify(rotated.Json().value("token", "")), "bob");
+
+  ASSERT_EQ(Control("/_fake/idp/jwks", R"({"down":true})").status, 200);
+  EXPECT_EQ(workspace_->Request("GET", "/idp/jwks").status, 503);
+  const HttpResponse stats = workspace_->Request("GET", "/_fake/idp/stats");
+  EXPECT_EQ(stats.Json().value("jwks_fetches", 0), 4);
+}
 
 TEST_F(FakeWorkspaceTest, ServesDiscoveryAndNotDatabricksConfig) {
   const HttpResponse discovery =

@@ -4,6 +4,7 @@
 
 #include "tests/fake_workspace/control.hpp"
 #include "tests/fake_workspace/encoding.hpp"
+#include "tests/fake_workspace/oauth/fake_idp.hpp"
 #include "tests/fake_workspace/oauth/oauth_endpoints.hpp"
 #include "tests/fake_workspace/api/rest_api.hpp"
 #include "tests/fake_workspace/api/sql_api.hpp"
@@ -94,6 +95,7 @@ FakeReply RouteRequest(const FakeRequest& request, WorkspaceState& state) {
     return HandleTokenRequest(request, state);
   }
   if (path.starts_with("/fake-storage/")) return HandleExternalResult(request, state);
+  if (IsIdpPath(path)) return HandleIdpRequest(request, state);
   if (request.method == "GET" && path == "/oidc/.well-known/oauth-authorization-server") {
     return HandleOAuthDiscovery(state);
   }

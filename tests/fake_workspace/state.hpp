@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "tests/fake_workspace/http_types.hpp"
 
@@ -81,6 +83,19 @@ struct BoundedJsonMap {
   }
 };
 
+// The fake identity provider (oauth/fake_idp.hpp).
+struct IdpKey {
+  std::string kid;
+  std::shared_ptr<EVP_PKEY> key;  // P-256
+};
+struct IdpState {
+  std::vector<IdpKey> keys;  // the current key last; at most two are published
+  bool jwks_down = false;
+  int jwks_fetches = 0;
+  int discovery_fetches = 0;
+  int next_kid = 1;
+};
+
 struct WorkspaceState {
   static constexpr std::size_t kRequestLogLimit = 1000;
   static constexpr std::size_t kTokenLimit = 100000;
@@ -109,6 +124,7 @@ struct WorkspaceState {
   BoundedJsonMap<std::string> run_idempotency;       // idempotency_token -> run_id
   std::int64_t next_run_id = 1000;
   std::int64_t next_cluster_serial = 1;
+  IdpState idp;
 };
 
 }  // namespace dbproxy::fake
