@@ -162,6 +162,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       state.config.tokens);
   state.upstream = MakeUpstreamClient(agent->io_, state.config);
   state.rate_limiter = std::make_unique<RateLimiter>();
+  for (const IdpSection& idp : state.config.idps) {
+    Log(LogLevel::kWarning, "[[idp]] " + idp.name + ": configured, but this build does not read "
+                            "callers' tokens yet (jwt.* conditions see none; require_jwt "
+                            "services are refused)");
+  }
 
   // Requests the servers refuse before a handler runs are answered and audited like the rest.
   auto on_error = [&state](const char* socket) -> HttpErrorResponder {

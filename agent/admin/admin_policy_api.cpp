@@ -81,7 +81,10 @@ HttpResponse Explain(AgentState& state, const HttpRequest& request, const Reques
   if (!explain) return ErrorResponse(explain.error(), context);
   const std::shared_ptr<const Policy> policy = state.EnforcedPolicy();
   const CallerIdentity caller = ExplainedCaller(*explain);
-  const DecisionSubject subject{.identity = &caller, .service_name = explain->service};
+  const DecisionSubject subject{.identity = &caller,
+                                .service_name = explain->service,
+                                .jwt = explain->jwt ? &*explain->jwt : nullptr,
+                                .jwt_idp = explain->jwt_idp};
   const RuntimeState::Pinned pinned_runtime = state.runtime->Pin();
   const RuntimeView runtime = pinned_runtime.view();
   std::vector<TraceStep> trace;

@@ -1,6 +1,7 @@
 // explain (dry-run a policy decision with its trace) and reload (re-read the policy), admin socket.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -27,8 +28,28 @@ struct ExplainOptions {
   std::optional<std::string> job_id;
   std::optional<std::string> node_type;
   std::optional<std::string> driver_node_type;
+  // A verified identity token the caller would present: its idp and "key=value" claims.
+  std::string jwt_idp;
+  std::vector<std::string> jwt_claims;
   std::string what;  // an action ("jobs.run") or "METHOD PATH"
 };
+
+// "key=value" pairs -> {"key": "value"}; a key given more than once becomes a list.
+nlohmann::json ClaimsObject(const std::vector<std::string>& pairs) {
+  nlohmann::json claims = nlohmann::json::object();
+  for (const std::string& pair : pairs) {
+    const std::size_t equals = pair.find('=');  // checked by the option's validator
+    const std::string key = pair.substr(0, equals);
+    const std::string value = pair.substr(equals + 1);
+    if (!claims.contains(key)) {
+      claims[key] = value;
+    } else {
+      if (!claims[key].is_array()) claims[key] = nlohmann::json::array({claims[key]});
+      claims[key].push_back(value);
+    }
+  }
+  return claims;
+}
 
 // "GET /api/2.1/jobs/list" -> method + path; anything else is an action.
 nlohmann::json ExplainBody(const ExplainOptions& o) {
@@ -51,6 +72,9 @@ nlohmann::json ExplainBody(const ExplainOptions& o) {
   add("job_id", o.job_id);
   add("node_type", o.node_type);
   add("driver_node_type", o.driver_node_type);
+  if (!o.jwt_idp.empty()) {
+    body["jwt"] = {{"idp", o.jwt_idp}, {"claims", ClaimsObject(o.jwt_claims)}};
+  }
   const std::size_t space = o.what.find(' ');
   if (space != std::string::npos && o.what.find('/', space) == space + 1) {
     body["method"] = o.what.substr(0, space);
@@ -130,6 +154,17 @@ void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, Comman
                       "request driver_node_type_id (clusters)");
   command->add_option("--num-workers", explain.num_workers,
                       "request num_workers or autoscale max_workers (clusters)");
+  CLI::Option* idp = command->add_option(
+      "--jwt-idp", explain.jwt_idp, "the caller presents a token verified by this [[idp]]");
+  command
+      ->add_option("--jwt-claim", explain.jwt_claims,
+                   "a claim of that token, KEY=VALUE (repeat; a repeated KEY is a list)")
+      ->needs(idp)
+      ->allow_extra_args(false)  // one claim per flag, so the ACTION is not taken for one
+      ->check([](const std::string& pair) -> std::string {
+        const std::size_t equals = pair.find('=');
+        return equals == std::string::npos || equals == 0 ? "expected KEY=VALUE" : "";
+      });
   command->add_option("what", explain.what, "ACTION or \"METHOD PATH\"")->required();
   command->callback([&options, &action] {
     action = [&options] { return RunExplain(options, explain); };

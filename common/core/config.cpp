@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
+#include <set>
 #include <vector>
 
 #include "common/core/toml_reader.hpp"
+#include "common/identity/jwt.hpp"
 
 namespace dbproxy {
 namespace {
@@ -152,6 +155,128 @@ void ReadAudit(const toml::table& table, std::string_view source, AuditSection& 
   reader.Finish();
 }
 
+bool IsIdpName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// "https://host..." with only printable, non-space ASCII and no fragment. An issuer is compared
+// with "iss" byte for byte, so it must not carry a query either (OpenID Connect Discovery 1.0
+// section 3).
+bool IsHttpsUrl(std::string_view url, bool allow_query) {
+  constexpr std::string_view kScheme = "https://";
+  if (!url.starts_with(kScheme) || url.size() == kScheme.size() || url.size() > 1024) return false;
+  if (url[kScheme.size()] == '/') return false;  // no host
+  for (const char c : url) {
+    if (c <= ' ' || c > '~' || c == '#' || (c == '?' && !allow_query)) return false;
+  }
+  return true;
+}
+
+void ReadUrl(TableReader& reader, std::string_view key, bool required, bool allow_query,
+             std::string& out) {
+  std::optional<std::string> value = reader.String(key, required);
+  if (!value) return;
+  if (!IsHttpsUrl(*value, allow_query)) {
+    reader.AddError(reader.Peek(key), "'" + std::string(key) + "' must be an https:// URL" +
+                                          (allow_query ? "" : " without query or fragment"));
+    return;
+  }
+  out = *value;
+}
+
+// "audience": one string or a list of them; required, none empty.
+void ReadAudiences(TableReader& reader, std::vector<std::string>& out) {
+  std::optional<std::vector<std::string>> audiences;
+  if (const toml::node* node = reader.Peek("audience"); node != nullptr && node->is_string()) {
+    if (auto one = reader.String("audience")) audiences = std::vector<std::string>{*one};
+  } else {
+    audiences = reader.StringArray("audience", true);
+  }
+  if (audiences) {
+    const bool blank = audiences->empty() ||
+                       std::find(audiences->begin(), audiences->end(), "") != audiences->end();
+    if (blank) {
+      reader.AddError(reader.Peek("audience"), "'audience' must name non-empty audiences");
+    } else {
+      out = std::move(*audiences);
+    }
+  }
+}
+
+// Names and issuers of the [[idp]] tables read so far: both must be unique, since a token's
+// issuer selects the idp.
+struct IdpsSeen {
+  std::set<std::string> names;
+  std::set<std::string> issuers;
+};
+
+void ReadIdp(const toml::table& table, std::string_view source, IdpsSeen& seen, IdpSection& out,
+             std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[[idp]]", errors);
+  if (std::optional<std::string> name = reader.String("name", true)) {
+    if (!IsIdpName(*name)) {
+      reader.AddError(reader.Peek("name"),
+                      "'name' must be 1 to 64 characters of a-z, 0-9, '_' and '-'");
+    } else if (!seen.names.insert(*name).second) {
+      reader.AddError(reader.Peek("name"), "idp '" + *name + "' is defined twice");
+    } else {
+      out.name = *name;
+      reader.set_context("[[idp]] '" + *name + "'");
+    }
+  }
+  ReadUrl(reader, "issuer", true, false, out.issuer);
+  if (!out.issuer.empty() && !seen.issuers.insert(out.issuer).second) {
+    reader.AddError(reader.Peek("issuer"), "another [[idp]] has the same issuer");
+  }
+  ReadAudiences(reader, out.audiences);
+  ReadUrl(reader, "jwks_uri", false, true, out.jwks_uri);
+  ReadPath(reader, "ca_file", out.ca_file, true);  // empty: [upstream] ca_file
+  if (auto algorithms = reader.StringArray("algorithms")) out.algorithms = *algorithms;
+  if (auto skew = reader.Int("clock_skew_seconds", 0, kMaxClockSkewSeconds)) {
+    out.clock_skew_seconds = *skew;
+  }
+  if (auto claims = reader.StringArray("claims")) {
+    for (const std::string& claim : *claims) {
+      if (claim.empty()) reader.AddError(reader.Peek("claims"), "a claim name is empty");
+    }
+    out.claims = *claims;
+  }
+  reader.Finish();
+  // The checks VerifyJwt relies on (algorithms above all: none and HS* are never accepted).
+  // Issuer and audience were checked above; stand-ins keep their errors from hiding these.
+  const JwtPolicy policy{
+      .issuer = out.issuer.empty() ? "https://issuer.invalid" : out.issuer,
+      .audiences = out.audiences.empty() ? std::vector<std::string>{"audience"} : out.audiences,
+      .algorithms = out.algorithms,
+      .clock_skew_seconds = out.clock_skew_seconds};
+  if (Status valid = ValidateJwtPolicy(policy); !valid) {
+    reader.AddError(reader.Peek("algorithms"), valid.error().message);
+  }
+}
+
+void ReadIdps(TableReader& root, std::string_view source, std::vector<IdpSection>& out,
+              std::vector<std::string>& errors) {
+  const toml::node* node = root.Peek("idp");
+  root.MarkRead("idp");
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    root.AddError(node, "'idp' must be written as [[idp]] tables");
+    return;
+  }
+  IdpsSeen seen;
+  for (const toml::node& element : *array) {
+    IdpSection idp;
+    ReadIdp(*element.as_table(), source, seen, idp, errors);
+    out.push_back(std::move(idp));
+  }
+}
+
 }  // namespace
 
 std::string LoopbackEndpoint::HostPort() const {
@@ -225,7 +350,11 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
       ReadPolicy(*t, source_name, config.policy, errors);
     }
     if (const toml::table* t = reader.Table("audit")) ReadAudit(*t, source_name, config.audit, errors);
+    ReadIdps(reader, source_name, config.idps, errors);
     reader.Finish();
+  }
+  for (IdpSection& idp : config.idps) {
+    if (idp.ca_file.empty()) idp.ca_file = config.upstream.ca_file;
   }
   if (!errors.empty()) {
     std::string message;

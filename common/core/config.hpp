@@ -105,6 +105,23 @@ struct LoopbackSection {
   std::vector<LoopbackEndpoint> listen;
 };
 
+// One identity provider whose JWTs callers may present ([[idp]] tables). A verified token's
+// claims become policy attributes; it never replaces the kernel's identity of the caller.
+struct IdpSection {
+  std::string name{};                    // [a-z0-9_-]+, at most 64 bytes, unique
+  std::string issuer{};                  // https URL; a token's "iss" must equal it exactly
+  std::vector<std::string> audiences{};  // "audience": a string or a list; a token's aud must
+                                         // contain one of them
+  // https URL of the JWKS. Empty: OIDC discovery (<issuer>/.well-known/openid-configuration).
+  std::string jwks_uri{};
+  // CA bundle for the JWKS and discovery fetches; after parsing, "[upstream] ca_file" when
+  // not set (so possibly empty: the system trust store).
+  std::string ca_file{};
+  std::vector<std::string> algorithms{"RS256", "ES256"};  // checked by ValidateJwtPolicy
+  std::int64_t clock_skew_seconds = 60;                   // 0..600
+  std::vector<std::string> claims{};  // claim names that become attributes ("groups", "email")
+};
+
 struct AgentConfig {
   AgentSection agent;
   LoopbackSection loopback;
@@ -113,6 +130,7 @@ struct AgentConfig {
   TokenSection tokens;
   PolicySection policy;
   AuditSection audit;
+  std::vector<IdpSection> idps;  // in file order
 };
 
 // Parses agent.toml. Unknown sections or keys, wrong types, relative paths and out-of-range values

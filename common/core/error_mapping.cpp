@@ -8,6 +8,7 @@ HttpError ToHttpError(Errc code) noexcept {
   switch (code) {
     case Errc::kInvalidRequest: return {400, "invalid_request"};
     case Errc::kUnidentified: return {403, "unidentified"};
+    case Errc::kUnauthenticated: return {401, "identity_required"};
     case Errc::kPolicyDenied: return {403, "policy_denied"};
     case Errc::kForbidden: return {403, "forbidden"};
     case Errc::kUnknownWorkspace: return {403, "unknown_workspace"};
@@ -34,6 +35,7 @@ std::string_view DatabricksErrorCode(Errc code) noexcept {
     case Errc::kInvalidRequest:
     case Errc::kPayloadTooLarge: return "INVALID_PARAMETER_VALUE";
     case Errc::kUnidentified:
+    case Errc::kUnauthenticated:
     case Errc::kPolicyDenied:
     case Errc::kForbidden:
     case Errc::kUnknownWorkspace:

@@ -17,6 +17,7 @@ namespace dbproxy {
 enum class Errc {
   kInvalidRequest,       // malformed input from the caller
   kUnidentified,         // the caller matches no service
+  kUnauthenticated,      // the service requires a verified identity token the caller lacks
   kPolicyDenied,         // a service matched but policy does not allow the action
   kForbidden,            // the caller may not use this socket at all (admin API)
   kUnknownWorkspace,     // no workspace is enrolled with the host a client named

@@ -92,6 +92,17 @@ CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
                        ? service.match.Describe() + " (" + service.source + ")"
                        : "named in the request";
   Note(trace, "service " + service.name, "matched: " + out.matched_by);
+  if (!service.require_jwt.empty() &&
+      (subject.jwt == nullptr || subject.jwt_idp != service.require_jwt)) {
+    // Before maintenance and the rules: the caller has not proven who it is.
+    Error error = MakeError(Errc::kUnauthenticated,
+                            "service '" + service.name + "' requires a verified identity token " +
+                                "from '" + service.require_jwt + "'");
+    error.rule = "require_jwt";
+    Note(trace, "require_jwt", "refused: no verified token from '" + service.require_jwt + "'");
+    Deny(out, std::move(error), "require_jwt");
+    return out;
+  }
   // The facts as evaluated: the workspace defaults to the service's.
   std::optional<RequestFacts> defaulted;
   if (facts.workspace.empty() && !service.workspace.empty()) {
@@ -118,7 +129,9 @@ CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
       .identity = subject.identity,
       .group_names = subject.group_names != nullptr ? subject.group_names : &kNoGroups,
       .facts = &evaluated,
-      .granted_roles = &out.granted_roles};
+      .granted_roles = &out.granted_roles,
+      .jwt = subject.jwt,
+      .jwt_idp = subject.jwt_idp};
   DecideByPolicy(policy, input, out, trace);
   return out;
 }

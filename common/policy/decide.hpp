@@ -1,6 +1,7 @@
 // Decide: the one decision path every request and `explain` take.
 //
 //   1. the subject is matched to a service (or a service is named, by explain);
+//   1b. a service with require_jwt refuses a subject without a JWT verified by that idp;
 //   2. the maintenance switch (global, then service, then workspace);
 //   3. runtime grants are added to the service's roles;
 //   4. the policy is evaluated (Evaluate in policy.hpp);
@@ -38,17 +39,22 @@ struct DecisionSubject {
   const CallerIdentity* identity = nullptr;
   const std::vector<std::string>* group_names = nullptr;  // may be null: none
   std::string service_name{};
+  // The caller's verified JWT as attributes (ClaimAttributes, common/identity/jwt.hpp) and the
+  // [[idp]] that verified it; null when it presented none. jwt.* conditions read it.
+  const JwtAttributes* jwt = nullptr;
+  std::string jwt_idp{};
 };
 
 // What Decide found. Everything is a copy except `service`.
 struct CallDecision {
   bool allow = false;
-  // What decided: a [[rule]] id, "role:<name>", "default-deny", "unidentified",
+  // What decided: a [[rule]] id, "role:<name>", "default-deny", "unidentified", "require_jwt",
   // "maintenance:<scope>[:<target>]", or the id a raw token would bypass.
   std::string rule{};
   std::string reason{};  // one sentence for the caller and the audit trail
   // On deny, the error to answer: kUnidentified (kNotFound for an unknown named service),
-  // kMaintenance with retry_after_seconds, or kPolicyDenied; its rule is `rule` (empty for
+  // kUnauthenticated (require_jwt), kMaintenance with retry_after_seconds, or kPolicyDenied;
+  // its rule is `rule` (empty for
   // kUnidentified/kNotFound, which never name one to the caller).
   Error error{};
   // The matched service: points into the Policy given to Decide and is valid only while the

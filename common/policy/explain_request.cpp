@@ -27,6 +27,7 @@ Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std
 
 Status CheckFields(const nlohmann::json& body) {
   for (const auto& [key, value] : body.items()) {
+    if (key == "jwt") continue;  // ReadJwt
     const bool count = IsOneOf(key, kCounts);
     const bool text = !count && IsOneOf(key, kStrings);
     if (!count && !text) return Invalid("unknown field '" + key + "'");
@@ -89,6 +90,60 @@ Status AddCallFacts(const nlohmann::json& body, BodyFacts base, RequestFacts& fa
   return Status::Ok();
 }
 
+// A claim value as ClaimAttributes gives it: strings as they are, numbers and booleans as their
+// JSON text.
+std::optional<std::string> ClaimText(const nlohmann::json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number() || value.is_boolean()) return value.dump();
+  return std::nullopt;
+}
+
+Result<ClaimValue> ParseClaim(const std::string& name, const nlohmann::json& value) {
+  if (std::optional<std::string> text = ClaimText(value)) return ClaimValue(std::move(*text));
+  const Error wrong = Invalid("'jwt' claim '" + name +
+                              "' must be a string, number, boolean or an array of those");
+  if (!value.is_array()) return wrong;
+  if (value.size() > kMaxExplainClaimValues) {
+    return Invalid("'jwt' claim '" + name + "' has more than " +
+                   std::to_string(kMaxExplainClaimValues) + " values");
+  }
+  std::vector<std::string> list;
+  for (const nlohmann::json& element : value) {
+    std::optional<std::string> text = ClaimText(element);
+    if (!text) return wrong;
+    list.push_back(std::move(*text));
+  }
+  return ClaimValue(std::move(list));
+}
+
+// {"idp": "corp", "claims": {...}} -> out.jwt_idp, out.jwt.
+Status ReadJwt(const nlohmann::json& jwt, ExplainRequest& out) {
+  if (!jwt.is_object()) return Invalid("'jwt' must be an object with idp and claims");
+  for (const auto& [key, value] : jwt.items()) {
+    if (key != "idp" && key != "claims") return Invalid("unknown field 'jwt." + key + "'");
+  }
+  if (!jwt.contains("idp") || !jwt["idp"].is_string() || jwt["idp"].get<std::string>().empty()) {
+    return Invalid("'jwt.idp' must name the identity provider");
+  }
+  if (!jwt.contains("claims") || !jwt["claims"].is_object()) {
+    return Invalid("'jwt.claims' must be an object");
+  }
+  const nlohmann::json& claims = jwt["claims"];
+  if (claims.size() > kMaxExplainClaims) {
+    return Invalid("'jwt.claims' has more than " + std::to_string(kMaxExplainClaims) + " claims");
+  }
+  JwtAttributes attributes;
+  for (const auto& [name, value] : claims.items()) {
+    if (!IsValidClaimName(name)) return Invalid("'jwt' claim name '" + name + "' is not valid");
+    Result<ClaimValue> claim = ParseClaim(name, value);
+    if (!claim) return std::move(claim).error();
+    attributes.emplace("jwt." + name, std::move(*claim));
+  }
+  out.jwt_idp = jwt["idp"].get<std::string>();
+  out.jwt = std::move(attributes);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int64_t now) {
@@ -101,6 +156,9 @@ Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int6
   out.unit = body.value("unit", "");
   out.exe = body.value("exe", "");
   out.service = body.value("service", "");
+  if (body.contains("jwt")) {
+    if (Status jwt = ReadJwt(body["jwt"], out); !jwt) return std::move(jwt).error();
+  }
   RequestFacts& facts = out.facts;
   facts.now_unix = body.value("time", now);
   facts.workspace = body.value("workspace", "");

@@ -5,15 +5,23 @@
 //   {"uid"?,"gid"?,"user"?,"unit"?,"exe"?,"service"?,"workspace"?,
 //    "action"? | ("method","path"),
 //    "warehouse"?,"row_limit"?,"byte_limit"?,"statement_bytes"?,"disposition"?,"job_id"?,
-//    "node_type"?,"driver_node_type"?,"num_workers"?,"time"? (unix s)}
+//    "node_type"?,"driver_node_type"?,"num_workers"?,"time"? (unix s),
+//    "jwt"? {"idp": "corp", "claims": {"sub": "alice", "groups": ["a", "b"]}}}
 //
 // Integers: uid, gid, row_limit, byte_limit, statement_bytes, num_workers (>= 0), time;
 // job_id is an integer or a decimal string. Everything else is a string. Unknown keys are
 // errors. row_limit/byte_limit 0 mean "not set", as in a statement body.
 //
+// "jwt" describes a verified identity token the caller presents: the [[idp]] name (required,
+// non-empty) and its claims (required object; names as IsValidClaimName, at most
+// kMaxExplainClaims). A claim is a string or an array of strings; numbers and booleans become
+// their JSON text ("42", "true"), as ClaimAttributes does. The claims are taken as they are
+// (explain checks no signature): "iss", "sub" and "aud" too are given here when wanted.
+//
 // Pure; thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +32,9 @@
 #include "common/policy/rules.hpp"
 
 namespace dbproxy {
+
+inline constexpr std::size_t kMaxExplainClaims = 64;
+inline constexpr std::size_t kMaxExplainClaimValues = 256;  // elements of one list claim
 
 struct ExplainRequest {
   // The described caller; names not given are left to the agent to look up from the ids.
@@ -36,11 +47,15 @@ struct ExplainRequest {
   // Action (or method + path classified), workspace (empty: the service's default), time and
   // the call facts, as the proxy would build them from the call's body.
   RequestFacts facts{};
+  // The described caller's verified JWT ("jwt.<claim>" keys, as DecisionSubject::jwt) and its
+  // idp; nullopt when the body has no "jwt".
+  std::optional<JwtAttributes> jwt{};
+  std::string jwt_idp{};
 };
 
 // Parses and checks an explain body; `now` stands for an absent "time".
 // Errors: kInvalidRequest for an unknown field, a wrong type, a negative count, neither an
-// action nor a method and a path, or an action/path that does not classify.
+// action nor a method and a path, an action/path that does not classify, or a malformed "jwt".
 Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int64_t now);
 
 }  // namespace dbproxy

@@ -49,6 +49,9 @@ struct Service {
   // The scope GET /metadata/token hands out (decided as action "token:<scope>"); empty: the
   // first token scope of its roles (DefaultTokenScope).
   std::string metadata_scope;
+  // Non-empty: the name of an [[idp]] (agent.toml) whose verified JWT every request of this
+  // service must carry; Decide refuses one without it (Errc::kUnauthenticated) before any rule.
+  std::string require_jwt{};
   std::string source;  // "file:line" where it was declared
 };
 
@@ -148,6 +151,8 @@ struct EvalInput {
   const std::vector<std::string>* group_names = nullptr;
   const RequestFacts* facts = nullptr;
   const std::vector<std::string>* granted_roles = nullptr;  // runtime grants; may be null
+  const JwtAttributes* jwt = nullptr;  // the caller's verified JWT (EvalSubject); may be null
+  std::string_view jwt_idp{};
 };
 
 // The decision for `input.facts->action`:

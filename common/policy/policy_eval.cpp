@@ -234,7 +234,8 @@ std::span<const std::size_t> Policy::CandidateRules(std::string_view action,
 Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<TraceStep>* trace) {
   const std::string& action = input.facts->action;
   const EvalSubject subject{.service = input.service, .identity = input.identity,
-                            .group_names = input.group_names, .facts = input.facts};
+                            .group_names = input.group_names, .facts = input.facts,
+                            .jwt = input.jwt, .jwt_idp = input.jwt_idp};
   std::vector<std::size_t> scratch;
   const std::span<const std::size_t> candidates = policy.CandidateRules(action, scratch);
   std::string why;
@@ -312,7 +313,8 @@ std::string RawTokenBypass(const Policy& policy, const EvalInput& input, std::st
   // request.action must see the call the token could make, not the token request itself.
   RequestFacts probe = *input.facts;
   const EvalSubject subject{.service = input.service, .identity = input.identity,
-                            .group_names = input.group_names, .facts = &probe};
+                            .group_names = input.group_names, .facts = &probe,
+                            .jwt = input.jwt, .jwt_idp = input.jwt_idp};
   for (const Rule& rule : policy.rules) {
     if (rule.effect != RuleEffect::kDeny) continue;
     const std::uint32_t covered = rule.known_actions & reachable;

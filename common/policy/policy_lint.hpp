@@ -35,7 +35,8 @@ struct LintFinding {
 //                                     that exclude each other, present = false with a test that
 //                                     needs a value, request.action outside the rule's actions),
 //                                     or whose service.name names existing services none of
-//                                     which has the other service.* values it requires
+//                                     which has the other service.* values it requires (a jwt.*
+//                                     claim may be a list: only present = false conflicts)
 //   type-mismatch            error    a `when` or `unless` condition whose values are of the
 //                                     other type than its attribute ("request.row_limit" =
 //                                     "100"), so it never holds

@@ -227,6 +227,14 @@ std::string NeverMatchesReason(const Policy& policy, const Rule& rule) {
   std::map<std::string, Conditions> by_attribute;
   for (const Condition& c : rule.when) by_attribute[c.attribute.name].push_back(&c);
   for (const auto& [name, conditions] : by_attribute) {
+    // A list-valued claim (jwt.groups) may hold two eq values at once: only absence conflicts.
+    if (conditions.front()->attribute.ListValued()) {
+      if (AbsenceConflict(conditions)) {
+        return "its when conditions on " + name + " cannot all hold (" + JoinTexts(conditions) +
+               ")";
+      }
+      continue;
+    }
     const std::optional<std::vector<ConditionValue>> values = FiniteCandidates(conditions);
     if (AbsenceConflict(conditions) || (values && values->empty()) ||
         BoundsConflict(conditions)) {

@@ -14,6 +14,8 @@ namespace dbproxy {
 //   - `when` request.action values that none of the rule's action patterns match;
 //   - `when` service.name (eq / in) naming existing services none of which satisfies the other
 //     service.* `when` conditions, or all of which satisfy service-only `unless` conditions.
+// A jwt.* claim may be a list, so for it only present = false beside a test that needs a value
+// counts as a contradiction.
 // Services the rule names that the policy does not declare are not an error (fleet-wide rules).
 std::string NeverMatchesReason(const Policy& policy, const Rule& rule);
 

@@ -42,6 +42,15 @@ bool ReadMatch(TableReader& parent, const toml::table& table, std::string_view s
   return true;
 }
 
+// The name rule of an [[idp]] in agent.toml (common/core/config.cpp).
+bool IsValidIdpName(std::string_view name) {
+  constexpr std::size_t kMaxIdpName = 64;
+  return !name.empty() && name.size() <= kMaxIdpName &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+         });
+}
+
 void ReadService(const toml::table& table, std::string_view source, Policy& policy,
                  std::vector<std::string>& errors) {
   Service service;
@@ -60,6 +69,14 @@ void ReadService(const toml::table& table, std::string_view source, Policy& poli
       reader.AddError(reader.Peek("metadata_scope"), "'metadata_scope' is not a token scope");
     } else {
       service.metadata_scope = *canonical;
+    }
+  }
+  if (auto idp = reader.String("require_jwt")) {
+    if (!IsValidIdpName(*idp)) {
+      reader.AddError(reader.Peek("require_jwt"),
+                      "'require_jwt' must name an [[idp]] ([a-z0-9_-], 1 to 64 characters)");
+    } else {
+      service.require_jwt = *idp;
     }
   }
   reader.Finish();

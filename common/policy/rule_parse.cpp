@@ -29,6 +29,11 @@ std::optional<ConditionOp> FindOperator(std::string_view name) {
   return std::nullopt;
 }
 
+bool IsOrdering(ConditionOp op) {
+  return op == ConditionOp::kLt || op == ConditionOp::kLe || op == ConditionOp::kGt ||
+         op == ConditionOp::kGe || op == ConditionOp::kBetween;
+}
+
 bool IsOperatorTable(const toml::table& table) {
   if (table.empty()) return false;
   for (const auto& [key, value] : table) {
@@ -73,7 +78,8 @@ class ConditionReader {
       }
       if (!attribute) {
         rule_.AddError(&value, "unknown attribute '" + name +
-                                   "' (service.*, caller.*, request.*, time.utc, time.weekday)");
+                                   "' (service.*, caller.*, request.*, time.utc, time.weekday, "
+                                   "jwt.*)");
         continue;
       }
       if (nested != nullptr) {
@@ -93,6 +99,11 @@ class ConditionReader {
   void Add(const AttributeRef& attribute, ConditionOp op, const toml::node& operand,
            const std::string& text) {
     Condition condition{.attribute = attribute, .op = op, .operands = {}, .text = text};
+    if (attribute.ListValued() && IsOrdering(op)) {
+      return Fail(operand, "'" + text + "': " + attribute.name +
+                               " is a token claim (a string or a list of strings); lt, le, gt, "
+                               "ge and between do not apply to it");
+    }
     if (op == ConditionOp::kPresent) {
       const auto* flag = operand.as_boolean();
       if (flag == nullptr) return Fail(operand, "'present' takes true or false");

@@ -64,12 +64,14 @@ std::tm Utc(std::int64_t now_unix) {
 
 // -1, 0, 1; nullopt when the types differ (a string never compares with a number).
 std::optional<int> Compare(const AttributeValue& a, const ConditionValue& b) {
-  if (a.index() != b.index()) return std::nullopt;
   if (const auto* text = std::get_if<std::string_view>(&a)) {
+    if (!std::holds_alternative<std::string>(b)) return std::nullopt;
     const int c = text->compare(std::get<std::string>(b));
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
   }
-  const std::int64_t x = std::get<std::int64_t>(a), y = std::get<std::int64_t>(b);
+  const auto* number = std::get_if<std::int64_t>(&a);
+  if (number == nullptr || !std::holds_alternative<std::int64_t>(b)) return std::nullopt;
+  const std::int64_t x = *number, y = std::get<std::int64_t>(b);
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
@@ -86,7 +88,31 @@ bool Between(const AttributeValue& value, const ConditionValue& low, const Condi
   return *above_low >= 0 || *below_high <= 0;  // wraps around, e.g. "22:00".."06:00"
 }
 
+bool Holds(const Condition& condition, const std::optional<AttributeValue>& value);
+
+// A list-valued attribute (jwt.*): eq, in and glob hold when some element passes, ne and
+// not_in when every element does (no element matches); ordering tests never hold.
+bool HoldsForList(const Condition& condition, std::span<const std::string> list) {
+  const auto element_holds = [&condition](const std::string& element) {
+    return Holds(condition, AttributeValue(std::string_view(element)));
+  };
+  switch (condition.op) {
+    case ConditionOp::kPresent: return std::get<std::int64_t>(condition.operands.at(0)) != 0;
+    case ConditionOp::kEq:
+    case ConditionOp::kIn:
+    case ConditionOp::kGlob: return std::any_of(list.begin(), list.end(), element_holds);
+    case ConditionOp::kNe:
+    case ConditionOp::kNotIn: return std::all_of(list.begin(), list.end(), element_holds);
+    default: return false;
+  }
+}
+
 bool Holds(const Condition& condition, const std::optional<AttributeValue>& value) {
+  if (value) {
+    if (const auto* list = std::get_if<std::span<const std::string>>(&*value)) {
+      return HoldsForList(condition, *list);
+    }
+  }
   const std::vector<ConditionValue>& operands = condition.operands;
   switch (condition.op) {
     case ConditionOp::kPresent:
@@ -166,7 +192,22 @@ std::optional<AttributeRef> ParseAttributeRef(std::string_view name) {
                         .key = std::string(name.substr(kServicePrefix.size())),
                         .name = std::string(name)};
   }
+  constexpr std::string_view kJwtPrefix = "jwt.";
+  if (name.starts_with(kJwtPrefix) && IsValidClaimName(name.substr(kJwtPrefix.size()))) {
+    return AttributeRef{.kind = AttributeKind::kJwtClaim,
+                        .key = std::string(name.substr(kJwtPrefix.size())),
+                        .name = std::string(name)};
+  }
   return std::nullopt;
+}
+
+bool IsValidClaimName(std::string_view claim) {
+  constexpr std::size_t kMaxClaimName = 128;
+  if (claim.empty() || claim.size() > kMaxClaimName) return false;
+  return std::all_of(claim.begin(), claim.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.' || c == ':' || c == '/';
+  });
 }
 
 std::optional<AttributeValue> LookupAttribute(const AttributeRef& ref, const EvalSubject& s) {
@@ -208,6 +249,16 @@ std::optional<AttributeValue> LookupAttribute(const AttributeRef& ref, const Eva
       static constexpr std::array<std::string_view, 7> kDays = {"sun", "mon", "tue", "wed",
                                                                 "thu", "fri", "sat"};
       return Text(kDays.at(static_cast<std::size_t>(Utc(facts.now_unix).tm_wday % 7)));
+    }
+    case AttributeKind::kJwtClaim: {
+      if (s.jwt == nullptr) return std::nullopt;
+      // Keyed by the full name ("jwt.groups"), so the lookup needs no string built.
+      auto found = s.jwt->find(ref.name);
+      if (found == s.jwt->end()) return std::nullopt;
+      if (const auto* text = std::get_if<std::string>(&found->second)) {
+        return AttributeValue(std::span<const std::string>(text, 1));
+      }
+      return AttributeValue(std::span<const std::string>(std::get<1>(found->second)));
     }
   }
   return std::nullopt;

@@ -6,12 +6,22 @@
 //   "service.team" = ["platform", "sre"]         set membership
 //   "request.row_limit" = { le = 1000 }          eq ne lt le gt ge, in / not_in, between = [a, b],
 //   "time.utc" = { between = ["08:00", "18:00"] }  present = true|false, glob = "billing-*"
+//   "jwt.groups" = "data-eng"                    claims of the caller's verified JWT
 // An attribute that is absent fails every test except `present = false` and `ne` / `not_in`.
+//
+// jwt.iss, jwt.sub, jwt.aud and jwt.<claim> are the claims of a JWT the caller presented and the
+// agent verified (ClaimAttributes in common/identity/jwt.hpp); without one they are absent. A
+// claim is a string or a list of strings, and a string counts as a list of one: eq and in hold
+// when any element is (one of) the value(s), glob when any element matches, ne and not_in when
+// no element is; ordering tests (lt le gt ge between) never hold and ParsePolicy refuses them.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -51,19 +61,27 @@ enum class AttributeKind {
   kRequestDisposition, kRequestNodeType, kRequestDriverNodeType, kRequestNumWorkers,
   kTimeUtc,      // "HH:MM" (UTC)
   kTimeWeekday,  // "mon" .. "sun" (UTC)
+  kJwtClaim,     // jwt.iss, jwt.sub, jwt.aud, jwt.<claim>: a claim of the verified JWT
 };
 
 struct AttributeRef {
   AttributeKind kind = AttributeKind::kServiceName;
-  std::string key;   // the <attribute> of service.<attribute>
+  std::string key;   // the <attribute> of service.<attribute>, the <claim> of jwt.<claim>
   std::string name;  // as written, for traces
   // Facts that only a proxied call carries (method, path, warehouse, limits, job id...).
   bool CallLevel() const;
   // Whether the attribute's values are integers (uid, gid, row_limit...); otherwise strings.
   bool IntegerValued() const;
+  // Whether the attribute may hold a list of values (jwt.*): see the header comment.
+  bool ListValued() const { return kind == AttributeKind::kJwtClaim; }
 };
 
-// Parses "service.env", "caller.uid", "request.row_limit", "time.utc"; nullopt when unknown.
+// Whether `claim` may follow "jwt.": 1..128 of letters, digits and _ - . : / (so namespaced
+// claims such as "https://example.com/groups" fit).
+bool IsValidClaimName(std::string_view claim);
+
+// Parses "service.env", "caller.uid", "request.row_limit", "time.utc", "jwt.sub"; nullopt when
+// unknown.
 std::optional<AttributeRef> ParseAttributeRef(std::string_view name);
 
 using ConditionValue = std::variant<std::string, std::int64_t>;
@@ -77,15 +95,26 @@ struct Condition {
   std::string text;                      // as written, for traces and lint
 };
 
+// A claim as a policy attribute; the same type as in common/identity/jwt.hpp (redeclared so
+// that this header does not pull in nlohmann/json).
+using ClaimValue = std::variant<std::string, std::vector<std::string>>;
+// The attributes of a verified JWT, keyed "jwt.iss", "jwt.sub", "jwt.<claim>" (ClaimAttributes).
+using JwtAttributes = std::map<std::string, ClaimValue>;
+
 struct EvalSubject {
   const Service* service = nullptr;
   const CallerIdentity* identity = nullptr;
   const std::vector<std::string>* group_names = nullptr;
   const RequestFacts* facts = nullptr;
+  // The caller's verified JWT, or null when it presented none (jwt.* are then absent), and
+  // the name of the [[idp]] that verified it.
+  const JwtAttributes* jwt = nullptr;
+  std::string_view jwt_idp{};
 };
 
-// An attribute's value as looked up: views into the subject, never copies (the hot path).
-using AttributeValue = std::variant<std::string_view, std::int64_t>;
+// An attribute's value as looked up: views into the subject, never copies (the hot path). A
+// list (jwt.* only) is a span over the claim's strings; a string claim is a span of one.
+using AttributeValue = std::variant<std::string_view, std::int64_t, std::span<const std::string>>;
 
 // The attribute's value for `subject`; nullopt when absent. A string view points into the
 // subject, or (time.*) into a thread-local buffer valid until the next lookup on this thread.

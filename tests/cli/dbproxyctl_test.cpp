@@ -175,6 +175,36 @@ TEST_F(DbproxyctlTest, RemoveCredentialSendsDelete) {
   EXPECT_EQ(agent.requests()[0].target, "/v1/workspaces/prod/credentials/etl%2Fsp");
 }
 
+TEST_F(DbproxyctlTest, ExplainSendsJwtClaimsAndRepeatedKeysAsLists) {
+  const FakeAgent agent(socket_, JsonResponse(200, R"({"decision":{"effect":"deny",
+      "rule":"require_jwt","reason":"no token"},"service":"app","trace":[]})"));
+  const ChildResult result =
+      Run({"--admin-socket", socket_, "explain", "--uid", "1000", "--jwt-idp", "corp",
+           "--jwt-claim", "sub=alice", "--jwt-claim", "groups=a", "--jwt-claim", "groups=b=c",
+           "jobs.run"});
+  EXPECT_EQ(result.exit_code, 1) << result.err;  // deny
+  ASSERT_EQ(agent.requests().size(), 1U);
+  EXPECT_EQ(agent.requests()[0].target, "/v1/explain");
+  const nlohmann::json body = nlohmann::json::parse(agent.requests()[0].body);
+  EXPECT_EQ(body["action"], "jobs.run");
+  EXPECT_EQ(body["jwt"], nlohmann::json::parse(
+                             R"({"idp":"corp","claims":{"sub":"alice","groups":["a","b=c"]}})"));
+}
+
+TEST_F(DbproxyctlTest, ExplainJwtClaimNeedsIdpAndKeyValue) {
+  EXPECT_EQ(Run({"--admin-socket", socket_, "explain", "--jwt-claim", "sub=a", "jobs.run"})
+                .exit_code,
+            2);
+  EXPECT_EQ(Run({"--admin-socket", socket_, "explain", "--jwt-idp", "corp", "--jwt-claim",
+                 "novalue", "jobs.run"})
+                .exit_code,
+            2);
+  EXPECT_EQ(Run({"--admin-socket", socket_, "explain", "--jwt-idp", "corp", "--jwt-claim",
+                 "=x", "jobs.run"})
+                .exit_code,
+            2);
+}
+
 TEST_F(DbproxyctlTest, NonJsonAnswerExitsOne) {
   const FakeAgent agent(socket_,
                         "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 4\r\nConnection: close\r\n"

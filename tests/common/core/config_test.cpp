@@ -211,6 +211,53 @@ TEST(ConfigTest, IntegerBoundsAreInclusive) {
   EXPECT_EQ(config->tokens.min_ttl_seconds, 3000);
 }
 
+TEST(ConfigTest, ReadsIdpTables) {
+  const std::string text = R"([upstream]
+ca_file = "/etc/ssl/corp.pem"
+
+[[idp]]
+name = "corp"
+issuer = "https://login.example.com/tenant/v2.0"
+audience = "api://dbproxy"
+claims = ["groups", "email"]
+
+[[idp]]
+name = "ci_runners-2"
+issuer = "https://token.actions.example.com"
+audience = ["dbproxy", "dbproxy-ci"]
+jwks_uri = "https://token.actions.example.com/.well-known/jwks?v=2"
+ca_file = "/etc/ssl/ci.pem"
+algorithms = ["ES384", "EdDSA"]
+clock_skew_seconds = 0
+)";
+  Result<AgentConfig> config = ParseAgentConfig(text, kFile);
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->idps.size(), 2u);
+  const IdpSection& corp = config->idps[0];
+  EXPECT_EQ(corp.name, "corp");
+  EXPECT_EQ(corp.issuer, "https://login.example.com/tenant/v2.0");
+  EXPECT_EQ(corp.audiences, std::vector<std::string>{"api://dbproxy"});
+  EXPECT_EQ(corp.jwks_uri, "") << "discovery";
+  EXPECT_EQ(corp.ca_file, "/etc/ssl/corp.pem") << "defaults to [upstream] ca_file";
+  EXPECT_EQ(corp.algorithms, (std::vector<std::string>{"RS256", "ES256"}));
+  EXPECT_EQ(corp.clock_skew_seconds, 60);
+  EXPECT_EQ(corp.claims, (std::vector<std::string>{"groups", "email"}));
+  const IdpSection& ci = config->idps[1];
+  EXPECT_EQ(ci.name, "ci_runners-2");
+  EXPECT_EQ(ci.audiences, (std::vector<std::string>{"dbproxy", "dbproxy-ci"}));
+  EXPECT_EQ(ci.jwks_uri, "https://token.actions.example.com/.well-known/jwks?v=2");
+  EXPECT_EQ(ci.ca_file, "/etc/ssl/ci.pem");
+  EXPECT_EQ(ci.algorithms, (std::vector<std::string>{"ES384", "EdDSA"}));
+  EXPECT_EQ(ci.clock_skew_seconds, 0);
+  EXPECT_TRUE(ci.claims.empty());
+}
+
+TEST(ConfigTest, NoIdpMeansNone) {
+  Result<AgentConfig> config = ParseAgentConfig("", kFile);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_TRUE(config->idps.empty());
+}
+
 // One bad config, the line its error must name, and words its message must contain.
 struct BadConfigCase {
   const char* label;
@@ -222,6 +269,8 @@ struct BadConfigCase {
 void PrintTo(const BadConfigCase& c, std::ostream* os) {
   *os << c.label;
 }
+
+constexpr char kIdp[] = "[[idp]]\nname = \"corp\"\nissuer = \"https://idp.example.com\"\naudience = \"dbproxy\"\n";
 
 class ConfigRejectTest : public ::testing::TestWithParam<BadConfigCase> {};
 
@@ -292,7 +341,53 @@ INSTANTIATE_TEST_SUITE_P(
                       "[agent]\nsocket = \"/run/x.sock\"\nadmin_socket = \"/run/x.sock\"\n", 1,
                       "'socket' and 'admin_socket' must differ"},
         BadConfigCase{"socket set to the default admin socket",
-                      "\n[agent]\nsocket = \"/run/dbproxy/admin.sock\"\n", 2, "must differ"}));
+                      "\n[agent]\nsocket = \"/run/dbproxy/admin.sock\"\n", 2, "must differ"},
+        BadConfigCase{"idp as a table", "[idp]\nname = \"x\"\n", 1, "[[idp]] tables"},
+        BadConfigCase{"idp without name",
+                      "[[idp]]\nissuer = \"https://i.example.com\"\naudience = \"a\"\n", 1,
+                      "missing required key 'name'"},
+        BadConfigCase{"idp with a bad name", std::string(kIdp) + "[[idp]]\nname = \"Corp\"\n"
+                      "issuer = \"https://b.example.com\"\naudience = \"a\"\n", 6,
+                      "'name' must be 1 to 64 characters"},
+        BadConfigCase{"idp defined twice", std::string(kIdp) + "[[idp]]\nname = \"corp\"\n"
+                      "issuer = \"https://b.example.com\"\naudience = \"a\"\n", 6,
+                      "idp 'corp' is defined twice"},
+        BadConfigCase{"idp issuer used twice", std::string(kIdp) + "[[idp]]\nname = \"b\"\n"
+                      "issuer = \"https://idp.example.com\"\naudience = \"a\"\n", 7,
+                      "another [[idp]] has the same issuer"},
+        BadConfigCase{"idp without issuer", "[[idp]]\nname = \"corp\"\naudience = \"a\"\n", 1,
+                      "missing required key 'issuer'"},
+        BadConfigCase{"idp with an http issuer",
+                      "[[idp]]\nname = \"corp\"\nissuer = \"http://idp.example.com\"\n"
+                      "audience = \"a\"\n", 3, "'issuer' must be an https:// URL"},
+        BadConfigCase{"idp issuer with a query",
+                      "[[idp]]\nname = \"corp\"\nissuer = \"https://idp.example.com?x=1\"\n"
+                      "audience = \"a\"\n", 3, "without query or fragment"},
+        BadConfigCase{"idp without audience",
+                      "[[idp]]\nname = \"corp\"\nissuer = \"https://idp.example.com\"\n", 1,
+                      "missing required key 'audience'"},
+        BadConfigCase{"idp with no audiences", "[[idp]]\nname = \"corp\"\n"
+                      "issuer = \"https://idp.example.com\"\naudience = []\n", 4,
+                      "'audience' must name non-empty audiences"},
+        BadConfigCase{"idp with an http jwks_uri", std::string(kIdp) +
+                      "jwks_uri = \"http://idp.example.com/keys\"\n", 5,
+                      "'jwks_uri' must be an https:// URL"},
+        BadConfigCase{"idp with a relative ca_file", std::string(kIdp) + "ca_file = \"ca.pem\"\n",
+                      5, "'ca_file' must be an absolute path"},
+        BadConfigCase{"idp accepting HS256", std::string(kIdp) +
+                      "algorithms = [\"RS256\", \"HS256\"]\n", 5, "is never accepted"},
+        BadConfigCase{"idp accepting none", std::string(kIdp) + "algorithms = [\"none\"]\n", 5,
+                      "\"none\" is never accepted"},
+        BadConfigCase{"idp with an unknown algorithm", std::string(kIdp) +
+                      "algorithms = [\"XS256\"]\n", 5, "is not supported"},
+        BadConfigCase{"idp with no algorithms", std::string(kIdp) + "algorithms = []\n", 5,
+                      "algorithms must not be empty"},
+        BadConfigCase{"idp skew too large", std::string(kIdp) + "clock_skew_seconds = 601\n", 5,
+                      "'clock_skew_seconds' must be between 0 and 600"},
+        BadConfigCase{"idp unknown key", std::string(kIdp) + "jwks = \"x\"\n", 5,
+                      "[[idp]] 'corp': unknown key 'jwks'"},
+        BadConfigCase{"idp with an empty claim", std::string(kIdp) + "claims = [\"\"]\n", 5,
+                      "a claim name is empty"}));
 
 // toml++ reports "file:line:col: description" for syntax errors.
 struct SyntaxCase {

@@ -15,6 +15,13 @@ TEST(ErrorMappingTest, UnknownWorkspaceIsA403ThatIsNot404) {
   EXPECT_EQ(mapped.code, "unknown_workspace");
 }
 
+TEST(ErrorMappingTest, UnauthenticatedIsThe401) {
+  const HttpError mapped = ToHttpError(Errc::kUnauthenticated);
+  EXPECT_EQ(mapped.status, 401);
+  EXPECT_EQ(mapped.code, "identity_required");
+  EXPECT_EQ(DatabricksErrorCode(Errc::kUnauthenticated), "PERMISSION_DENIED");
+}
+
 TEST(ErrorMappingTest, DatabricksCodesAreAlwaysStrings) {
   EXPECT_EQ(DatabricksErrorCode(Errc::kPolicyDenied), "PERMISSION_DENIED");
   EXPECT_EQ(DatabricksErrorCode(Errc::kInvalidRequest), "INVALID_PARAMETER_VALUE");

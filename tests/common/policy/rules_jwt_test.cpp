@@ -1,0 +1,301 @@
+// jwt.* conditions (claims of a verified identity token, strings or lists of strings), the
+// service option require_jwt, lint of claim conditions and explain bodies carrying claims.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/policy/decide.hpp"
+#include "common/policy/explain_request.hpp"
+#include "common/policy/policy_lint.hpp"
+#include "tests/common/policy/rules_test_util.hpp"
+
+namespace dbproxy {
+namespace {
+
+using rules_test::CallOf;
+using rules_test::kMonday1030;
+using rules_test::MustParse;
+using rules_test::ParseError;
+
+const JwtAttributes kAlice = {
+    {"jwt.iss", ClaimValue(std::string("https://idp.example.com"))},
+    {"jwt.sub", ClaimValue(std::string("alice"))},
+    {"jwt.groups", ClaimValue(std::vector<std::string>{"data-eng", "oncall"})},
+    {"jwt.empty", ClaimValue(std::vector<std::string>{})},
+};
+
+// Whether the one `when` condition of a rule written as `condition` holds for `jwt`.
+bool When(const std::string& condition, const JwtAttributes* jwt) {
+  const Policy policy = MustParse(R"([[service]]
+name = "app"
+match = { uid = 1000 }
+
+[[rule]]
+id = "r"
+effect = "deny"
+actions = ["jobs.run"]
+when = { )" + condition + " }\n");
+  if (policy.rules.size() != 1 || policy.rules[0].when.size() != 1) {
+    ADD_FAILURE() << condition;
+    return false;
+  }
+  const CallerIdentity identity{};
+  const std::vector<std::string> no_groups;
+  const RequestFacts facts{.action = "jobs.run", .now_unix = kMonday1030};
+  const EvalSubject subject{.service = &policy.services[0], .identity = &identity,
+                            .group_names = &no_groups, .facts = &facts, .jwt = jwt,
+                            .jwt_idp = "corp"};
+  return EvaluateCondition(policy.rules[0].when[0], subject).value_or(false);
+}
+
+TEST(RulesJwtTest, ParsesJwtAttributes) {
+  for (const char* name : {"jwt.iss", "jwt.sub", "jwt.aud", "jwt.groups", "jwt.email",
+                           "jwt.https://example.com/roles"}) {
+    std::optional<AttributeRef> ref = ParseAttributeRef(name);
+    ASSERT_TRUE(ref.has_value()) << name;
+    EXPECT_EQ(ref->kind, AttributeKind::kJwtClaim);
+    EXPECT_EQ("jwt." + ref->key, name);
+    EXPECT_TRUE(ref->ListValued());
+    EXPECT_FALSE(ref->IntegerValued());
+    EXPECT_FALSE(ref->CallLevel());
+  }
+  for (const char* name : {"jwt.", "jwt", "jwt.a b", "jwt.grou*", "jwt.\"x\""}) {
+    EXPECT_FALSE(ParseAttributeRef(name).has_value()) << name;
+  }
+  EXPECT_FALSE(ParseAttributeRef("jwt." + std::string(129, 'a')).has_value());
+}
+
+TEST(RulesJwtTest, StringClaim) {
+  EXPECT_TRUE(When(R"("jwt.sub" = "alice")", &kAlice));
+  EXPECT_FALSE(When(R"("jwt.sub" = "bob")", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.sub" = ["bob", "alice"])", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.sub" = { ne = "bob" })", &kAlice));
+  EXPECT_FALSE(When(R"("jwt.sub" = { ne = "alice" })", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.sub" = { glob = "al*" })", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.iss" = "https://idp.example.com")", &kAlice));
+  EXPECT_TRUE(When(R"(jwt = { sub = "alice" })", &kAlice));  // nested form
+}
+
+TEST(RulesJwtTest, ListClaimMeansAnyElementAndNoElementForNegations) {
+  EXPECT_TRUE(When(R"("jwt.groups" = "data-eng")", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.groups" = "oncall")", &kAlice));
+  EXPECT_FALSE(When(R"("jwt.groups" = "finance")", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.groups" = ["finance", "oncall"])", &kAlice));
+  EXPECT_FALSE(When(R"("jwt.groups" = ["finance", "hr"])", &kAlice));
+  EXPECT_FALSE(When(R"("jwt.groups" = { ne = "oncall" })", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.groups" = { ne = "finance" })", &kAlice));
+  EXPECT_FALSE(When(R"("jwt.groups" = { not_in = ["finance", "data-eng"] })", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.groups" = { not_in = ["finance", "hr"] })", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.groups" = { glob = "data-*" })", &kAlice));
+  EXPECT_FALSE(When(R"("jwt.groups" = { glob = "fin*" })", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.groups" = { present = true })", &kAlice));
+  // An empty list is present, contains nothing, and matches no negated value.
+  EXPECT_TRUE(When(R"("jwt.empty" = { present = true })", &kAlice));
+  EXPECT_FALSE(When(R"("jwt.empty" = "x")", &kAlice));
+  EXPECT_TRUE(When(R"("jwt.empty" = { ne = "x" })", &kAlice));
+}
+
+TEST(RulesJwtTest, AbsentClaimOrNoTokenFailsAllButPresentFalseNeAndNotIn) {
+  for (const JwtAttributes* jwt : {static_cast<const JwtAttributes*>(nullptr), &kAlice}) {
+    const std::string claim = jwt == nullptr ? "jwt.sub" : "jwt.email";
+    EXPECT_FALSE(When("\"" + claim + "\" = \"alice\"", jwt)) << claim;
+    EXPECT_FALSE(When("\"" + claim + "\" = [\"alice\"]", jwt)) << claim;
+    EXPECT_FALSE(When("\"" + claim + "\" = { glob = \"*\" }", jwt)) << claim;
+    EXPECT_FALSE(When("\"" + claim + "\" = { present = true }", jwt)) << claim;
+    EXPECT_TRUE(When("\"" + claim + "\" = { present = false }", jwt)) << claim;
+    EXPECT_TRUE(When("\"" + claim + "\" = { ne = \"alice\" }", jwt)) << claim;
+    EXPECT_TRUE(When("\"" + claim + "\" = { not_in = [\"alice\"] }", jwt)) << claim;
+  }
+}
+
+TEST(RulesJwtTest, OrderingTestsOnClaimsAreRefused) {
+  for (const char* op : {"lt = \"m\"", "le = 5", "gt = \"a\"", "ge = 1",
+                         "between = [\"a\", \"z\"]"}) {
+    const std::string error = ParseError(std::string(R"([[service]]
+name = "app"
+match = { uid = 1000 }
+
+[[rule]]
+id = "r"
+effect = "deny"
+actions = ["jobs.run"]
+when = { "jwt.level" = { )") + op + " } }\n");
+    EXPECT_NE(error.find("jwt.level is a token claim"), std::string::npos) << op << ": " << error;
+  }
+  EXPECT_NE(ParseError(R"([[rule]]
+id = "r"
+effect = "deny"
+actions = ["jobs.run"]
+when = { "jwt.a b" = "x" }
+)").find("jwt.*"),
+            std::string::npos);
+}
+
+constexpr char kGuarded[] = R"([[service]]
+name = "app"
+match = { uid = 1000 }
+roles = ["runner"]
+require_jwt = "corp"
+
+[[service]]
+name = "open"
+match = { uid = 1001 }
+roles = ["runner"]
+
+[[role]]
+name = "runner"
+credential = "sp"
+actions = ["jobs.*"]
+
+[[rule]]
+id = "jobs-run-data-eng"
+effect = "deny"
+actions = ["jobs.run"]
+unless = { "jwt.groups" = "data-eng" }
+)";
+
+CallDecision DecideFor(const Policy& policy, std::int64_t uid, const JwtAttributes* jwt,
+                       const std::string& idp, const std::string& action,
+                       std::vector<TraceStep>* trace = nullptr) {
+  CallerIdentity identity{};
+  identity.uid = static_cast<uid_t>(uid);
+  const DecisionSubject subject{.identity = &identity, .jwt = jwt, .jwt_idp = idp};
+  const RequestFacts facts{.action = action, .workspace = "prod", .now_unix = kMonday1030};
+  return Decide(policy, RuntimeView{}, subject, facts, trace);
+}
+
+TEST(RulesJwtTest, RequireJwtRefusesWithoutATokenFromThatIdp) {
+  const Policy policy = MustParse(kGuarded);
+  ASSERT_EQ(policy.services.size(), 2U);
+  EXPECT_EQ(policy.services[0].require_jwt, "corp");
+  EXPECT_EQ(policy.services[1].require_jwt, "");
+
+  std::vector<TraceStep> trace;
+  const CallDecision none = DecideFor(policy, 1000, nullptr, "", "jobs.read", &trace);
+  EXPECT_FALSE(none.allow);
+  EXPECT_EQ(none.rule, "require_jwt");
+  EXPECT_EQ(none.error.code, Errc::kUnauthenticated);
+  EXPECT_EQ(none.error.rule, "require_jwt");
+  EXPECT_EQ(none.reason, "service 'app' requires a verified identity token from 'corp'");
+  EXPECT_EQ(none.service_name, "app");
+  EXPECT_NE(rules_test::TraceText(trace).find("require_jwt -> refused"), std::string::npos)
+      << rules_test::TraceText(trace);
+
+  const CallDecision other_idp = DecideFor(policy, 1000, &kAlice, "partner", "jobs.read");
+  EXPECT_EQ(other_idp.rule, "require_jwt");
+  EXPECT_EQ(other_idp.error.code, Errc::kUnauthenticated);
+
+  const CallDecision with = DecideFor(policy, 1000, &kAlice, "corp", "jobs.read");
+  EXPECT_TRUE(with.allow) << with.reason;
+  EXPECT_EQ(with.rule, "role:runner");
+
+  const CallDecision open = DecideFor(policy, 1001, nullptr, "", "jobs.read");
+  EXPECT_TRUE(open.allow) << open.reason;
+}
+
+TEST(RulesJwtTest, DecideReadsClaimsOfTheSubject) {
+  const Policy policy = MustParse(kGuarded);
+  const JwtAttributes bob = {{"jwt.sub", ClaimValue(std::string("bob"))},
+                             {"jwt.groups", ClaimValue(std::vector<std::string>{"finance"})}};
+  EXPECT_TRUE(DecideFor(policy, 1000, &kAlice, "corp", "jobs.run").allow);
+  const CallDecision denied = DecideFor(policy, 1000, &bob, "corp", "jobs.run");
+  EXPECT_FALSE(denied.allow);
+  EXPECT_EQ(denied.rule, "jobs-run-data-eng");
+  EXPECT_EQ(denied.error.code, Errc::kPolicyDenied);
+  // Without a token the claim is absent: the unless fails and the deny applies.
+  EXPECT_EQ(DecideFor(policy, 1001, nullptr, "", "jobs.run").rule, "jobs-run-data-eng");
+}
+
+TEST(RulesJwtTest, RequireJwtMustNameAnIdp) {
+  for (const char* value : {"\"\"", "\"Corp\"", "\"a b\"", "3"}) {
+    const std::string error = ParseError(std::string(R"([[service]]
+name = "app"
+match = { uid = 1000 }
+require_jwt = )") + value + "\n");
+    EXPECT_NE(error.find("require_jwt"), std::string::npos) << value << ": " << error;
+  }
+}
+
+TEST(RulesJwtTest, LintTreatsClaimsAsLists) {
+  const std::string head = R"([[service]]
+name = "app"
+match = { uid = 1000 }
+
+[[rule]]
+id = "r"
+effect = "deny"
+actions = ["jobs.run"]
+)";
+  // Two eq values on one list claim can both hold: no never-matches.
+  EXPECT_TRUE(LintPolicy(MustParse(head + R"(when = { "jwt.groups" = { eq = "a", in = ["b"] } })"
+                                          "\n"))
+                  .empty());
+  const std::vector<LintFinding> absent = LintPolicy(
+      MustParse(head + R"(when = { "jwt.groups" = { eq = "a", present = false } })" "\n"));
+  ASSERT_EQ(absent.size(), 1U);
+  EXPECT_EQ(absent[0].code, "never-matches");
+  const std::vector<LintFinding> integer =
+      LintPolicy(MustParse(head + R"(when = { "jwt.level" = 3 })" "\n"));
+  ASSERT_EQ(integer.size(), 1U);
+  EXPECT_EQ(integer[0].code, "type-mismatch");
+}
+
+TEST(ExplainRequestJwtTest, ParsesIdpAndClaims) {
+  Result<ExplainRequest> parsed = ParseExplainRequest(nlohmann::json::parse(R"({
+      "action": "jobs.run",
+      "jwt": {"idp": "corp", "claims": {"sub": "alice", "groups": ["a", "b"], "level": 3,
+                                        "admin": false}}})"),
+                                                      0);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  EXPECT_EQ(parsed->jwt_idp, "corp");
+  ASSERT_TRUE(parsed->jwt.has_value());
+  const JwtAttributes expected = {
+      {"jwt.sub", ClaimValue(std::string("alice"))},
+      {"jwt.groups", ClaimValue(std::vector<std::string>{"a", "b"})},
+      {"jwt.level", ClaimValue(std::string("3"))},
+      {"jwt.admin", ClaimValue(std::string("false"))}};
+  EXPECT_EQ(*parsed->jwt, expected);
+
+  Result<ExplainRequest> without =
+      ParseExplainRequest(nlohmann::json::parse(R"({"action": "jobs.run"})"), 0);
+  ASSERT_TRUE(without.has_value());
+  EXPECT_FALSE(without->jwt.has_value());
+  EXPECT_EQ(without->jwt_idp, "");
+
+  // Explain decides with them as a request carrying the token would.
+  const Policy policy = MustParse(kGuarded);
+  const CallDecision decision =
+      DecideFor(policy, 1000, &*parsed->jwt, parsed->jwt_idp, parsed->facts.action);
+  EXPECT_EQ(decision.rule, "jobs-run-data-eng");
+}
+
+TEST(ExplainRequestJwtTest, RefusesMalformedJwt) {
+  for (const char* text : {
+           R"({"action":"jobs.run","jwt":"x"})",
+           R"({"action":"jobs.run","jwt":{"claims":{}}})",
+           R"({"action":"jobs.run","jwt":{"idp":"","claims":{}}})",
+           R"({"action":"jobs.run","jwt":{"idp":"corp"}})",
+           R"({"action":"jobs.run","jwt":{"idp":"corp","claims":[]}})",
+           R"({"action":"jobs.run","jwt":{"idp":"corp","claims":{},"extra":1}})",
+           R"({"action":"jobs.run","jwt":{"idp":"corp","claims":{"a b":"x"}}})",
+           R"({"action":"jobs.run","jwt":{"idp":"corp","claims":{"o":{"x":1}}}})",
+           R"({"action":"jobs.run","jwt":{"idp":"corp","claims":{"l":["a",null]}}})",
+       }) {
+    Result<ExplainRequest> parsed = ParseExplainRequest(nlohmann::json::parse(text), 0);
+    EXPECT_FALSE(parsed.has_value()) << text;
+    if (!parsed) {
+      EXPECT_EQ(parsed.error().code, Errc::kInvalidRequest);
+    }
+  }
+  nlohmann::json many = {{"action", "jobs.run"}, {"jwt", {{"idp", "corp"}, {"claims", {}}}}};
+  for (std::size_t i = 0; i <= kMaxExplainClaims; ++i) {
+    many["jwt"]["claims"]["c" + std::to_string(i)] = "v";
+  }
+  EXPECT_FALSE(ParseExplainRequest(many, 0).has_value());
+}
+
+}  // namespace
+}  // namespace dbproxy
