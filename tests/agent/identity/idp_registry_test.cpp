@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 
+#include "tests/agent/run_until.hpp"
 #include "tests/common/identity/test_keys.hpp"
 
 namespace dbproxy {
@@ -126,12 +127,7 @@ class IdpRegistryTest : public ::testing::Test {
   }
 
   bool RunUntil(const std::function<bool()>& done, milliseconds timeout = milliseconds(5000)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_for(milliseconds(2));
-    }
-    return done();
+    return testing::RunUntil(io_, done, timeout);
   }
 
   IdpVerdict VerifyNow(const std::string& token, std::int64_t now = kNow) {

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <thread>
 
+#include "tests/agent/run_until.hpp"
+
 namespace dbproxy {
 namespace {
 
@@ -154,14 +156,8 @@ class TokenBrokerTest : public ::testing::Test {
     return slot;
   }
 
-  // Runs the io_context until `done` holds or `timeout` passes; returns `done()`.
   bool RunUntil(const std::function<bool()>& done, milliseconds timeout = milliseconds(5000)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_for(milliseconds(2));
-    }
-    return done();
+    return testing::RunUntil(io_, done, timeout);
   }
 
   // Get, run to completion.

@@ -27,9 +27,9 @@ const JwtAttributes kAlice = {
     {"jwt.empty", ClaimValue(std::vector<std::string>{})},
 };
 
-// Whether the one `when` condition of a rule written as `condition` holds for `jwt`.
-bool When(const std::string& condition, const JwtAttributes* jwt) {
-  const Policy policy = MustParse(R"([[service]]
+// A service "app" (uid 1000) and a deny rule "r" on jobs.run whose `when` is `condition`.
+std::string RuleWhen(const std::string& condition) {
+  return R"([[service]]
 name = "app"
 match = { uid = 1000 }
 
@@ -37,7 +37,12 @@ match = { uid = 1000 }
 id = "r"
 effect = "deny"
 actions = ["jobs.run"]
-when = { )" + condition + " }\n");
+when = { )" + condition + " }\n";
+}
+
+// Whether the one `when` condition of a rule written as `condition` holds for `jwt`.
+bool When(const std::string& condition, const JwtAttributes* jwt) {
+  const Policy policy = MustParse(RuleWhen(condition));
   if (policy.rules.size() != 1 || policy.rules[0].when.size() != 1) {
     ADD_FAILURE() << condition;
     return false;
@@ -114,15 +119,8 @@ TEST(RulesJwtTest, AbsentClaimOrNoTokenFailsAllButPresentFalseNeAndNotIn) {
 TEST(RulesJwtTest, OrderingTestsOnClaimsAreRefused) {
   for (const char* op : {"lt = \"m\"", "le = 5", "gt = \"a\"", "ge = 1",
                          "between = [\"a\", \"z\"]"}) {
-    const std::string error = ParseError(std::string(R"([[service]]
-name = "app"
-match = { uid = 1000 }
-
-[[rule]]
-id = "r"
-effect = "deny"
-actions = ["jobs.run"]
-when = { "jwt.level" = { )") + op + " } }\n");
+    const std::string error =
+        ParseError(RuleWhen(std::string(R"("jwt.level" = { )") + op + " }"));
     EXPECT_NE(error.find("jwt.level is a token claim"), std::string::npos) << op << ": " << error;
   }
   EXPECT_NE(ParseError(R"([[rule]]
@@ -220,25 +218,15 @@ require_jwt = )") + value + "\n");
 }
 
 TEST(RulesJwtTest, LintTreatsClaimsAsLists) {
-  const std::string head = R"([[service]]
-name = "app"
-match = { uid = 1000 }
-
-[[rule]]
-id = "r"
-effect = "deny"
-actions = ["jobs.run"]
-)";
   // Two eq values on one list claim can both hold: no never-matches.
-  EXPECT_TRUE(LintPolicy(MustParse(head + R"(when = { "jwt.groups" = { eq = "a", in = ["b"] } })"
-                                          "\n"))
+  EXPECT_TRUE(LintPolicy(MustParse(RuleWhen(R"("jwt.groups" = { eq = "a", in = ["b"] })")))
                   .empty());
-  const std::vector<LintFinding> absent = LintPolicy(
-      MustParse(head + R"(when = { "jwt.groups" = { eq = "a", present = false } })" "\n"));
+  const std::vector<LintFinding> absent =
+      LintPolicy(MustParse(RuleWhen(R"("jwt.groups" = { eq = "a", present = false })")));
   ASSERT_EQ(absent.size(), 1U);
   EXPECT_EQ(absent[0].code, "never-matches");
   const std::vector<LintFinding> integer =
-      LintPolicy(MustParse(head + R"(when = { "jwt.level" = 3 })" "\n"));
+      LintPolicy(MustParse(RuleWhen(R"("jwt.level" = 3)")));
   ASSERT_EQ(integer.size(), 1U);
   EXPECT_EQ(integer[0].code, "type-mismatch");
 }
