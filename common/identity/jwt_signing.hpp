@@ -1,7 +1,7 @@
 // The agent's own JWT signing keys (for workload identity federation) and SignJwt.
 //
 // A key is ES256 (P-256) or RS256 (RSA 2048), created by Generate or read back from the one text
-// form ToPem writes: unencrypted PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"). The PEM is secret:
+// form ToPem writes: unencrypted PKCS#8 PEM (one block labelled PRIVATE KEY). The PEM is secret:
 // it exists only in SecretBytes (OpenSSL writes it into a secure-heap BIO, which it cleanses),
 // and no message produced here contains key material. The kid is the RFC 7638 thumbprint of the
 // public key, so it is stable across restarts and identical wherever the key is published.

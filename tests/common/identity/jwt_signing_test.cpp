@@ -87,8 +87,20 @@ TEST_P(JwtSigningTest, PemRoundTripKeepsTheKey) {
   ASSERT_TRUE(key.has_value());
   Result<SecretBytes> pem = key->ToPem();
   ASSERT_TRUE(pem.has_value());
-  EXPECT_EQ(pem->view().rfind("-----BEGIN PRIVATE KEY-----\n", 0), 0u);
-  EXPECT_TRUE(pem->view().ends_with("-----END PRIVATE KEY-----\n"));
+  // Unencrypted PKCS#8: exactly one PEM block, labelled PRIVATE KEY, and nothing after it.
+  BIO* bio = BIO_new_mem_buf(pem->view().data(), static_cast<int>(pem->view().size()));
+  char* label = nullptr;
+  char* headers = nullptr;
+  unsigned char* der = nullptr;
+  long der_length = 0;
+  EXPECT_EQ(PEM_read_bio(bio, &label, &headers, &der, &der_length), 1);
+  EXPECT_STREQ(label, "PRIVATE KEY");
+  EXPECT_STREQ(headers, "");
+  EXPECT_EQ(BIO_pending(bio), 0);
+  OPENSSL_free(label);
+  OPENSSL_free(headers);
+  OPENSSL_clear_free(der, static_cast<std::size_t>(der_length));
+  BIO_free(bio);
 
   Result<JwtSigningKey> again = JwtSigningKey::FromPem(*pem);
   ASSERT_TRUE(again.has_value()) << again.error().message;
