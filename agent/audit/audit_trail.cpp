@@ -118,7 +118,7 @@ std::optional<bool> AuditTrail::TryWriteInline(Item* own) {
     records_written_.fetch_add(batch.size());
     std::vector<std::pair<std::string, AuditRecord>> copies;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      Wake(batch[i].durable, true);
+      LoopWaiter::Wake(std::move(batch[i].durable), true);
       if (batch[i].journal) copies.emplace_back(std::move(lines[i]), std::move(*batch[i].journal));
     }
     // fsync = "batch": tell the writer once that there is something to sync; it syncs within
@@ -157,11 +157,11 @@ asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
     record_json = std::move(own.json);  // untouched: queue it
     journal_record = std::move(own.journal);
   }
-  std::shared_ptr<Waiter> durable;
+  std::shared_ptr<LoopWaiter> durable;
   bool queued = false;
   bool accepted = false;
   while (!queued) {
-    std::shared_ptr<Waiter> space;
+    std::shared_ptr<LoopWaiter> space;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       const bool healthy = healthy_.load();
@@ -177,7 +177,7 @@ asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
       if (queue_.size() < options_.queue_size) {
         // Nothing waits for a write while the trail is down: refusals are answered at once.
         if (healthy && (release || (options_.fsync == AuditFsync::kAlways && file_))) {
-          durable = std::make_shared<Waiter>(here);
+          durable = std::make_shared<LoopWaiter>(here);
         }
         queue_.push_back(Item{std::move(record_json), std::move(journal_record), durable, release});
         if (durable) urgent_ = true;
@@ -185,19 +185,15 @@ asio::awaitable<bool> AuditTrail::Commit(std::string record_json,
         queued = true;
         accepted = !release;
       } else {
-        space = std::make_shared<Waiter>(here);
+        space = std::make_shared<LoopWaiter>(here);
         space_waiters_.push_back(space);
       }
     }
-    if (space) {
-      boost::system::error_code ignored;
-      co_await space->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    }
+    if (space) co_await space->Wait();
   }
   if (queued && durable) {
-    boost::system::error_code ignored;
-    co_await durable->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    if (release) accepted = durable->ok.load();
+    const bool written = co_await durable->Wait();
+    if (release) accepted = written;
   }
   co_return accepted;
 }
@@ -206,18 +202,16 @@ asio::awaitable<bool> AuditTrail::Barrier() {
   if (!options_.fail_closed) co_return true;
   if (const std::optional<bool> done = TryWriteInline(nullptr)) co_return *done;
   const asio::any_io_executor here = co_await asio::this_coro::executor;
-  std::shared_ptr<Waiter> barrier;
+  std::shared_ptr<LoopWaiter> barrier;
   {
     const std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_ || !healthy_.load()) co_return false;
-    barrier = std::make_shared<Waiter>(here);
+    barrier = std::make_shared<LoopWaiter>(here);
     barriers_.push_back(barrier);
     urgent_ = true;
     wake_writer_.notify_one();
   }
-  boost::system::error_code ignored;
-  co_await barrier->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  co_return barrier->ok.load();
+  co_return co_await barrier->Wait();
 }
 
 void AuditTrail::Rotate() {
@@ -238,9 +232,9 @@ void AuditTrail::Stop() {
   WakeSpaceWaiters(lock);
   // Left when the writer gave up on a failing sink: counted, and nobody waits for them.
   records_dropped_.fetch_add(queue_.size());
-  for (Item& item : queue_) Wake(item.durable);
+  for (Item& item : queue_) LoopWaiter::Wake(std::move(item.durable));
   queue_.clear();
-  for (std::shared_ptr<Waiter>& barrier : barriers_) Wake(barrier);
+  for (std::shared_ptr<LoopWaiter>& barrier : barriers_) LoopWaiter::Wake(std::move(barrier));
   barriers_.clear();
 }
 
@@ -249,38 +243,30 @@ std::size_t AuditTrail::queue_depth() const {
   return queue_.size();
 }
 
-void AuditTrail::Wake(std::shared_ptr<Waiter>& waiter, bool ok) {
-  // The waiter's last reference must die on its loop's thread (its timer belongs there).
-  if (!waiter) return;
-  waiter->ok.store(ok);
-  const asio::any_io_executor loop = waiter->timer.get_executor();
-  asio::post(loop, [w = std::move(waiter)] { w->timer.cancel(); });
-}
-
 void AuditTrail::FailWaiters(std::vector<Item>& batch, std::unique_lock<std::mutex>& lock) {
   // A release whose write failed is withdrawn: its answer becomes 503, which gets a record of
   // its own. Anything else stays to be retried; nobody waits for it past this attempt.
   std::erase_if(batch, [this](Item& item) {
-    Wake(item.durable);
+    LoopWaiter::Wake(std::move(item.durable));
     return item.withdraw;
   });
   lock.lock();
   // Queued while the attempt ran, before the trail was marked down.
   std::erase_if(queue_, [this](Item& item) {
-    Wake(item.durable);
+    LoopWaiter::Wake(std::move(item.durable));
     return item.withdraw;
   });
-  for (std::shared_ptr<Waiter>& barrier : barriers_) Wake(barrier);
+  for (std::shared_ptr<LoopWaiter>& barrier : barriers_) LoopWaiter::Wake(std::move(barrier));
   barriers_.clear();
   WakeSpaceWaiters(lock);
   lock.unlock();
 }
 
 void AuditTrail::WakeSpaceWaiters(std::unique_lock<std::mutex>& lock) {
-  std::vector<std::shared_ptr<Waiter>> waiters = std::move(space_waiters_);
+  std::vector<std::shared_ptr<LoopWaiter>> waiters = std::move(space_waiters_);
   space_waiters_.clear();
   lock.unlock();
-  for (std::shared_ptr<Waiter>& waiter : waiters) Wake(waiter);
+  for (std::shared_ptr<LoopWaiter>& waiter : waiters) LoopWaiter::Wake(std::move(waiter));
   lock.lock();
 }
 
@@ -334,7 +320,7 @@ void AuditTrail::WriterLoop() {
     const bool stop = stopping_;
     const bool reopen = std::exchange(rotate_requested_, false);
     copies.swap(journal_copies_);
-    std::vector<std::shared_ptr<Waiter>> barriers;
+    std::vector<std::shared_ptr<LoopWaiter>> barriers;
     if (!failing) {
       // While failing, the kept batch is retried alone: the queue stays bounded.
       napping = !queue_.empty();
@@ -364,12 +350,13 @@ void AuditTrail::WriterLoop() {
       SetHealthy(status.ok(), status);
       if (status) {
         records_written_.fetch_add(batch.size());
-        for (Item& item : batch) Wake(item.durable, true);
+        for (Item& item : batch) LoopWaiter::Wake(std::move(item.durable), true);
         batch.clear();
-        for (std::shared_ptr<Waiter>& barrier : barriers) Wake(barrier, true);
+        for (std::shared_ptr<LoopWaiter>& barrier : barriers)
+          LoopWaiter::Wake(std::move(barrier), true);
       } else {
         write_failures_.fetch_add(1);
-        for (std::shared_ptr<Waiter>& barrier : barriers) Wake(barrier);
+        for (std::shared_ptr<LoopWaiter>& barrier : barriers) LoopWaiter::Wake(std::move(barrier));
         FailWaiters(batch, lock);
       }
       failing = !status.ok();
@@ -468,7 +455,7 @@ void AuditTrail::SendJournalCopies(std::vector<Item>& batch, const std::vector<s
     }
     if (required) {
       status = std::move(one);
-      for (std::size_t j = 0; j < sent; ++j) Wake(batch[j].durable, true);
+      for (std::size_t j = 0; j < sent; ++j) LoopWaiter::Wake(std::move(batch[j].durable), true);
       records_written_.fetch_add(sent);
       batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(sent));
       return;

@@ -61,6 +61,7 @@
 
 #include "agent/asio.hpp"
 #include "agent/audit/audit_log.hpp"
+#include "agent/loop_waiter.hpp"
 #include "common/audit/audit_chain.hpp"
 #include "common/audit/audit_record.hpp"
 #include "common/core/config.hpp"
@@ -127,18 +128,11 @@ class AuditTrail {
   const std::string& file_path() const { return options_.file; }
 
  private:
-  // A Commit waiting on its loop: the writer sets `ok`, then posts a cancel of its timer there.
-  struct Waiter {
-    explicit Waiter(const asio::any_io_executor& loop)
-        : timer(loop, std::chrono::steady_clock::time_point::max()) {}
-    asio::steady_timer timer;
-    std::atomic<bool> ok{false};
-  };
   struct Item {
     std::string json;
     std::optional<AuditRecord> journal;  // the journald entry's source; none: no entry
     // Woken when written (or failed): fsync = "always", or a release.
-    std::shared_ptr<Waiter> durable;
+    std::shared_ptr<LoopWaiter> durable;
     bool withdraw = false;  // a release: dropped, not retried, when its write fails
   };
 
@@ -157,7 +151,6 @@ class AuditTrail {
   void SendFastPathCopies(std::vector<std::pair<std::string, AuditRecord>>& copies);
   // A failed journald copy beside a file: counted; the first one is logged.
   void CountJournalFailure(const Status& failed);
-  void Wake(std::shared_ptr<Waiter>& waiter, bool ok = false);
   void WakeSpaceWaiters(std::unique_lock<std::mutex>& lock);
   // After a failed attempt: withdraws the failed releases of `batch`, then (under the lock)
   // those of the queue, and wakes every waiter (durability, space, barriers) with false.
@@ -182,8 +175,8 @@ class AuditTrail {
   std::deque<Item> queue_;                              // guarded by mutex_
   // Written on the fast path, waiting for their journald copy; guarded by mutex_.
   std::vector<std::pair<std::string, AuditRecord>> journal_copies_;
-  std::vector<std::shared_ptr<Waiter>> space_waiters_;  // guarded by mutex_
-  std::vector<std::shared_ptr<Waiter>> barriers_;       // guarded by mutex_
+  std::vector<std::shared_ptr<LoopWaiter>> space_waiters_;  // guarded by mutex_
+  std::vector<std::shared_ptr<LoopWaiter>> barriers_;       // guarded by mutex_
   bool rotate_requested_ = false;                       // guarded by mutex_
   bool stopping_ = false;                               // guarded by mutex_
   bool writer_idle_ = false;                            // guarded by mutex_

@@ -6,6 +6,7 @@
 
 #include "agent/blocking.hpp"
 #include "agent/log.hpp"
+#include "agent/loop_waiter.hpp"
 
 namespace dbproxy {
 namespace {
@@ -55,19 +56,11 @@ Result<Jwks> FetchJwks(JwksSource& source, const IdpSection& idp, std::string& u
   return jwks;
 }
 
-// A caller waiting for a fetch: a timer on the caller's own event loop, cancelled (through a
-// post to that loop) when the fetch lands.
-struct FetchWaiter {
-  explicit FetchWaiter(const asio::any_io_executor& executor)
-      : timer(executor, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
-};
-
 }  // namespace
 
 struct IdpRegistry::Flight {
   std::int64_t started_at = 0;
-  std::vector<std::shared_ptr<FetchWaiter>> waiters;  // guarded by mutex_
+  std::vector<std::shared_ptr<LoopWaiter>> waiters;  // guarded by mutex_
 };
 
 struct IdpRegistry::Idp {
@@ -143,7 +136,7 @@ asio::awaitable<IdpRegistry::JwksPtr> IdpRegistry::Keys(std::size_t index,
   Idp& idp = *idps_[index];
   std::shared_ptr<Flight> flight;
   std::shared_ptr<Flight> started;
-  std::shared_ptr<FetchWaiter> waiter;
+  std::shared_ptr<LoopWaiter> waiter;
   const asio::any_io_executor here = co_await asio::this_coro::executor;
   {
     std::unique_lock lock(mutex_);
@@ -162,13 +155,11 @@ asio::awaitable<IdpRegistry::JwksPtr> IdpRegistry::Keys(std::size_t index,
       started = NewFlight(idp, now_unix);
     }
     flight = idp.flight;
-    waiter = std::make_shared<FetchWaiter>(here);
+    waiter = std::make_shared<LoopWaiter>(here);
     flight->waiters.push_back(waiter);
   }
   if (started) Launch(index, std::move(started));
-  // Land() posts the wake-up to this loop, so it cannot run before this wait has begun.
-  boost::system::error_code ignored;
-  co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_await waiter->Wait();
   std::lock_guard lock(mutex_);
   JwksPtr landed = idp.jwks;  // the fetched keys, or the cached ones if the fetch failed
   co_return landed;
@@ -196,7 +187,7 @@ asio::awaitable<void> IdpRegistry::Fly(std::size_t index, std::shared_ptr<Flight
 void IdpRegistry::Land(std::size_t index, const std::shared_ptr<Flight>& flight,
                        Result<Jwks> fetched, std::string uri) {
   Idp& idp = *idps_[index];
-  std::vector<std::shared_ptr<FetchWaiter>> waiters;
+  std::vector<std::shared_ptr<LoopWaiter>> waiters;
   std::string message;
   {
     std::lock_guard lock(mutex_);
@@ -221,10 +212,7 @@ void IdpRegistry::Land(std::size_t index, const std::shared_ptr<Flight>& flight,
     waiters.swap(flight->waiters);
   }
   Log(fetched ? LogLevel::kInfo : LogLevel::kWarning, message);
-  for (std::shared_ptr<FetchWaiter>& waiter : waiters) {
-    const asio::any_io_executor loop = waiter->timer.get_executor();
-    asio::post(loop, [waiter = std::move(waiter)] { waiter->timer.cancel(); });
-  }
+  for (std::shared_ptr<LoopWaiter>& waiter : waiters) LoopWaiter::Wake(std::move(waiter));
 }
 
 IdpVerdict IdpRegistry::Unavailable(std::size_t index) const {

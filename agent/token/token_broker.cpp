@@ -4,24 +4,17 @@
 
 #include "agent/blocking.hpp"
 #include "agent/clock.hpp"
+#include "agent/loop_waiter.hpp"
 #include "common/oauth/token_timing.hpp"
 
 namespace dbproxy {
-
-// A caller waiting for a grant: a timer on the caller's own event loop, cancelled (through a
-// post to that loop) when the grant lands.
-struct GrantWaiter {
-  explicit GrantWaiter(const asio::any_io_executor& executor)
-      : timer(executor, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
-};
 
 struct TokenBroker::Flight {
   std::uint64_t generation = 0;
   // Both guarded by the broker's mutex until the grant lands; `result` is set once, before the
   // waiters are woken, and only read after.
   std::optional<Result<std::shared_ptr<const IssuedToken>>> result;
-  std::vector<std::shared_ptr<GrantWaiter>> waiters;
+  std::vector<std::shared_ptr<LoopWaiter>> waiters;
 };
 
 TokenBroker::TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool,
@@ -47,7 +40,7 @@ asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
   };
   std::shared_ptr<Flight> flight;   // the grant this call waits for
   std::shared_ptr<Flight> started;  // a grant this call starts (refresh ahead, or its own)
-  std::shared_ptr<GrantWaiter> waiter;
+  std::shared_ptr<LoopWaiter> waiter;
   const asio::any_io_executor here = co_await asio::this_coro::executor;
   {
     std::unique_lock lock(mutex_);
@@ -80,13 +73,11 @@ asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
       started = NewFlight(entry);
     }
     flight = entry.flight;  // keeps it alive while we wait
-    waiter = std::make_shared<GrantWaiter>(here);
+    waiter = std::make_shared<LoopWaiter>(here);
     flight->waiters.push_back(waiter);
   }
   if (started) Launch(key, std::move(started));
-  // Land() posts the wake-up to this loop, so it cannot run before this wait has begun.
-  boost::system::error_code ignored;
-  co_await waiter->timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  co_await waiter->Wait();
   if (!flight->result) co_return MakeError(Errc::kInternal, "token request was abandoned");
   const Result<std::shared_ptr<const IssuedToken>>& result = *flight->result;
   if (!result) co_return result.error();
@@ -155,7 +146,7 @@ asio::awaitable<TokenBroker::TokenResult> TokenBroker::Obtain(const TokenKey& ke
 
 void TokenBroker::Land(const TokenKey& key, const std::shared_ptr<Flight>& flight,
                        TokenResult outcome) {
-  std::vector<std::shared_ptr<GrantWaiter>> waiters;
+  std::vector<std::shared_ptr<LoopWaiter>> waiters;
   {
     std::lock_guard lock(mutex_);
     if (flight->generation == generation_) {  // else a Forget() happened: drop the result
@@ -179,10 +170,7 @@ void TokenBroker::Land(const TokenKey& key, const std::shared_ptr<Flight>& fligh
     flight->result = std::move(outcome);
     waiters.swap(flight->waiters);
   }
-  for (std::shared_ptr<GrantWaiter>& waiter : waiters) {
-    const asio::any_io_executor loop = waiter->timer.get_executor();
-    asio::post(loop, [waiter = std::move(waiter)] { waiter->timer.cancel(); });
-  }
+  for (std::shared_ptr<LoopWaiter>& waiter : waiters) LoopWaiter::Wake(std::move(waiter));
 }
 
 asio::awaitable<Result<OidcEndpoints>> TokenBroker::Discover(const std::string& host) {
