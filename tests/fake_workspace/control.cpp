@@ -5,28 +5,14 @@
 #include <string>
 
 #include "tests/fake_workspace/oauth/fake_idp.hpp"
+#include "tests/fake_workspace/oauth/federation_control.hpp"
 #include "tests/fake_workspace/oauth/scopes.hpp"
 
 namespace dbproxy::fake {
 namespace {
 
-FakeReply ControlError(std::string_view message) {
-  return JsonReply(400, {{"error", message}});
-}
-
 FakeReply Ok() {
   return JsonReply(200, {{"ok", true}});
-}
-
-// Parses the body as an object whose keys are all in `known`.
-std::optional<nlohmann::json> ParseObject(const FakeRequest& request,
-                                          std::initializer_list<std::string_view> known) {
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) return std::nullopt;
-  for (const auto& [key, value] : body.items()) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) return std::nullopt;
-  }
-  return body;
 }
 
 bool IsIntIn(const nlohmann::json& value, std::int64_t low, std::int64_t high) {
@@ -35,7 +21,7 @@ bool IsIntIn(const nlohmann::json& value, std::int64_t low, std::int64_t high) {
 }
 
 FakeReply RegisterClient(const FakeRequest& request, WorkspaceState& state) {
-  const auto body = ParseObject(request, {"client_id", "client_secret", "scopes"});
+  const auto body = ParseControlObject(request, {"client_id", "client_secret", "scopes"});
   if (!body || !body->contains("client_id") || !body->contains("client_secret") ||
       !(*body)["client_id"].is_string() || !(*body)["client_secret"].is_string() ||
       (*body)["client_id"].get_ref<const std::string&>().empty()) {
@@ -58,7 +44,7 @@ FakeReply RegisterClient(const FakeRequest& request, WorkspaceState& state) {
 }
 
 FakeReply Configure(const FakeRequest& request, WorkspaceState& state) {
-  const auto body = ParseObject(request, {"token_lifetime_seconds"});
+  const auto body = ParseControlObject(request, {"token_lifetime_seconds"});
   if (!body) return ControlError("expected {\"token_lifetime_seconds\"?:N}");
   if (body->contains("token_lifetime_seconds")) {
     const auto& lifetime = (*body)["token_lifetime_seconds"];
@@ -71,7 +57,7 @@ FakeReply Configure(const FakeRequest& request, WorkspaceState& state) {
 }
 
 FakeReply AddFault(const FakeRequest& request, WorkspaceState& state) {
-  const auto body = ParseObject(
+  const auto body = ParseControlObject(
       request, {"target", "count", "status", "retry_after", "latency_ms", "drop", "body"});
   if (!body || !body->contains("target") || !(*body)["target"].is_string()) {
     return ControlError("expected {\"target\":\"token\"|\"api\",\"count\",...}");
@@ -140,9 +126,24 @@ void Reset(WorkspaceState& state) {
   state.token_faults.clear();
   state.api_faults.clear();
   state.request_log.clear();
+  state.federation.stats = {};
 }
 
 }  // namespace
+
+FakeReply ControlError(std::string_view message) {
+  return JsonReply(400, {{"error", message}});
+}
+
+std::optional<nlohmann::json> ParseControlObject(const FakeRequest& request,
+                                                 std::initializer_list<std::string_view> known) {
+  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) return std::nullopt;
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) return std::nullopt;
+  }
+  return body;
+}
 
 FakeReply HandleControlRequest(const FakeRequest& request, WorkspaceState& state) {
   const std::string_view path = request.path;
@@ -160,6 +161,7 @@ FakeReply HandleControlRequest(const FakeRequest& request, WorkspaceState& state
   }
   if (request.method == "GET" && path == "/_fake/counters") return CountersReply(state);
   if (std::optional<FakeReply> idp = HandleIdpControl(request, state)) return *std::move(idp);
+  if (auto federation = HandleFederationControl(request, state)) return *std::move(federation);
   if (request.method == "GET" && path == "/_fake/requests") return Requests(request, state);
   return JsonReply(404,
                    {{"error", "no control endpoint " + request.method + " " + request.target}});

@@ -21,9 +21,26 @@ int HexValue(char c) {
   return -1;
 }
 
-int Base64Value(char c) {
-  const std::size_t pos = kBase64Alphabet.find(c);
-  return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
+// Decodes `data` (no padding) in `alphabet`; nullopt on a foreign character or non-zero
+// leftover bits.
+std::optional<std::string> DecodeBase64Bits(std::string_view data, std::string_view alphabet) {
+  std::string out;
+  out.reserve(data.size() * 3 / 4);
+  std::uint32_t accumulator = 0;
+  int bits = 0;
+  for (const char c : data) {
+    const std::size_t value = alphabet.find(c);
+    if (value == std::string_view::npos) return std::nullopt;
+    accumulator = (accumulator << 6) | static_cast<std::uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((accumulator >> bits) & 0xff));
+    }
+  }
+  // Leftover bits must be zero, or two encodings would decode to the same bytes.
+  if ((accumulator & ((1U << bits) - 1)) != 0) return std::nullopt;
+  return out;
 }
 
 }  // namespace
@@ -72,24 +89,7 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') {
     ++padding;
   }
-  const std::string_view data = text.substr(0, text.size() - padding);
-  std::string out;
-  out.reserve(data.size() * 3 / 4);
-  std::uint32_t accumulator = 0;
-  int bits = 0;
-  for (const char c : data) {
-    const int value = Base64Value(c);
-    if (value < 0) return std::nullopt;
-    accumulator = (accumulator << 6) | static_cast<std::uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((accumulator >> bits) & 0xff));
-    }
-  }
-  // Leftover bits must be zero, or two encodings would decode to the same bytes.
-  if ((accumulator & ((1U << bits) - 1)) != 0) return std::nullopt;
-  return out;
+  return DecodeBase64Bits(text.substr(0, text.size() - padding), kBase64Alphabet);
 }
 
 std::string Base64UrlEncode(std::string_view bytes) {
@@ -107,6 +107,11 @@ std::string Base64UrlEncode(std::string_view bytes) {
   }
   if (bits > 0) out.push_back(kBase64UrlAlphabet[(accumulator << (6 - bits)) & 0x3f]);
   return out;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;
+  return DecodeBase64Bits(text, kBase64UrlAlphabet);
 }
 
 std::string RandomBytes(std::size_t size) {

@@ -27,6 +27,10 @@ std::optional<std::string> Base64Decode(std::string_view text);
 // base64url (RFC 4648 §5) without padding.
 std::string Base64UrlEncode(std::string_view bytes);
 
+// Decodes unpadded base64url, as JWS uses it; nullopt on padding, any other character, a length
+// of 1 mod 4 or non-canonical trailing bits.
+std::optional<std::string> Base64UrlDecode(std::string_view text);
+
 // `size` bytes from OpenSSL's CSPRNG. Throws std::runtime_error if it fails.
 std::string RandomBytes(std::size_t size);
 

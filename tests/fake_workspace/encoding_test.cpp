@@ -44,6 +44,16 @@ TEST(Base64Test, AcceptsOnlyCanonicalPaddedInput) {
   EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
 }
 
+TEST(Base64Test, UrlDecodeAcceptsOnlyCanonicalUnpaddedInput) {
+  EXPECT_EQ(Base64UrlDecode("-_8"), "\xfb\xff");
+  EXPECT_EQ(Base64UrlDecode("c3ZjOnM"), "svc:s");
+  EXPECT_EQ(Base64UrlDecode(""), "");
+  EXPECT_FALSE(Base64UrlDecode("c3ZjOnM="));  // padding
+  EXPECT_FALSE(Base64UrlDecode("c3ZjOnN"));   // non-zero trailing bits
+  EXPECT_FALSE(Base64UrlDecode("+/8"));       // the standard alphabet
+  EXPECT_FALSE(Base64UrlDecode("c3ZjO"));     // 1 mod 4 characters
+}
+
 TEST(ScopeTest, KnowsDatabricksScopeNames) {
   for (const char* valid : {"all-apis", "sql", "clusters:read", "sql:read:restricted-query",
                             "sql:restricted-query:read", "unity-catalog", "offline_access"}) {

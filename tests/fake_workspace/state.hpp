@@ -96,6 +96,40 @@ struct IdpState {
   int next_kid = 1;
 };
 
+// A public key a federation policy trusts (oauth/jwk.hpp).
+enum class JwsAlgorithm { kRs256, kEs256 };
+struct VerificationKey {
+  std::string kid = {};                           // empty when the JWK has none
+  JwsAlgorithm algorithm = JwsAlgorithm::kEs256;  // RSA keys verify RS256, P-256 keys ES256
+  std::shared_ptr<EVP_PKEY> key = nullptr;
+};
+
+// An OAuth token federation policy (oauth/federation_control.hpp).
+struct FederationPolicy {
+  std::string id = {};
+  std::optional<std::string> client_id = std::nullopt;  // nullopt: account-wide federation
+  std::string issuer = {};
+  std::vector<std::string> audiences = {};
+  std::optional<std::string> subject = std::nullopt;  // required for a service principal's policy
+  std::string subject_claim = "sub";
+  std::optional<std::string> jwks_json = std::nullopt;  // as given, for listing
+  std::vector<VerificationKey> keys = {};               // parsed from jwks_json
+};
+
+struct FederationStats {
+  std::uint64_t attempted = 0;
+  std::uint64_t granted = 0;
+  std::uint64_t refused = 0;
+  nlohmann::json last_refusal = nullptr;  // {"error", "error_description"}
+  nlohmann::json last_grant = nullptr;    // {"client_id", "subject", "scope"}
+};
+
+struct FederationState {
+  static constexpr std::size_t kPolicyLimit = 1000;
+  std::vector<FederationPolicy> policies = {};  // in creation order
+  FederationStats stats = {};
+};
+
 struct WorkspaceState {
   static constexpr std::size_t kRequestLogLimit = 1000;
   static constexpr std::size_t kTokenLimit = 100000;
@@ -125,6 +159,7 @@ struct WorkspaceState {
   std::int64_t next_run_id = 1000;
   std::int64_t next_cluster_serial = 1;
   IdpState idp;
+  FederationState federation;
 };
 
 }  // namespace dbproxy::fake

@@ -178,6 +178,20 @@ HttpResponse FakeWorkspaceProcess::Request(const std::string& method, const std:
                  body, headers);
 }
 
+std::string FakeWorkspaceProcess::AddFederationPolicy(const nlohmann::json& policy) {
+  const HttpResponse response = Request("POST", "/_fake/federation/policies", policy.dump(),
+                                        {"Content-Type: application/json"});
+  if (response.status != 201) {
+    throw std::runtime_error("federation policy refused: " + std::to_string(response.status) + " " +
+                             response.body + response.error);
+  }
+  return response.Json().value("id", "");
+}
+
+nlohmann::json FakeWorkspaceProcess::FederationStats() {
+  return Request("GET", "/_fake/federation/stats").Json();
+}
+
 FakeWorkspaceProcess::Client::Client(const FakeWorkspaceProcess& workspace)
     : url_(workspace.url()), ca_file_((workspace.dir() / "ca.pem").string()) {
   curl_.reset(curl_easy_init());

@@ -53,6 +53,12 @@ class FakeWorkspaceProcess {
   HttpResponse Request(const std::string& method, const std::string& path,
                        const std::string& body = "", const std::vector<std::string>& headers = {});
 
+  // POST /_fake/federation/policies with `policy` (fields in oauth/federation_control.hpp); the new
+  // policy's id. Throws std::runtime_error with the fake's answer when it refuses the policy.
+  std::string AddFederationPolicy(const nlohmann::json& policy);
+  // GET /_fake/federation/stats: {"attempted", "granted", "refused", "last_refusal", "last_grant"}.
+  nlohmann::json FederationStats();
+
   // Another kept-alive connection to the same workspace, for use from another thread.
   class Client {
    public:

@@ -1,12 +1,13 @@
 #include "tests/fake_workspace/oauth/fake_idp.hpp"
 
+#include <chrono>
+#include <span>
+#include <string>
+#include <vector>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
-
-#include <chrono>
-#include <string>
-#include <vector>
 
 #include "tests/fake_workspace/encoding.hpp"
 
@@ -14,8 +15,6 @@ namespace dbproxy::fake {
 namespace {
 
 constexpr std::size_t kCoordinateBytes = 32;  // P-256
-
-std::string Issuer(const WorkspaceState& state) { return state.base_url + "/idp"; }
 
 IdpKey NewKey(IdpState& idp) {
   EVP_PKEY* raw = EVP_EC_gen("P-256");
@@ -26,6 +25,13 @@ IdpKey NewKey(IdpState& idp) {
 IdpKey& CurrentKey(IdpState& idp) {
   if (idp.keys.empty()) idp.keys.push_back(NewKey(idp));
   return idp.keys.back();
+}
+
+// The current key and the one before it.
+std::span<const IdpKey> PublishedKeys(IdpState& idp) {
+  CurrentKey(idp);
+  const std::size_t first = idp.keys.size() > 2 ? idp.keys.size() - 2 : 0;
+  return std::span<const IdpKey>(idp.keys).subspan(first);
 }
 
 // A big-endian BIGNUM parameter of `key`, left-padded to `size` bytes.
@@ -99,7 +105,7 @@ FakeReply MintToken(const FakeRequest& request, WorkspaceState& state) {
   nlohmann::json claims = body.contains("claims") && body["claims"].is_object()
                               ? body["claims"]
                               : nlohmann::json::object();
-  claims["iss"] = body.value("iss", Issuer(state));
+  claims["iss"] = body.value("iss", IdpIssuer(state));
   claims["sub"] = body["sub"];
   claims["aud"] = body["aud"];
   claims["iat"] = now;
@@ -115,23 +121,35 @@ FakeReply MintToken(const FakeRequest& request, WorkspaceState& state) {
 
 }  // namespace
 
+std::string IdpIssuer(const WorkspaceState& state) {
+  return state.base_url + "/idp";
+}
+
+std::vector<VerificationKey> IdpPublishedKeys(WorkspaceState& state) {
+  std::vector<VerificationKey> keys;
+  if (state.idp.jwks_down) return keys;
+  for (const IdpKey& key : PublishedKeys(state.idp)) {
+    keys.push_back({.kid = key.kid, .algorithm = JwsAlgorithm::kEs256, .key = key.key});
+  }
+  return keys;
+}
+
 bool IsIdpPath(std::string_view path) { return path.starts_with("/idp/"); }
 
 FakeReply HandleIdpRequest(const FakeRequest& request, WorkspaceState& state) {
   IdpState& idp = state.idp;
   if (request.method == "GET" && request.path == "/idp/.well-known/openid-configuration") {
     ++idp.discovery_fetches;
-    return JsonReply(200, {{"issuer", Issuer(state)},
-                           {"jwks_uri", Issuer(state) + "/jwks"},
+    return JsonReply(200, {{"issuer", IdpIssuer(state)},
+                           {"jwks_uri", IdpIssuer(state) + "/jwks"},
                            {"id_token_signing_alg_values_supported", {"ES256"}}});
   }
   if (request.method == "GET" && request.path == "/idp/jwks") {
     ++idp.jwks_fetches;
     if (idp.jwks_down) return JsonReply(503, {{"error", "temporarily_unavailable"}});
-    CurrentKey(idp);
     nlohmann::json keys = nlohmann::json::array();
-    const std::size_t first = idp.keys.size() > 2 ? idp.keys.size() - 2 : 0;
-    for (std::size_t i = first; i < idp.keys.size(); ++i) keys.push_back(PublicJwk(idp.keys[i]));
+    for (const IdpKey& key : PublishedKeys(idp))
+      keys.push_back(PublicJwk(key));
     return JsonReply(200, {{"keys", keys}});
   }
   return JsonReply(404, {{"error", "not_found"}});

@@ -15,7 +15,10 @@
 // agent's verifier and the fake's signer would hide itself. Threading: under the state's mutex.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "tests/fake_workspace/http_types.hpp"
 #include "tests/fake_workspace/state.hpp"
@@ -26,5 +29,11 @@ bool IsIdpPath(std::string_view path);
 FakeReply HandleIdpRequest(const FakeRequest& request, WorkspaceState& state);
 // The /_fake/idp/ control endpoints; nullopt for other paths.
 std::optional<FakeReply> HandleIdpControl(const FakeRequest& request, WorkspaceState& state);
+
+// The issuer, "<base_url>/idp".
+std::string IdpIssuer(const WorkspaceState& state);
+// The keys /idp/jwks publishes (the current one and the one before it), for token federation
+// policies that trust this IdP; empty while the JWKS is taken down.
+std::vector<VerificationKey> IdpPublishedKeys(WorkspaceState& state);
 
 }  // namespace dbproxy::fake

@@ -8,11 +8,11 @@
 
 #include "tests/fake_workspace/encoding.hpp"
 #include "tests/fake_workspace/oauth/scopes.hpp"
+#include "tests/fake_workspace/oauth/token_exchange.hpp"
+#include "tests/fake_workspace/oauth/token_issuer.hpp"
 
 namespace dbproxy::fake {
 namespace {
-
-constexpr std::string_view kDefaultScope = "all-apis";
 
 struct ClientCredentials {
   std::string id;
@@ -49,29 +49,6 @@ FakeReply InvalidClient() {
   return OAuthError(401, "invalid_client", "Client authentication failed");
 }
 
-std::string MintAccessToken(const std::string& client_id, const std::string& scope,
-                            Clock::time_point now, std::chrono::seconds lifetime,
-                            const std::string& issuer) {
-  const auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
-  const nlohmann::json header = {{"alg", "RS256"}, {"typ", "at+jwt"}, {"kid", "fake-workspace"}};
-  const nlohmann::json payload = {{"iss", issuer},          {"sub", client_id},
-                                  {"client_id", client_id}, {"scope", scope},
-                                  {"iat", iat.count()},     {"exp", (iat + lifetime).count()},
-                                  {"jti", NewUuid()}};
-  // The "signature" is random: nobody verifies it, and it makes every token unique.
-  return Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(payload.dump()) + "." +
-         Base64UrlEncode(RandomBytes(32));
-}
-
-// Expired tokens are dropped once the map is large; the hard cap bounds memory in long runs.
-void PruneTokens(WorkspaceState& state, Clock::time_point now) {
-  if (state.tokens.size() < WorkspaceState::kTokenLimit) return;
-  std::erase_if(state.tokens, [now](const auto& entry) { return entry.second.expiry <= now; });
-  while (state.tokens.size() >= WorkspaceState::kTokenLimit) {
-    state.tokens.erase(state.tokens.begin());
-  }
-}
-
 // Client authentication by HTTP Basic or by form fields, never both (RFC 6749 §2.3).
 // Returns the credentials, or the error reply to send.
 std::variant<ClientCredentials, FakeReply> ClientFrom(
@@ -105,7 +82,8 @@ FakeReply HandleOAuthDiscovery(const WorkspaceState& state) {
        {"scopes_supported", DiscoveryScopes()},
        {"response_types_supported", {"code", "id_token"}},
        {"response_modes_supported", {"query", "fragment", "form_post"}},
-       {"grant_types_supported", {"client_credentials", "authorization_code", "refresh_token"}},
+       {"grant_types_supported",
+        {"client_credentials", "authorization_code", "refresh_token", kTokenExchangeGrant}},
        {"code_challenge_methods_supported", {"S256"}},
        {"token_endpoint_auth_methods_supported", {"client_secret_basic", "client_secret_post"}},
        {"subject_types_supported", {"public"}},
@@ -124,6 +102,8 @@ FakeReply HandleTokenRequest(const FakeRequest& request, WorkspaceState& state) 
   if (grant_type == form->end()) {
     return OAuthError(400, "invalid_request", "Missing grant_type");
   }
+  // Federation needs no client authentication: the subject token is the credential.
+  if (grant_type->second == kTokenExchangeGrant) return HandleTokenExchange(request, *form, state);
   auto client = ClientFrom(request, *form);
   if (auto* error = std::get_if<FakeReply>(&client)) return std::move(*error);
   const auto& credentials = std::get<ClientCredentials>(client);
@@ -136,33 +116,12 @@ FakeReply HandleTokenRequest(const FakeRequest& request, WorkspaceState& state) 
                       "Grant type '" + grant_type->second + "' is not supported");
   }
   const auto scope_field = form->find("scope");
-  std::vector<std::string> scopes = SplitScopes(
-      scope_field == form->end() ? std::string_view(kDefaultScope) : scope_field->second);
-  if (scopes.empty()) return OAuthError(400, "invalid_scope", "Empty scope");
-  for (const std::string& scope : scopes) {
-    const auto& allowed = record->second.allowed_scopes;
-    if (!ParseScope(scope) || (allowed && !ClientMayRequest(*allowed, scope))) {
-      return OAuthError(400, "invalid_scope", "Invalid scope: " + scope);
-    }
-  }
-  std::string granted;
-  for (const std::string& scope : scopes)
-    granted += (granted.empty() ? "" : " ") + scope;
-
-  const auto now = Clock::now();
-  PruneTokens(state, now);
-  std::string token =
-      MintAccessToken(credentials.id, granted, now, state.token_lifetime, state.base_url + "/oidc");
-  state.tokens[token] = TokenRecord{credentials.id, std::move(scopes), now + state.token_lifetime};
-  ++state.counters.token_grants[credentials.id];
-
-  FakeReply reply = JsonReply(200, {{"access_token", std::move(token)},
-                                    {"token_type", "Bearer"},
-                                    {"expires_in", state.token_lifetime.count()},
-                                    {"scope", granted}});
-  reply.headers.emplace_back("Cache-Control", "no-store");
-  reply.headers.emplace_back("Pragma", "no-cache");
-  return reply;
+  std::string error;
+  auto scopes = GrantableScopes(
+      scope_field == form->end() ? std::nullopt : std::optional<std::string>(scope_field->second),
+      record->second.allowed_scopes, error);
+  if (!scopes) return OAuthError(400, "invalid_scope", error);
+  return IssueToken(credentials.id, std::move(*scopes), state);
 }
 
 }  // namespace dbproxy::fake

@@ -1,5 +1,6 @@
-// The workspace's OAuth authorization server: discovery and the client-credentials token
-// endpoint, answering the way Databricks does (see /work/shared/DATABRICKS.md).
+// The workspace's OAuth authorization server: discovery and the token endpoint with its
+// client-credentials and token-exchange (federation, oauth/token_exchange.hpp) grants, answering
+// the way Databricks does (see /work/shared/DATABRICKS.md).
 #pragma once
 
 #include "tests/fake_workspace/http_types.hpp"
