@@ -162,11 +162,9 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       state.config.tokens);
   state.upstream = MakeUpstreamClient(agent->io_, state.config);
   state.rate_limiter = std::make_unique<RateLimiter>();
-  for (const IdpSection& idp : state.config.idps) {
-    Log(LogLevel::kWarning, "[[idp]] " + idp.name + ": configured, but this build does not read "
-                            "callers' tokens yet (jwt.* conditions see none; require_jwt "
-                            "services are refused)");
-  }
+  state.idps =
+      std::make_unique<IdpRegistry>(agent->io_.get_executor(), agent->pool_, state.config.idps);
+  state.idps->Prefetch(NowUnix());  // failures are logged and retried on first use
 
   // Requests the servers refuse before a handler runs are answered and audited like the rest.
   auto on_error = [&state](const char* socket) -> HttpErrorResponder {

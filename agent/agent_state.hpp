@@ -18,12 +18,13 @@
 
 #include "agent/asio.hpp"
 #include "agent/audit/audit_trail.hpp"
+#include "agent/identity/idp_registry.hpp"
+#include "agent/metrics.hpp"
+#include "agent/proxy/upstream_client.hpp"
 #include "agent/state/credential_store.hpp"
 #include "agent/state/master_key.hpp"
-#include "agent/metrics.hpp"
 #include "agent/state/runtime_state.hpp"
 #include "agent/token/token_broker.hpp"
-#include "agent/proxy/upstream_client.hpp"
 #include "common/core/config.hpp"
 #include "common/policy/policy.hpp"
 #include "common/runtime/rate_limiter.hpp"
@@ -45,6 +46,7 @@ struct AgentState {
   std::unique_ptr<TokenBroker> broker;
   std::unique_ptr<UpstreamClient> upstream;  // the main loop's calls to workspaces (proxy mode)
   std::unique_ptr<RateLimiter> rate_limiter;    // proxy mode: requests_per_minute per service
+  std::unique_ptr<IdpRegistry> idps;  // [[idp]]: the caller tokens' verifier; null in tests
   // The enforced policy and the shadow one (evaluated and logged, never enforced), replaced
   // together on reload (SetPolicies, main loop). Any thread: Policies(). Null members only
   // before the first load (Agent::Create fails without a policy).

@@ -1,6 +1,7 @@
 #include "agent/admin/admin_api.hpp"
 
 #include "agent/admin/admin_audit_api.hpp"
+#include "agent/admin/admin_identity_api.hpp"
 #include "agent/admin/admin_metrics_api.hpp"
 #include "agent/admin/admin_policy_api.hpp"
 #include "agent/admin/admin_rekey_api.hpp"
@@ -9,9 +10,9 @@
 #include "agent/blocking.hpp"
 #include "agent/clock.hpp"
 #include "agent/server/responses.hpp"
-#include "common/store/credential_store_format.hpp"
 #include "common/calls/http_target.hpp"
 #include "common/oauth/oauth.hpp"
+#include "common/store/credential_store_format.hpp"
 
 namespace dbproxy {
 namespace {
@@ -190,6 +191,9 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
     audit.action = "admin.remove";
     const std::string credential = cred_path ? p[4] : std::string();
     co_return co_await Remove(state, context, p[2], credential);
+  }
+  if (std::optional<HttpResponse> idp = HandleIdentityAdmin(state, request, context, p, audit)) {
+    co_return std::move(*idp);
   }
   if (std::optional<HttpResponse> metrics = HandleMetricsAdmin(state, request, p, audit)) {
     co_return std::move(*metrics);

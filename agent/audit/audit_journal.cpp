@@ -18,24 +18,29 @@ std::vector<std::string> JournalFields(const AuditRecord& r) {
   if (!r.rule.empty()) message += " (" + r.rule + ")";
   message += " status " + std::to_string(r.status) + " uid " + std::to_string(r.uid) +
              " request " + r.request_id;
-  return {"MESSAGE=" + message,
-          std::string("PRIORITY=") + (refused ? "5" : "6"),
-          "SYSLOG_IDENTIFIER=dbproxyd",
-          "DBPROXY_REQUEST_ID=" + r.request_id,
-          "DBPROXY_SOCKET=" + r.socket,
-          "DBPROXY_SERVICE=" + r.service,
-          "DBPROXY_ACTION=" + r.action,
-          "DBPROXY_DECISION=" + r.decision,
-          "DBPROXY_RULE=" + r.rule,
-          "DBPROXY_UID=" + std::to_string(r.uid),
-          "DBPROXY_PID=" + std::to_string(r.pid),
-          "DBPROXY_UNIT=" + r.unit,
-          "DBPROXY_METHOD=" + r.method,
-          "DBPROXY_PATH=" + RedactSecrets(r.path),
-          "DBPROXY_WORKSPACE=" + r.workspace,
-          "DBPROXY_CREDENTIAL=" + r.credential,
-          "DBPROXY_STATUS=" + std::to_string(r.status),
-          "DBPROXY_LATENCY_US=" + std::to_string(r.latency_us)};
+  std::vector<std::string> fields = {"MESSAGE=" + message,
+                                     std::string("PRIORITY=") + (refused ? "5" : "6"),
+                                     "SYSLOG_IDENTIFIER=dbproxyd",
+                                     "DBPROXY_REQUEST_ID=" + r.request_id,
+                                     "DBPROXY_SOCKET=" + r.socket,
+                                     "DBPROXY_SERVICE=" + r.service,
+                                     "DBPROXY_ACTION=" + r.action,
+                                     "DBPROXY_DECISION=" + r.decision,
+                                     "DBPROXY_RULE=" + r.rule,
+                                     "DBPROXY_UID=" + std::to_string(r.uid),
+                                     "DBPROXY_PID=" + std::to_string(r.pid),
+                                     "DBPROXY_UNIT=" + r.unit,
+                                     "DBPROXY_METHOD=" + r.method,
+                                     "DBPROXY_PATH=" + RedactSecrets(r.path),
+                                     "DBPROXY_WORKSPACE=" + r.workspace,
+                                     "DBPROXY_CREDENTIAL=" + r.credential,
+                                     "DBPROXY_STATUS=" + std::to_string(r.status),
+                                     "DBPROXY_LATENCY_US=" + std::to_string(r.latency_us)};
+  if (!r.jwt_iss.empty()) {
+    fields.push_back("DBPROXY_JWT_ISS=" + r.jwt_iss);
+    fields.push_back("DBPROXY_JWT_SUB=" + r.jwt_sub);
+  }
+  return fields;
 }
 
 Status SendToJournal(const std::vector<std::string>& fields) {

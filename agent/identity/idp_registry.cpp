@@ -93,13 +93,14 @@ IdpRegistry::IdpRegistry(asio::any_io_executor executor, asio::thread_pool& pool
 
 IdpRegistry::~IdpRegistry() = default;
 
-asio::awaitable<IdpVerdict> IdpRegistry::Verify(std::string_view token, std::int64_t now_unix) {
-  IdpVerdict verdict;
-  Result<ParsedJwt> parsed = ParseJwt(token);
-  if (!parsed) {
-    verdict.reason = parsed.error().message;
-    co_return verdict;
+std::size_t IdpRegistry::Choose(std::string_view token, std::optional<ParsedJwt>& parsed,
+                                IdpVerdict& verdict) const {
+  Result<ParsedJwt> parsing = ParseJwt(token);
+  if (!parsing) {
+    verdict.reason = parsing.error().message;
+    return idps_.size();
   }
+  parsed = std::move(*parsing);
   std::size_t index = idps_.size();
   if (const auto iss = parsed->claims.find("iss"); iss != parsed->claims.end() && iss->is_string()) {
     for (std::size_t i = 0; i < idps_.size(); ++i) {
@@ -108,10 +109,30 @@ asio::awaitable<IdpVerdict> IdpRegistry::Verify(std::string_view token, std::int
   }
   if (index == idps_.size()) {
     verdict.reason = "issuer not configured";
-    co_return verdict;
+  } else {
+    verdict.idp = idps_[index]->config.name;
   }
+  return index;
+}
+
+IdpVerdict IdpRegistry::Conclude(std::size_t index, JwtVerification checked,
+                                 IdpVerdict verdict) const {
+  if (!checked) {
+    verdict.reason = checked.error().reason;
+    return verdict;
+  }
+  verdict.kind = IdpVerdict::Kind::kVerified;
+  verdict.jwt = std::move(checked).value();
+  verdict.attributes = ClaimAttributes(verdict.jwt, idps_[index]->config.claims);
+  return verdict;
+}
+
+asio::awaitable<IdpVerdict> IdpRegistry::Verify(std::string_view token, std::int64_t now_unix) {
+  IdpVerdict verdict;
+  std::optional<ParsedJwt> parsed;
+  const std::size_t index = Choose(token, parsed, verdict);
+  if (index == idps_.size()) co_return verdict;
   const Idp& idp = *idps_[index];
-  verdict.idp = idp.config.name;
   JwksPtr keys = co_await Keys(index, now_unix, false, nullptr);
   if (!keys) co_return Unavailable(index);
   JwtVerification checked = VerifyJwt(*parsed, *keys, idp.policy, now_unix);
@@ -120,14 +141,27 @@ asio::awaitable<IdpVerdict> IdpRegistry::Verify(std::string_view token, std::int
     JwksPtr fresh = co_await Keys(index, now_unix, true, keys);
     if (fresh && fresh != keys) checked = VerifyJwt(*parsed, *fresh, idp.policy, now_unix);
   }
-  if (!checked) {
-    verdict.reason = checked.error().reason;
-    co_return verdict;
+  co_return Conclude(index, std::move(checked), std::move(verdict));
+}
+
+IdpVerdict IdpRegistry::VerifyCached(std::string_view token, std::int64_t now_unix) const {
+  IdpVerdict verdict;
+  std::optional<ParsedJwt> parsed;
+  const std::size_t index = Choose(token, parsed, verdict);
+  if (index == idps_.size()) return verdict;
+  const Idp& idp = *idps_[index];
+  JwksPtr keys;
+  {
+    std::lock_guard lock(mutex_);
+    keys = idp.jwks;
   }
-  verdict.kind = IdpVerdict::Kind::kVerified;
-  verdict.jwt = std::move(checked).value();
-  verdict.attributes = ClaimAttributes(verdict.jwt, idp.config.claims);
-  co_return verdict;
+  if (!keys) {
+    verdict.kind = IdpVerdict::Kind::kUnavailable;
+    verdict.reason = "no keys of identity provider '" + idp.config.name +
+                     "' are cached yet (the agent fetches them at start and on first use)";
+    return verdict;
+  }
+  return Conclude(index, VerifyJwt(*parsed, *keys, idp.policy, now_unix), std::move(verdict));
 }
 
 asio::awaitable<IdpRegistry::JwksPtr> IdpRegistry::Keys(std::size_t index,

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,10 @@ class IdpRegistry {
   // verdict. REQUIRES: the bytes `token` views outlive the co_await.
   asio::awaitable<IdpVerdict> Verify(std::string_view token, std::int64_t now_unix);
 
+  // Verify with the cached keys only: no fetch, no wait (dbproxyctl idp test). Without cached
+  // keys: kUnavailable, saying so.
+  IdpVerdict VerifyCached(std::string_view token, std::int64_t now_unix) const;
+
   // Starts a fetch for every idp without cached keys, without waiting (best effort: failures
   // are recorded for List() and retried on first use).
   void Prefetch(std::int64_t now_unix);
@@ -94,6 +99,12 @@ class IdpRegistry {
   struct Idp;
   using JwksPtr = std::shared_ptr<const Jwks>;
 
+  // Parses `token` into `parsed` and returns the index of the idp of its iss (verdict.idp set),
+  // or idps_.size() with verdict.reason set.
+  std::size_t Choose(std::string_view token, std::optional<ParsedJwt>& parsed,
+                     IdpVerdict& verdict) const;
+  // The verdict for VerifyJwt's answer `checked` on a token of idps_[index].
+  IdpVerdict Conclude(std::size_t index, JwtVerification checked, IdpVerdict verdict) const;
   // The keys to check a token of idps_[index] with: the cached ones, or (when none are cached,
   // or `refresh` and the cache is still `seen`) those of a fetch this call starts or joins,
   // rate-limited as the file comment says. Null when there are none.

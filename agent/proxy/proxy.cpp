@@ -8,11 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/audit/audit_commit.hpp"
-#include "agent/token/client_api.hpp"
 #include "agent/clock.hpp"
+#include "agent/identity/caller_jwt.hpp"
 #include "agent/log.hpp"
 #include "agent/proxy/proxy_forward.hpp"
 #include "agent/server/responses.hpp"
+#include "agent/token/client_api.hpp"
 #include "common/calls/http_target.hpp"
 #include "common/calls/proxy_route.hpp"
 #include "common/calls/request_body.hpp"
@@ -227,6 +228,11 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, UpstreamClient& upst
   call.body_consumed = exchange.parser.is_done();  // no body at all
   if (call.body_consumed) call.body.emplace();
   Status status = Identify(state, exchange, audit, call);
+  CallerJwt caller_jwt;  // exchange.context.jwt points here while the call runs
+  if (status) {
+    status = co_await IdentifyCallerJwt(state, exchange.parser.get(), TokenPlace::kProxy,
+                                        caller_jwt, exchange.context, audit);
+  }
   const bool inspected = status && BodyNeedsInspection(call.route.classification, call.method);
   if (status) status = CheckDeclaredLength(state.config, exchange, inspected);
   if (status && inspected) {
@@ -270,6 +276,7 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, UpstreamClient& upst
                          .count();
   LogShadowDifference(audit);
   co_await CommitAudit(state, audit);
+  exchange.context.jwt = nullptr;  // caller_jwt ends with this frame
   co_return reusable;
 }
 

@@ -40,6 +40,7 @@
 namespace dbproxy {
 
 struct AuditRecord;
+struct CallerJwt;
 
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
@@ -53,6 +54,9 @@ struct RequestContext {
   // The request's audit record once a handler has begun it (BeginAudit); ErrorResponse notes
   // the answered error's code in it, so the record takes its code from the Error itself.
   AuditRecord* audit = nullptr;
+  // The caller's verified identity-provider token (IdentifyCallerJwt); null when it presented
+  // none. Points into the handler's frame, which outlives the request's decisions.
+  const CallerJwt* jwt = nullptr;
 };
 
 // Zeroes memory before freeing it: a connection's read buffer may have held a secret.

@@ -2,11 +2,12 @@
 
 #include "agent/audit/audit_commit.hpp"
 #include "agent/clock.hpp"
+#include "agent/identity/caller_jwt.hpp"
 #include "agent/log.hpp"
 #include "agent/server/responses.hpp"
+#include "common/calls/http_target.hpp"
 #include "common/core/error_mapping.hpp"
 #include "common/core/json_fields.hpp"
-#include "common/calls/http_target.hpp"
 #include "common/oauth/oauth.hpp"
 
 namespace dbproxy {
@@ -57,8 +58,13 @@ void RecordServiceAttributes(const Service& service, AuditRecord& audit) {
 }
 
 DecisionSubject SubjectOf(const RequestContext& context) {
-  return DecisionSubject{.identity = &context.peer.identity(),
-                         .group_names = &context.peer.group_names()};
+  DecisionSubject subject{.identity = &context.peer.identity(),
+                          .group_names = &context.peer.group_names()};
+  if (context.jwt != nullptr) {
+    subject.jwt = &context.jwt->attributes;
+    subject.jwt_idp = context.jwt->idp;
+  }
+  return subject;
 }
 
 CallDecision DecideRequest(const PinnedPolicy& pinned, const AgentState& state,
@@ -128,6 +134,16 @@ nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context, Au
   } else {
     out["unidentified_reason"] = service.error().message;
   }
+  if (context.jwt != nullptr) {
+    nlohmann::json claims = nlohmann::json::object();
+    for (const auto& [key, value] : context.jwt->attributes) {
+      std::visit([&](const auto& v) { claims[key] = v; }, value);
+    }
+    out["jwt"] = {{"idp", context.jwt->idp},
+                  {"iss", context.jwt->issuer},
+                  {"sub", context.jwt->subject},
+                  {"attributes", std::move(claims)}};
+  }
   return out;
 }
 
@@ -182,15 +198,23 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
   AuditRecord audit = BeginAudit(context.socket, request, context);
   context.audit = &audit;
   const std::string_view path = SplitRequestTarget(request.target()).path;
+  const bool health = path == "/healthz";
+  const Status admitted = health ? Status::Ok() : AdmitAudited(state);
+  CallerJwt caller_jwt;  // context.jwt points here while the request runs
+  Status identified = Status::Ok();
+  if (!health && admitted) {
+    identified = co_await IdentifyCallerJwt(state, request, TokenPlace::kAgentEndpoint, caller_jwt,
+                                            context, audit);
+  }
   HttpResponse response;
-  if (path == "/healthz") {
+  if (health) {
     audit.action = "healthz";
     response = request.method() == http::verb::get
                    ? JsonResponse(http::status::ok, {{"status", "ok"}})
                    : ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context);
-  } else if (Status admitted = AdmitAudited(state); !admitted) {
-    audit.action = path == "/v1/token" ? "token" : "unknown";
-    response = ErrorResponse(admitted.error(), context);
+  } else if (!admitted || !identified) {
+    audit.action = path == "/v1/token" ? "token" : path == "/v1/whoami" ? "whoami" : "unknown";
+    response = ErrorResponse(!admitted ? admitted.error() : identified.error(), context);
   } else if (path == "/v1/whoami") {
     audit.action = "whoami";
     response = request.method() == http::verb::get
@@ -209,6 +233,7 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
   }
   const bool releases = path == "/v1/token" && response.result() == http::status::ok;
   co_await FinishClientAnswer(state, audit, response, context, releases);
+  context.jwt = nullptr;  // caller_jwt ends with this frame
   co_return response;
 }
 

@@ -4,6 +4,7 @@
 
 #include "agent/audit/audit_commit.hpp"
 #include "agent/clock.hpp"
+#include "agent/identity/caller_jwt.hpp"
 #include "agent/server/responses.hpp"
 #include "agent/token/client_api.hpp"
 #include "common/calls/http_target.hpp"
@@ -116,8 +117,16 @@ asio::awaitable<HttpResponse> HandleLoopbackRequest(AgentState& state, HttpReque
     response = ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context);
   } else {
     audit.action = "metadata";
-    response = co_await IssueMetadataToken(state, request, context, audit);
-    releases = response.result() == http::status::ok;
+    CallerJwt caller_jwt;  // context.jwt points here while the request runs
+    const Status identified = co_await IdentifyCallerJwt(state, request, TokenPlace::kAgentEndpoint,
+                                                         caller_jwt, context, audit);
+    if (identified) {
+      response = co_await IssueMetadataToken(state, request, context, audit);
+      releases = response.result() == http::status::ok;
+    } else {
+      response = ErrorResponse(identified.error(), context);
+    }
+    context.jwt = nullptr;  // caller_jwt ends with this block
   }
   co_await FinishClientAnswer(state, audit, response, context, releases);
   co_return response;

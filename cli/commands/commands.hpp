@@ -43,6 +43,9 @@ void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, Comman
 // audit tail (admin socket), audit verify (local files).
 void RegisterAuditCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 
+// idp list | test (admin socket).
+void RegisterIdentityCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
+
 // env: the environment for unmodified SDKs (agent.toml, policy, admin socket).
 void RegisterEnvCommand(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 

@@ -246,6 +246,12 @@ std::string FormatAuditRecord(const AuditRecord& r, const AuditFormatOptions& op
   out.String("rule", r.rule);
   out.Int("status", r.status);
   out.Int("latency_us", r.latency_us);
+  if (!r.jwt_iss.empty()) {
+    out.String("jwt_idp", r.jwt_idp);
+    out.String("jwt_iss", r.jwt_iss);
+    out.String("jwt_sub", r.jwt_sub);
+  }
+  if (!r.jwt_error.empty()) out.String("jwt_error", RedactSecrets(r.jwt_error));
   if (!r.query.empty()) out.String("query", RedactQuery(r.query));
   if (!r.attributes.empty()) out.Pairs("attributes", r.attributes);
   if (!r.detail.empty()) out.Pairs("detail", r.detail);

@@ -23,6 +23,12 @@ struct AuditRecord {
   std::string exe;
   std::string unit;
   std::string service;
+  // The caller's verified identity-provider token ([[idp]] name, iss, sub): on whose behalf the
+  // call runs. Empty when it presented none. jwt_error: why a presented token was refused.
+  std::string jwt_idp;
+  std::string jwt_iss;
+  std::string jwt_sub;
+  std::string jwt_error;
   std::string action;  // "token:all-apis", "admin.enroll", "whoami", ...
   std::string method;
   std::string path;   // without the query string
@@ -58,11 +64,11 @@ struct AuditFormatOptions {
 };
 
 // A single JSON object, no trailing newline. Time is RFC 3339 UTC with microseconds.
-// Optional members appear only when set: attributes, detail, query, shadow_decision/rule, error,
-// upstream_status, databricks_request_id, upstream_latency_us, statement_bytes/statement_sha256
-// (and statement with options.log_statements). The query keeps every key but replaces the value
-// of sensitive ones (token, secret, password, code, ... see RedactQuery); path, query, detail
-// and attribute values pass through RedactSecrets.
+// Optional members appear only when set: jwt_idp/iss/sub, jwt_error, attributes, detail, query,
+// shadow_decision/rule, error, upstream_status, databricks_request_id, upstream_latency_us,
+// statement_bytes/statement_sha256 (and statement with options.log_statements). The query keeps
+// every key but replaces the value of sensitive ones (token, secret, password, code, ... see
+// RedactQuery); path, query, detail and attribute values pass through RedactSecrets.
 std::string FormatAuditRecord(const AuditRecord& record, const AuditFormatOptions& options = {});
 
 // "a=1&access_token=xyz" -> "a=1&access_token=[REDACTED]": values of keys that name a secret

@@ -9,6 +9,10 @@ HttpError ToHttpError(Errc code) noexcept {
     case Errc::kInvalidRequest: return {400, "invalid_request"};
     case Errc::kUnidentified: return {403, "unidentified"};
     case Errc::kUnauthenticated: return {401, "identity_required"};
+    case Errc::kInvalidIdentity:
+      return {401, "invalid_identity"};
+    case Errc::kIdentityUnavailable:
+      return {503, "identity_unavailable"};
     case Errc::kPolicyDenied: return {403, "policy_denied"};
     case Errc::kForbidden: return {403, "forbidden"};
     case Errc::kUnknownWorkspace: return {403, "unknown_workspace"};
@@ -36,6 +40,7 @@ std::string_view DatabricksErrorCode(Errc code) noexcept {
     case Errc::kPayloadTooLarge: return "INVALID_PARAMETER_VALUE";
     case Errc::kUnidentified:
     case Errc::kUnauthenticated:
+    case Errc::kInvalidIdentity:
     case Errc::kPolicyDenied:
     case Errc::kForbidden:
     case Errc::kUnknownWorkspace:
@@ -47,6 +52,7 @@ std::string_view DatabricksErrorCode(Errc code) noexcept {
     case Errc::kRequestTimeout:
     case Errc::kUpstreamTimeout: return "DEADLINE_EXCEEDED";
     case Errc::kMaintenance:
+    case Errc::kIdentityUnavailable:
     case Errc::kAuditUnavailable:
     case Errc::kUpstreamUnavailable: return "TEMPORARILY_UNAVAILABLE";
     case Errc::kUpstreamError:

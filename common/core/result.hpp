@@ -18,6 +18,8 @@ enum class Errc {
   kInvalidRequest,       // malformed input from the caller
   kUnidentified,         // the caller matches no service
   kUnauthenticated,      // the service requires a verified identity token the caller lacks
+  kInvalidIdentity,      // the caller presented an identity token that does not verify
+  kIdentityUnavailable,  // an identity provider's keys cannot be fetched and none are cached
   kPolicyDenied,         // a service matched but policy does not allow the action
   kForbidden,            // the caller may not use this socket at all (admin API)
   kUnknownWorkspace,     // no workspace is enrolled with the host a client named

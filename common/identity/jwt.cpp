@@ -135,4 +135,28 @@ std::map<std::string, ClaimValue> ClaimAttributes(const VerifiedJwt& token,
   return attributes;
 }
 
+std::string_view BearerCredential(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  if (authorization.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    const char c = authorization[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) return {};
+  }
+  std::string_view rest = authorization.substr(kScheme.size());
+  if (rest.front() != ' ' && rest.front() != '\t') return {};
+  const std::size_t start = rest.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return {};
+  rest.remove_prefix(start);
+  const std::size_t end = rest.find_last_not_of(" \t");
+  return rest.substr(0, end + 1);
+}
+
+std::optional<std::string> UnverifiedIssuer(std::string_view token) {
+  Result<ParsedJwt> parsed = ParseJwt(token);
+  if (!parsed) return std::nullopt;
+  const auto iss = parsed->claims.find("iss");
+  if (iss == parsed->claims.end() || !iss->is_string()) return std::nullopt;
+  return iss->get<std::string>();
+}
+
 }  // namespace dbproxy

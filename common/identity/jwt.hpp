@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -132,6 +133,14 @@ class [[nodiscard]] JwtVerification {
 //      [0, 253402300799] (year 9999); fractions are rounded toward refusal.
 JwtVerification VerifyJwt(const ParsedJwt& token, const Jwks& jwks, const JwtPolicy& policy,
                           std::int64_t now_unix);
+
+// The credential of an Authorization header value "Bearer <credential>" (scheme compared
+// ignoring case, RFC 7235; spaces or tabs after it). "" for any other scheme, or none.
+std::string_view BearerCredential(std::string_view authorization);
+
+// The "iss" of a token that parses as a JWT (ParseJwt), unverified: only for choosing whether
+// and with which idp to verify it. nullopt when it does not parse or has no string iss.
+std::optional<std::string> UnverifiedIssuer(std::string_view token);
 
 // A policy attribute from a claim: strings as they are, numbers and booleans as their JSON
 // text ("42", "true"), arrays of those as arrays.

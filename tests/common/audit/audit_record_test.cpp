@@ -137,8 +137,15 @@ TEST(AuditRecordTest, OptionalFieldsAppearWhenSet) {
   r.statement_bytes = 22;
   r.statement_sha256 = "ab";
   r.statement = "SELECT secret FROM t";
+  r.jwt_idp = "corp";
+  r.jwt_iss = "https://idp.example";
+  r.jwt_sub = "alice@example.com";
   const nlohmann::json json = nlohmann::json::parse(FormatAuditRecord(r), nullptr, false);
   ASSERT_FALSE(json.is_discarded());
+  EXPECT_EQ(json.at("jwt_idp"), "corp");
+  EXPECT_EQ(json.at("jwt_iss"), "https://idp.example");
+  EXPECT_EQ(json.at("jwt_sub"), "alice@example.com");
+  EXPECT_FALSE(json.contains("jwt_error"));
   EXPECT_EQ(json.at("query"), r.query);
   EXPECT_EQ(json.at("attributes").at("service.env"), "production");
   EXPECT_EQ(json.at("attributes").at("request.row_limit"), "500");
@@ -250,6 +257,12 @@ std::string ReferenceLine(const AuditRecord& r) {
       {"method", r.method},   {"path", r.path},       {"workspace", r.workspace},
       {"credential", r.credential}, {"decision", r.decision}, {"rule", r.rule},
       {"status", r.status},   {"latency_us", r.latency_us}};
+  if (!r.jwt_iss.empty()) {
+    line["jwt_idp"] = r.jwt_idp;
+    line["jwt_iss"] = r.jwt_iss;
+    line["jwt_sub"] = r.jwt_sub;
+  }
+  if (!r.jwt_error.empty()) line["jwt_error"] = r.jwt_error;
   if (!r.query.empty()) line["query"] = r.query;
   auto pairs = [](const auto& list) {
     nlohmann::ordered_json object = nlohmann::ordered_json::object();
@@ -283,6 +296,10 @@ TEST(AuditRecordTest, SameBytesAsAJsonLibraryForValidText) {
   r.user = "j\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x94\x91";  // ü, €, a 4-byte emoji
   r.unit = "";
   r.query = "a=1&b=two";
+  r.jwt_idp = "corp";
+  r.jwt_iss = "https://idp.example";
+  r.jwt_sub = "alice@example.com";
+  r.jwt_error = "token expired";
   r.attributes = {{"service.env", "prod"}, {"request.row_limit", "500"}, {"service.env", "dev"}};
   r.detail = {{"role", "etl"}};
   r.upstream_status = 429;

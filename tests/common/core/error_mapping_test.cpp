@@ -22,6 +22,14 @@ TEST(ErrorMappingTest, UnauthenticatedIsThe401) {
   EXPECT_EQ(DatabricksErrorCode(Errc::kUnauthenticated), "PERMISSION_DENIED");
 }
 
+TEST(ErrorMappingTest, ARefusedIdentityTokenIs401AndAnUnreachableIdpIs503) {
+  EXPECT_EQ(ToHttpError(Errc::kInvalidIdentity).status, 401);
+  EXPECT_EQ(ToHttpError(Errc::kInvalidIdentity).code, "invalid_identity");
+  EXPECT_EQ(ToHttpError(Errc::kIdentityUnavailable).status, 503);
+  EXPECT_EQ(ToHttpError(Errc::kIdentityUnavailable).code, "identity_unavailable");
+  EXPECT_EQ(DatabricksErrorCode(Errc::kIdentityUnavailable), "TEMPORARILY_UNAVAILABLE");
+}
+
 TEST(ErrorMappingTest, DatabricksCodesAreAlwaysStrings) {
   EXPECT_EQ(DatabricksErrorCode(Errc::kPolicyDenied), "PERMISSION_DENIED");
   EXPECT_EQ(DatabricksErrorCode(Errc::kInvalidRequest), "INVALID_PARAMETER_VALUE");

@@ -439,6 +439,29 @@ TEST_F(JwtTest, ClaimAttributesKeepStringsAndArrays) {
   EXPECT_EQ(attributes, expected);
 }
 
+TEST_F(JwtTest, UnverifiedIssuerReadsIssOfAnyWellFormedToken) {
+  EXPECT_EQ(UnverifiedIssuer(Es256(Claims())), kIssuer);
+  json no_iss = Claims();
+  no_iss.erase("iss");
+  EXPECT_EQ(UnverifiedIssuer(Es256(no_iss)), std::nullopt);
+  json numeric = Claims();
+  numeric["iss"] = 7;
+  EXPECT_EQ(UnverifiedIssuer(Es256(numeric)), std::nullopt);
+  EXPECT_EQ(UnverifiedIssuer("dapi0123456789abcdef"), std::nullopt);  // a Databricks PAT
+  EXPECT_EQ(UnverifiedIssuer(""), std::nullopt);
+}
+
+TEST(BearerCredentialTest, TakesTheCredentialOfTheBearerSchemeOnly) {
+  EXPECT_EQ(BearerCredential("Bearer abc.def.ghi"), "abc.def.ghi");
+  EXPECT_EQ(BearerCredential("bearer\tabc  "), "abc");
+  EXPECT_EQ(BearerCredential("BEARER   abc"), "abc");
+  EXPECT_EQ(BearerCredential("Bearer"), "");
+  EXPECT_EQ(BearerCredential("Bearer   "), "");
+  EXPECT_EQ(BearerCredential("Bearerabc"), "");
+  EXPECT_EQ(BearerCredential("Basic dXNlcjpwYXNz"), "");
+  EXPECT_EQ(BearerCredential(""), "");
+}
+
 TEST(JwtPolicyTest, ValidateAcceptsAGoodPolicy) {
   EXPECT_TRUE(ValidateJwtPolicy({.issuer = kIssuer, .audiences = {"dbproxy"}}).ok());
   EXPECT_TRUE(ValidateJwtPolicy({.issuer = kIssuer,

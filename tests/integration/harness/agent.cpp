@@ -54,25 +54,28 @@ void Agent::WriteConfig() {
   std::filesystem::create_directories(policy_dir());
   const std::string config =
       "[agent]\n"
-      "socket = " + Quote(socket()) + "\n" +
-      "admin_socket = " + Quote(admin_socket()) + "\n" +
-      "admin_group = \"" + options_.admin_group + "\"\n" +
-      "state_dir = " + Quote(state_dir()) + "\n" +
-      "policy_dir = " + Quote(policy_dir()) + "\n" +
-      "key_file = " + Quote(key_file()) + "\n" +
+      "socket = " +
+      Quote(socket()) + "\n" + "admin_socket = " + Quote(admin_socket()) + "\n" +
+      "admin_group = \"" + options_.admin_group + "\"\n" + "state_dir = " + Quote(state_dir()) +
+      "\n" + "policy_dir = " + Quote(policy_dir()) + "\n" + "key_file = " + Quote(key_file()) +
+      "\n" +
       (options_.event_loops > 0 ? "event_loops = " + std::to_string(options_.event_loops) + "\n"
                                 : std::string()) +
       "\n[upstream]\n"
-      "ca_file = " + Quote(options_.ca_file) + "\n" +
+      "ca_file = " +
+      Quote(options_.ca_file) + "\n" +
       "timeout_ms = " + std::to_string(options_.upstream_timeout_ms) + "\n" +
       "\n[tokens]\n"
-      "refresh_ahead_seconds = " + std::to_string(options_.refresh_ahead_seconds) + "\n" +
+      "refresh_ahead_seconds = " +
+      std::to_string(options_.refresh_ahead_seconds) + "\n" +
       "min_ttl_seconds = " + std::to_string(options_.min_ttl_seconds) + "\n" +
       "\n[audit]\n"
-      "file = " + Quote(audit_file()) + "\n" +
+      "file = " +
+      Quote(audit_file()) + "\n" +
       (options_.policy_section.empty() ? "" : "\n[policy]\n" + options_.policy_section) +
       (options_.proxy_section.empty() ? "" : "\n[proxy]\n" + options_.proxy_section) +
-      (options_.loopback_section.empty() ? "" : "\n[loopback]\n" + options_.loopback_section);
+      (options_.loopback_section.empty() ? "" : "\n[loopback]\n" + options_.loopback_section) +
+      (options_.extra_toml.empty() ? "" : "\n" + options_.extra_toml);
   WriteFile(config_file(), config, 0644);
   WriteFile(policy_dir() / "test.toml", options_.policy, 0644);
 }

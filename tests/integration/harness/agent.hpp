@@ -28,6 +28,7 @@ struct AgentOptions {
   std::string policy_section;    // body of a [policy] table, e.g. "shadow_dir = \"/x\"\n"
   std::string proxy_section;     // body of a [proxy] table, e.g. "enabled = false\n"
   std::string loopback_section;  // body of a [loopback] table, e.g. "listen = \"127.0.0.1:9\"\n"
+  std::string extra_toml;        // appended as is: whole tables, e.g. "[[idp]]\nname = ..."
 };
 
 // Layout inside `dir`: agent.toml, agent.sock, admin.sock, state/, policy.d/, master.key,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <sstream>
 
 namespace dbproxy::testing {
 
@@ -25,11 +26,12 @@ std::string DefaultPolicy() {
 
 HttpResponse RequestAs(const Identity& who, const std::filesystem::path& socket,
                        const std::string& method, const std::string& target,
-                       const std::string& body) {
+                       const std::string& body, const HttpHeaders& headers) {
   const RunAsResult run = RunAs(who, [&] {
     UnixHttpClient client(socket.string());
-    const HttpHeaders headers{{"Content-Type", "application/json"}};
-    const HttpResponse r = client.Request(method, target, body, body.empty() ? HttpHeaders{} : headers);
+    HttpHeaders sent = headers;
+    if (!body.empty()) sent.emplace_back("Content-Type", "application/json");
+    const HttpResponse r = client.Request(method, target, body, sent);
     return nlohmann::json{{"status", r.status}, {"headers", r.headers}, {"body", r.body},
                           {"error", r.error}, {"sys_errno", r.sys_errno}}
         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -50,6 +52,26 @@ HttpResponse RequestAs(const Identity& who, const std::filesystem::path& socket,
   response.error = json["error"].get<std::string>();
   response.sys_errno = json["sys_errno"].get<int>();
   return response;
+}
+
+nlohmann::json WaitForAuditRecord(const std::filesystem::path& audit_file,
+                                  const std::string& request_id,
+                                  std::chrono::milliseconds timeout) {
+  nlohmann::json found(nlohmann::json::value_t::discarded);
+  WaitFor(
+      [&] {
+        std::istringstream lines(ReadFile(audit_file));
+        for (std::string line; std::getline(lines, line);) {
+          nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+          if (record.is_object() && record.value("request_id", "") == request_id) {
+            found = std::move(record);
+            return true;
+          }
+        }
+        return false;
+      },
+      timeout);
+  return found;
 }
 
 void IntegrationTest::SetUp() {

@@ -32,7 +32,13 @@ std::string DefaultPolicy();
 // comes back as a transport error.
 HttpResponse RequestAs(const Identity& who, const std::filesystem::path& socket,
                        const std::string& method, const std::string& target,
-                       const std::string& body = "");
+                       const std::string& body = "", const HttpHeaders& headers = {});
+
+// The audit record of the request `request_id` (its answer's X-Request-Id), waiting up to
+// `timeout` for it to be written; a discarded value when none appeared.
+nlohmann::json WaitForAuditRecord(const std::filesystem::path& audit_file,
+                                  const std::string& request_id,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 class IntegrationTest : public ::testing::Test {
  protected:
