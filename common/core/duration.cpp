@@ -1,6 +1,8 @@
 #include "common/core/duration.hpp"
 
 #include <array>
+#include <cstdio>
+#include <chrono>
 
 namespace dbproxy {
 namespace {
@@ -79,6 +81,21 @@ std::string FormatDuration(std::int64_t seconds) {
     seconds -= count * kUnits[i].seconds;
   }
   return out;
+}
+
+std::string FormatUtc(std::int64_t seconds) {
+  using std::chrono::days;
+  const std::chrono::sys_seconds time{std::chrono::seconds(seconds)};
+  const auto day = std::chrono::floor<days>(time);
+  const std::chrono::year_month_day date{day};
+  const std::chrono::hh_mm_ss clock{time - day};
+  std::array<char, 32> text{};
+  std::snprintf(text.data(), text.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ",
+                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()), static_cast<int>(clock.hours().count()),
+                static_cast<int>(clock.minutes().count()),
+                static_cast<int>(clock.seconds().count()));
+  return text.data();
 }
 
 }  // namespace dbproxy

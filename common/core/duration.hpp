@@ -1,3 +1,5 @@
+// Durations as operators type them, and moments as messages print them (FormatUtc).
+//
 // Durations as operators type them: "90s", "15m", "2h", "1d", "1w", "1h30m".
 //
 // Grammar: one or more <digits><unit> groups, units s (second), m (minute), h (hour), d (day,
@@ -28,5 +30,9 @@ Result<std::int64_t> ParseDuration(std::string_view text);
 // 45 -> "45s", 5400 -> "1h30m", 90061 -> "1d1h1m1s", 1209600 -> "14d". Values <= 0 give "0s"
 // (which ParseDuration refuses: it is not a duration an operator may ask for).
 std::string FormatDuration(std::int64_t seconds);
+
+// A moment as RFC 3339 UTC to the second, for messages: 1800000000 -> "2027-01-15T08:00:00Z".
+// REQUIRES: 0 <= unix_seconds <= 253402300799 (year 9999).
+std::string FormatUtc(std::int64_t unix_seconds);
 
 }  // namespace dbproxy

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/core/duration.hpp"
 #include "common/core/json_fields.hpp"
 #include "common/identity/jws.hpp"
 #include "common/identity/jwt.hpp"
@@ -27,21 +28,6 @@ JwtError Refuse(JwtErrc code, std::string reason) {
 std::string Shown(std::string_view value) {
   if (value.size() > 64 || !IsPrintableText(value)) return "";
   return " \"" + std::string(value) + "\"";
-}
-
-std::string FormatUtc(std::int64_t seconds) {
-  using std::chrono::days;
-  const std::chrono::sys_seconds time{std::chrono::seconds(seconds)};
-  const auto day = std::chrono::floor<days>(time);
-  const std::chrono::year_month_day date{day};
-  const std::chrono::hh_mm_ss clock{time - day};
-  std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ",
-                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                static_cast<unsigned>(date.day()), static_cast<int>(clock.hours().count()),
-                static_cast<int>(clock.minutes().count()),
-                static_cast<int>(clock.seconds().count()));
-  return text.data();
 }
 
 std::optional<JwtError> CheckAlgorithm(std::string_view name, const JwtPolicy& policy,

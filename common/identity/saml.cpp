@@ -16,6 +16,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/core/duration.hpp"
 #include "common/identity/openssl_ptr.hpp"
 #include "common/identity/saml_document.hpp"
 #include "common/identity/saml_policy.hpp"
@@ -24,21 +25,6 @@
 namespace dbproxy {
 namespace saml_internal {
 namespace {
-
-std::string FormatUtc(std::int64_t seconds) {
-  using std::chrono::days;
-  const std::chrono::sys_seconds time{std::chrono::seconds(seconds)};
-  const auto day = std::chrono::floor<days>(time);
-  const std::chrono::year_month_day date{day};
-  const std::chrono::hh_mm_ss clock{time - day};
-  std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ",
-                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                static_cast<unsigned>(date.day()), static_cast<int>(clock.hours().count()),
-                static_cast<int>(clock.minutes().count()),
-                static_cast<int>(clock.seconds().count()));
-  return text.data();
-}
 
 // A SAML time (core section 1.3.3): xs:dateTime in UTC, "YYYY-MM-DDThh:mm:ss[.fff]Z", years
 // 1970-9999. A fraction rounds up when `round_up` (NotBefore, IssueInstant) and is dropped

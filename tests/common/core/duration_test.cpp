@@ -88,5 +88,11 @@ TEST(DurationTest, FormatRoundTripsThroughParse) {
   }
 }
 
+TEST(FormatUtcTest, PrintsSecondsAsRfc3339Utc) {
+  EXPECT_EQ(FormatUtc(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatUtc(1'800'000'000), "2027-01-15T08:00:00Z");
+  EXPECT_EQ(FormatUtc(253'402'300'799), "9999-12-31T23:59:59Z");
+}
+
 }  // namespace
 }  // namespace dbproxy
