@@ -69,7 +69,9 @@ int RunIdpTest(const GlobalOptions& options, std::string& token_arg) {
     token = token_arg;
   }
   WipeString(token_arg);
-  std::string body = nlohmann::json{{"token", token}}.dump();
+  nlohmann::json request_json = {{"token", token}};
+  std::string body = request_json.dump();
+  WipeJsonStrings(request_json);
   WipeString(token);
   const AgentRequest request{
       .method = "POST",
