@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "common/audit/redact.hpp"
+#include "common/core/text.hpp"
 
 namespace dbproxy {
 namespace {
@@ -15,21 +16,14 @@ constexpr std::array<std::string_view, 8> kSensitiveKeyParts = {
 constexpr std::array<std::string_view, 6> kSensitiveKeys = {"code", "key", "sig",
                                                             "pwd",  "auth", "authorization"};
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Lower-cased and percent-decoded ('+' as space); a broken escape stays as it is.
 std::string NormalizeKey(std::string_view key) {
   std::string out;
   for (std::size_t i = 0; i < key.size(); ++i) {
     char c = key[i];
     if (c == '%' && i + 2 < key.size() &&
-        HexValue(key[i + 1]) >= 0 && HexValue(key[i + 2]) >= 0) {
-      c = static_cast<char>(HexValue(key[i + 1]) * 16 + HexValue(key[i + 2]));
+        HexDigitValue(key[i + 1]) >= 0 && HexDigitValue(key[i + 2]) >= 0) {
+      c = static_cast<char>(HexDigitValue(key[i + 1]) * 16 + HexDigitValue(key[i + 2]));
       i += 2;
     } else if (c == '+') {
       c = ' ';

@@ -2,6 +2,8 @@
 
 #include <cstddef>
 
+#include "common/core/text.hpp"
+
 namespace dbproxy {
 namespace {
 
@@ -24,9 +26,6 @@ bool IsBase64Url(char c) {
 }
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-char Lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 template <class Pred>
@@ -79,7 +78,7 @@ std::size_t MatchBearer(std::string_view text, std::size_t pos, std::size_t& sec
   constexpr std::string_view kBearer = "bearer";
   if (text.size() - pos < kBearer.size()) return 0;
   for (std::size_t i = 0; i < kBearer.size(); ++i) {
-    if (Lower(text[pos + i]) != kBearer[i]) return 0;
+    if (AsciiLower(text[pos + i]) != kBearer[i]) return 0;
   }
   const std::size_t blanks =
       RunLength(text, pos + kBearer.size(), [](char c) { return c == ' ' || c == '\t'; });

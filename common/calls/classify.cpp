@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/calls/call_routes.hpp"
+#include "common/core/text.hpp"
 
 namespace dbproxy {
 namespace {
@@ -20,13 +21,6 @@ constexpr std::array<std::string_view, 4> kApiVersions = {"1.2", "2.0", "2.1", "
 bool IsUnreserved(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
-}
-
-std::optional<int> HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return std::nullopt;
 }
 
 Error Invalid(std::string_view why) {
@@ -42,10 +36,10 @@ Result<std::string> DecodeSegment(std::string_view raw) {
   for (std::size_t i = 0; i < raw.size(); ++i) {
     char c = raw[i];
     if (c == '%') {
-      const std::optional<int> high = i + 1 < raw.size() ? HexValue(raw[i + 1]) : std::nullopt;
-      const std::optional<int> low = i + 2 < raw.size() ? HexValue(raw[i + 2]) : std::nullopt;
-      if (!high || !low) return Invalid("malformed percent-escape");
-      c = static_cast<char>(*high * 16 + *low);
+      const int high = i + 1 < raw.size() ? HexDigitValue(raw[i + 1]) : -1;
+      const int low = i + 2 < raw.size() ? HexDigitValue(raw[i + 2]) : -1;
+      if (high < 0 || low < 0) return Invalid("malformed percent-escape");
+      c = static_cast<char>(high * 16 + low);
       if (c == '/' || c == '\\') return Invalid("encoded slash or backslash");
       if (!IsUnreserved(c)) return Invalid("percent-escape of a reserved or control character");
       i += 2;
@@ -93,7 +87,6 @@ bool ContainsWord(std::string_view list, std::string_view word) {
   return false;
 }
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // How literal segments compare: exactly, or ignoring ASCII letter case (to find paths that a
 // case-insensitive server could read as a known call).
@@ -103,7 +96,7 @@ bool SameText(std::string_view a, std::string_view b, Case mode) {
   if (mode == Case::kExact) return a == b;
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
+    if (AsciiLower(a[i]) != AsciiLower(b[i])) return false;
   }
   return true;
 }

@@ -3,24 +3,19 @@
 #include <algorithm>
 #include <array>
 
+#include "common/core/text.hpp"
+
 namespace dbproxy {
 namespace {
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return Lower(x) == Lower(y); });
-}
-
 bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && EqualsIgnoringCase(text.substr(0, prefix.size()), prefix);
+  return text.size() >= prefix.size() && EqualsIgnoreCase(text.substr(0, prefix.size()), prefix);
 }
 
 template <std::size_t N>
 bool InList(std::string_view name, const std::array<std::string_view, N>& list) {
   return std::any_of(list.begin(), list.end(),
-                     [&](std::string_view entry) { return EqualsIgnoringCase(name, entry); });
+                     [&](std::string_view entry) { return EqualsIgnoreCase(name, entry); });
 }
 
 // RFC 9110 §7.6.1, plus Proxy-Connection, which older clients still send.
@@ -59,11 +54,11 @@ std::string_view Trim(std::string_view text) {
 // field names, RFC 9110 §7.6.1): such fields are meant for the next hop only.
 bool NamedByConnection(std::string_view name, std::span<const HeaderField> fields) {
   for (const HeaderField& field : fields) {
-    if (!EqualsIgnoringCase(field.name, "Connection")) continue;
+    if (!EqualsIgnoreCase(field.name, "Connection")) continue;
     std::string_view list = field.value;
     while (!list.empty()) {
       const std::size_t comma = list.find(',');
-      if (EqualsIgnoringCase(Trim(list.substr(0, comma)), name)) return true;
+      if (EqualsIgnoreCase(Trim(list.substr(0, comma)), name)) return true;
       if (comma == std::string_view::npos) break;
       list.remove_prefix(comma + 1);
     }
@@ -95,7 +90,7 @@ std::vector<HeaderField> RequestHeadersToForward(std::span<const HeaderField> ca
   out.reserve(caller.size() + 1);
   bool user_agent = false;
   for (const HeaderField& field : caller) {
-    if (EqualsIgnoringCase(field.name, "User-Agent")) {
+    if (EqualsIgnoreCase(field.name, "User-Agent")) {
       if (user_agent) continue;  // one User-Agent upstream, the caller's first
       user_agent = true;
       out.push_back({field.name, UserAgentFor(field.value, version)});
@@ -123,7 +118,7 @@ std::vector<HeaderField> ResponseHeadersToReturn(std::span<const HeaderField> up
 std::string_view DatabricksRequestId(std::span<const HeaderField> response) {
   for (std::string_view name : {"X-Request-Id", "x-databricks-request-id"}) {
     for (const HeaderField& field : response) {
-      if (EqualsIgnoringCase(field.name, name)) return field.value;
+      if (EqualsIgnoreCase(field.name, name)) return field.value;
     }
   }
   return {};

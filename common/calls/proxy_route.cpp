@@ -34,25 +34,24 @@ Split SplitWorkspace(std::string_view path) {
                .prefixed = true};
 }
 
-Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std::move(message)); }
 
 // The workspace named by the target, the header or the service default, in that order.
 Result<std::string> ChooseWorkspace(const Split& split, std::string_view header,
                                     std::string_view default_workspace) {
   if (split.prefixed) {
-    if (!IsValidName(split.workspace)) return Invalid("invalid workspace name in /w/<workspace>/");
+    if (!IsValidName(split.workspace)) return InvalidRequest("invalid workspace name in /w/<workspace>/");
     if (!header.empty() && header != split.workspace) {
-      return Invalid("X-Dbproxy-Workspace names another workspace than /w/" +
+      return InvalidRequest("X-Dbproxy-Workspace names another workspace than /w/" +
                      std::string(split.workspace) + "/");
     }
     return std::string(split.workspace);
   }
   if (!header.empty()) {
-    if (!IsValidName(header)) return Invalid("invalid workspace name in X-Dbproxy-Workspace");
+    if (!IsValidName(header)) return InvalidRequest("invalid workspace name in X-Dbproxy-Workspace");
     return std::string(header);
   }
   if (default_workspace.empty()) {
-    return Invalid(
+    return InvalidRequest(
         "no workspace given (use /w/<workspace>/api/... or X-Dbproxy-Workspace) and the service "
         "has no default");
   }
@@ -76,9 +75,9 @@ Result<ProxyRoute> ParseProxyRoute(std::string_view method, std::string_view tar
                                    std::string_view workspace_header,
                                    std::string_view default_workspace) {
   if (target.empty() || target.front() != '/') {
-    return Invalid("request target must be a path (origin form)");
+    return InvalidRequest("request target must be a path (origin form)");
   }
-  if (target.find('#') != std::string_view::npos) return Invalid("request target has a fragment");
+  if (target.find('#') != std::string_view::npos) return InvalidRequest("request target has a fragment");
   if (!IsProxyTarget(target)) {
     return MakeError(Errc::kNotFound, "not a Databricks API path (/api/... or /w/<ws>/api/...)");
   }

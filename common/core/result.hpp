@@ -59,6 +59,11 @@ inline Error MakeError(Errc code, std::string message, std::string log_detail = 
                .retry_after_seconds = 0};
 }
 
+// The usual error for bad input: kInvalidRequest with a message safe to show the client.
+inline Error InvalidRequest(std::string message) {
+  return MakeError(Errc::kInvalidRequest, std::move(message));
+}
+
 template <class T>
 class [[nodiscard]] Result {
  public:

@@ -15,6 +15,19 @@ inline std::string_view TrimWhitespace(std::string_view text) {
   return text;
 }
 
+// `c` in lower case when it is an ASCII capital letter; any other byte unchanged.
+inline constexpr char AsciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// The value of a hexadecimal digit (either case), or -1 when `c` is not one.
+inline constexpr int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // ASCII case-insensitive equality (HTTP field names, auth schemes). Locale-independent.
 inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

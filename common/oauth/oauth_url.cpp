@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "common/core/text.hpp"
 #include "common/oauth/oauth.hpp"
 
 namespace dbproxy {
@@ -13,20 +14,12 @@ constexpr std::size_t kMaxHostNameBytes = 253;
 constexpr std::size_t kMaxLabelBytes = 63;
 constexpr std::size_t kMaxScopeBytes = 4096;
 
-Error Invalid(std::string message) {
-  return MakeError(Errc::kInvalidRequest, std::move(message));
-}
 
 bool IsAsciiAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 bool IsHexDigit(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
 }
 std::string Lowercase(std::string_view text) {
   std::string out(text);
@@ -83,7 +76,7 @@ Status SplitAuthority(std::string_view authority, std::string_view& host, std::s
   std::size_t host_end = 0;
   if (!authority.empty() && authority.front() == '[') {
     const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Invalid("workspace URL has a malformed IPv6 host");
+    if (close == std::string_view::npos) return InvalidRequest("workspace URL has a malformed IPv6 host");
     host_end = close + 1;
   } else {
     host_end = std::min(authority.find(':'), authority.size());
@@ -91,7 +84,7 @@ Status SplitAuthority(std::string_view authority, std::string_view& host, std::s
   host = authority.substr(0, host_end);
   const std::string_view rest = authority.substr(host_end);
   has_port = !rest.empty();
-  if (has_port && rest.front() != ':') return Invalid("workspace URL has a malformed host");
+  if (has_port && rest.front() != ':') return InvalidRequest("workspace URL has a malformed host");
   port = has_port ? rest.substr(1) : std::string_view();
   return Status::Ok();
 }
@@ -99,24 +92,24 @@ Status SplitAuthority(std::string_view authority, std::string_view& host, std::s
 Status CheckNoPathQueryFragment(std::string_view tail) {
   if (tail.empty() || tail == "/") return Status::Ok();
   if (tail.find('?') != std::string_view::npos) {
-    return Invalid("workspace URL must not have a query string");
+    return InvalidRequest("workspace URL must not have a query string");
   }
   if (tail.find('#') != std::string_view::npos) {
-    return Invalid("workspace URL must not have a fragment");
+    return InvalidRequest("workspace URL must not have a fragment");
   }
-  return Invalid("workspace URL must not have a path (use https://host[:port])");
+  return InvalidRequest("workspace URL must not have a path (use https://host[:port])");
 }
 
 }  // namespace
 
 Result<std::string> NormalizeWorkspaceHost(std::string_view url, bool allow_insecure) {
-  if (url.size() > kMaxUrlBytes) return Invalid("workspace URL is too long");
+  if (url.size() > kMaxUrlBytes) return InvalidRequest("workspace URL is too long");
   const std::size_t sep = url.find("://");
   const std::string scheme =
       sep == std::string_view::npos ? std::string() : Lowercase(url.substr(0, sep));
-  if (scheme == "http" && !allow_insecure) return Invalid("workspace URL must use https, not http");
+  if (scheme == "http" && !allow_insecure) return InvalidRequest("workspace URL must use https, not http");
   if (scheme != "https" && scheme != "http")
-    return Invalid("workspace URL must start with https://");
+    return InvalidRequest("workspace URL must start with https://");
 
   const std::string_view rest = url.substr(sep + 3);
   const std::size_t authority_end = std::min(rest.find_first_of("/?#"), rest.size());
@@ -125,9 +118,9 @@ Result<std::string> NormalizeWorkspaceHost(std::string_view url, bool allow_inse
     return std::move(tail).error();
   }
   if (authority.find('@') != std::string_view::npos) {
-    return Invalid("workspace URL must not contain user information ('@')");
+    return InvalidRequest("workspace URL must not contain user information ('@')");
   }
-  if (authority.empty()) return Invalid("workspace URL has no host");
+  if (authority.empty()) return InvalidRequest("workspace URL has no host");
 
   std::string_view host;
   std::string_view port_text;
@@ -136,11 +129,11 @@ Result<std::string> NormalizeWorkspaceHost(std::string_view url, bool allow_inse
     return std::move(split).error();
   }
   if (!IsValidHostName(host) && !IsValidIpv6Literal(host)) {
-    return Invalid("workspace URL has an invalid host name");
+    return InvalidRequest("workspace URL has an invalid host name");
   }
   int port = 0;
   if (has_port && !ParsePort(port_text, port)) {
-    return Invalid("workspace URL has an invalid port (expected 1-65535)");
+    return InvalidRequest("workspace URL has an invalid port (expected 1-65535)");
   }
   std::string origin = scheme + "://" + Lowercase(host);
   const int default_port = scheme == "https" ? 443 : 80;
@@ -155,7 +148,7 @@ std::string ClientCredentialsBody(std::string_view scope) {
 }
 
 Result<std::string> CanonicalScope(std::string_view scope) {
-  if (scope.size() > kMaxScopeBytes) return Invalid("scope is too long");
+  if (scope.size() > kMaxScopeBytes) return InvalidRequest("scope is too long");
   std::vector<std::string_view> entries;
   std::size_t start = 0;
   while (start <= scope.size()) {
@@ -165,7 +158,7 @@ Result<std::string> CanonicalScope(std::string_view scope) {
       return IsAsciiAlnum(c) || c == ':' || c == '_' || c == '.' || c == '-';
     });
     // The bad entry is not echoed: it may hold arbitrary bytes.
-    if (!valid) return Invalid("scope entries may only contain letters, digits and : _ . -");
+    if (!valid) return InvalidRequest("scope entries may only contain letters, digits and : _ . -");
     if (!entry.empty()) entries.push_back(entry);
     start = end + 1;
   }
@@ -200,16 +193,16 @@ Result<std::string> UrlDecode(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\0') return Invalid("NUL is not allowed");  // like %00 below
+    if (text[i] == '\0') return InvalidRequest("NUL is not allowed");  // like %00 below
     if (text[i] != '%') {
       out += text[i];
       continue;
     }
     if (i + 2 >= text.size() || !IsHexDigit(text[i + 1]) || !IsHexDigit(text[i + 2])) {
-      return Invalid("malformed percent-encoding");
+      return InvalidRequest("malformed percent-encoding");
     }
-    const int byte = HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]);
-    if (byte == 0) return Invalid("percent-encoded NUL (%00) is not allowed");
+    const int byte = HexDigitValue(text[i + 1]) * 16 + HexDigitValue(text[i + 2]);
+    if (byte == 0) return InvalidRequest("percent-encoded NUL (%00) is not allowed");
     out += static_cast<char>(byte);
     i += 2;
   }

@@ -51,6 +51,12 @@ int KnownActionIndex(std::string_view action) {
   return -1;
 }
 
+bool MayMatchTokenAction(std::string_view pattern) {
+  const std::string_view prefix = pattern.substr(0, pattern.find('*'));
+  constexpr std::string_view kToken = "token:";
+  return prefix.size() <= kToken.size() ? kToken.starts_with(prefix) : prefix.starts_with(kToken);
+}
+
 bool IsKnownActionPattern(std::string_view pattern) {
   if (pattern == "*") return true;
   if (pattern.starts_with("token:")) {

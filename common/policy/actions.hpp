@@ -20,6 +20,10 @@ int KnownActionIndex(std::string_view action);
 // at least one known action ("jobs.*", "sql.execute").
 bool IsKnownActionPattern(std::string_view pattern);
 
+// Whether a pattern with '*' could match some "token:<scope>" action (which KnownActions does not
+// list): its literal prefix, up to the first '*', is compatible with "token:".
+bool MayMatchTokenAction(std::string_view pattern);
+
 // The stored form of an action pattern: token scopes in canonical order ("token:sql all-apis" ->
 // "token:all-apis sql"); everything else unchanged. kInvalidRequest for unknown actions.
 Result<std::string> NormalizeActionPattern(std::string_view pattern);

@@ -8,10 +8,6 @@ namespace {
 
 constexpr std::string_view kTokenPrefix = "token:";
 
-void Note(std::vector<TraceStep>* trace, std::string subject, std::string outcome) {
-  if (trace != nullptr) trace->push_back({std::move(subject), std::move(outcome)});
-}
-
 void Deny(CallDecision& out, Error error, std::string rule) {
   out.allow = false;
   out.rule = std::move(rule);
@@ -37,7 +33,7 @@ void DecideByPolicy(const Policy& policy, const EvalInput& input, CallDecision& 
   if (action.starts_with(kTokenPrefix)) {
     const std::string scope = action.substr(kTokenPrefix.size());
     if (std::string bypassed = RawTokenBypass(policy, input, scope); !bypassed.empty()) {
-      Note(trace, "raw token", "refused: '" + bypassed + "' restricts calls it could make");
+      AddTraceStep(trace, "raw token", "refused: '" + bypassed + "' restricts calls it could make");
       out.bypassed = bypassed;
       DenyByPolicy(out, bypassed,
                    "'" + bypassed + "' restricts calls that a token with scope '" + scope +
@@ -46,7 +42,7 @@ void DecideByPolicy(const Policy& policy, const EvalInput& input, CallDecision& 
     }
   }
   if (decision.role == nullptr) {
-    Note(trace, "credential", "refused: no role of the service has one");
+    AddTraceStep(trace, "credential", "refused: no role of the service has one");
     DenyByPolicy(out, decision.rule,
                  "service '" + input.service->name + "' has no role with a credential");
     return;
@@ -81,7 +77,7 @@ CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
   CallDecision out;
   Result<const Service*> matched = MatchSubject(policy, subject);
   if (!matched) {
-    Note(trace, "service", "none: " + matched.error().message);
+    AddTraceStep(trace, "service", "none: " + matched.error().message);
     Deny(out, std::move(matched).error(), "unidentified");
     return out;
   }
@@ -91,7 +87,7 @@ CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
   out.matched_by = subject.service_name.empty()
                        ? service.match.Describe() + " (" + service.source + ")"
                        : "named in the request";
-  Note(trace, "service " + service.name, "matched: " + out.matched_by);
+  AddTraceStep(trace, "service " + service.name, "matched: " + out.matched_by);
   if (!service.require_jwt.empty() &&
       (subject.jwt == nullptr || subject.jwt_idp != service.require_jwt)) {
     // Before maintenance and the rules: the caller has not proven who it is.
@@ -99,7 +95,7 @@ CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
                             "service '" + service.name + "' requires a verified identity token " +
                                 "from '" + service.require_jwt + "'");
     error.rule = "require_jwt";
-    Note(trace, "require_jwt", "refused: no verified token from '" + service.require_jwt + "'");
+    AddTraceStep(trace, "require_jwt", "refused: no verified token from '" + service.require_jwt + "'");
     Deny(out, std::move(error), "require_jwt");
     return out;
   }
@@ -114,7 +110,7 @@ CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
   if (runtime.maintenance != nullptr) {
     if (auto entry = runtime.maintenance->Find(service.name, out.workspace, facts.now_unix)) {
       Error error = MaintenanceError(*entry, facts.now_unix);
-      Note(trace, "maintenance", "applies: " + error.message);
+      AddTraceStep(trace, "maintenance", "applies: " + error.message);
       std::string rule = error.rule;
       Deny(out, std::move(error), std::move(rule));
       return out;

@@ -23,26 +23,25 @@ bool IsOneOf(std::string_view key, auto& names) {
   return std::find(names.begin(), names.end(), key) != names.end();
 }
 
-Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std::move(message)); }
 
 Status CheckFields(const nlohmann::json& body) {
   for (const auto& [key, value] : body.items()) {
     if (key == "jwt") continue;  // ReadJwt
     const bool count = IsOneOf(key, kCounts);
     const bool text = !count && IsOneOf(key, kStrings);
-    if (!count && !text) return Invalid("unknown field '" + key + "'");
+    if (!count && !text) return InvalidRequest("unknown field '" + key + "'");
     const bool job_id_number = key == "job_id" && value.is_number_integer();
     if ((text && !value.is_string() && !job_id_number) ||
         (count && !value.is_number_integer())) {
-      return Invalid("'" + key + "' has the wrong type");
+      return InvalidRequest("'" + key + "' has the wrong type");
     }
     const bool may_be_negative = key == "uid" || key == "gid" || key == "time";
     if ((count || job_id_number) && !may_be_negative && value.get<std::int64_t>() < 0) {
-      return Invalid("'" + key + "' must not be negative");
+      return InvalidRequest("'" + key + "' must not be negative");
     }
   }
   if (!body.contains("action") && !(body.contains("method") && body.contains("path"))) {
-    return Invalid("give an action, or a method and a path");
+    return InvalidRequest("give an action, or a method and a path");
   }
   return Status::Ok();
 }
@@ -66,7 +65,7 @@ Result<std::optional<std::string>> JobId(const nlohmann::json& body) {
   const std::string text = body["job_id"].get<std::string>();
   if (text.empty() || text.size() > 18 ||
       !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return Invalid("'job_id' must be a decimal number");
+    return InvalidRequest("'job_id' must be a decimal number");
   }
   return std::optional<std::string>(std::to_string(std::stoll(text)));
 }
@@ -100,11 +99,11 @@ std::optional<std::string> ClaimText(const nlohmann::json& value) {
 
 Result<ClaimValue> ParseClaim(const std::string& name, const nlohmann::json& value) {
   if (std::optional<std::string> text = ClaimText(value)) return ClaimValue(std::move(*text));
-  const Error wrong = Invalid("'jwt' claim '" + name +
+  const Error wrong = InvalidRequest("'jwt' claim '" + name +
                               "' must be a string, number, boolean or an array of those");
   if (!value.is_array()) return wrong;
   if (value.size() > kMaxExplainClaimValues) {
-    return Invalid("'jwt' claim '" + name + "' has more than " +
+    return InvalidRequest("'jwt' claim '" + name + "' has more than " +
                    std::to_string(kMaxExplainClaimValues) + " values");
   }
   std::vector<std::string> list;
@@ -118,23 +117,23 @@ Result<ClaimValue> ParseClaim(const std::string& name, const nlohmann::json& val
 
 // {"idp": "corp", "claims": {...}} -> out.jwt_idp, out.jwt.
 Status ReadJwt(const nlohmann::json& jwt, ExplainRequest& out) {
-  if (!jwt.is_object()) return Invalid("'jwt' must be an object with idp and claims");
+  if (!jwt.is_object()) return InvalidRequest("'jwt' must be an object with idp and claims");
   for (const auto& [key, value] : jwt.items()) {
-    if (key != "idp" && key != "claims") return Invalid("unknown field 'jwt." + key + "'");
+    if (key != "idp" && key != "claims") return InvalidRequest("unknown field 'jwt." + key + "'");
   }
   if (!jwt.contains("idp") || !jwt["idp"].is_string() || jwt["idp"].get<std::string>().empty()) {
-    return Invalid("'jwt.idp' must name the identity provider");
+    return InvalidRequest("'jwt.idp' must name the identity provider");
   }
   if (!jwt.contains("claims") || !jwt["claims"].is_object()) {
-    return Invalid("'jwt.claims' must be an object");
+    return InvalidRequest("'jwt.claims' must be an object");
   }
   const nlohmann::json& claims = jwt["claims"];
   if (claims.size() > kMaxExplainClaims) {
-    return Invalid("'jwt.claims' has more than " + std::to_string(kMaxExplainClaims) + " claims");
+    return InvalidRequest("'jwt.claims' has more than " + std::to_string(kMaxExplainClaims) + " claims");
   }
   JwtAttributes attributes;
   for (const auto& [name, value] : claims.items()) {
-    if (!IsValidClaimName(name)) return Invalid("'jwt' claim name '" + name + "' is not valid");
+    if (!IsValidClaimName(name)) return InvalidRequest("'jwt' claim name '" + name + "' is not valid");
     Result<ClaimValue> claim = ParseClaim(name, value);
     if (!claim) return std::move(claim).error();
     attributes.emplace("jwt." + name, std::move(*claim));
@@ -147,7 +146,7 @@ Status ReadJwt(const nlohmann::json& jwt, ExplainRequest& out) {
 }  // namespace
 
 Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int64_t now) {
-  if (!body.is_object()) return Invalid("the body must be a JSON object");
+  if (!body.is_object()) return InvalidRequest("the body must be a JSON object");
   if (Status valid = CheckFields(body); !valid) return std::move(valid).error();
   ExplainRequest out;
   out.uid = OptionalCount(body, "uid");

@@ -145,6 +145,11 @@ struct TraceStep {
   std::string outcome;  // "applies: deny", "skipped: when service.env = \"production\" is false"
 };
 
+// Appends a step to `trace` when the caller asked for one (`trace` not null).
+inline void AddTraceStep(std::vector<TraceStep>* trace, std::string subject, std::string outcome) {
+  if (trace != nullptr) trace->push_back(TraceStep{std::move(subject), std::move(outcome)});
+}
+
 struct EvalInput {
   const Service* service = nullptr;
   const CallerIdentity* identity = nullptr;

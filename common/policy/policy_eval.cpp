@@ -84,10 +84,6 @@ LimitCheck CheckLimits(const Role& role, const RequestFacts& facts) {
   return out;
 }
 
-void Note(std::vector<TraceStep>* trace, std::string subject, std::string outcome) {
-  if (trace != nullptr) trace->push_back(TraceStep{std::move(subject), std::move(outcome)});
-}
-
 // Visits the service's roles, then its granted ones (skipping duplicates), until `visit` returns
 // true.
 template <class Visit>
@@ -245,11 +241,11 @@ Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<Trac
     const Rule& rule = policy.rules[index];
     if (rule.effect != RuleEffect::kDeny) continue;
     if (RuleApplies(rule, subject, true, why_out) == Applies::kYes) {
-      if (trace != nullptr) Note(trace, "rule " + rule.id, "applies: deny");
+      if (trace != nullptr) AddTraceStep(trace, "rule " + rule.id, "applies: deny");
       return Deny(rule.id, rule.description.empty() ? "rule '" + rule.id + "' denies " + action
                                                     : rule.description);
     }
-    if (trace != nullptr) Note(trace, "rule " + rule.id, "skipped: " + why);
+    if (trace != nullptr) AddTraceStep(trace, "rule " + rule.id, "skipped: " + why);
   }
   // 2. Roles.
   Decision decision;
@@ -257,12 +253,12 @@ Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<Trac
   ForEachRole(policy, input, [&](const Role& role, bool granted) {
     const std::string name = std::string(granted ? "granted role " : "role ") + role.name;
     if (!AnyActionMatches(role.actions, action)) {
-      if (trace != nullptr) Note(trace, name, "does not list " + action);
+      if (trace != nullptr) AddTraceStep(trace, name, "does not list " + action);
       return false;
     }
     LimitCheck limits = CheckLimits(role, *input.facts);
     if (!limits.violation.empty()) {
-      if (trace != nullptr) Note(trace, name, "limit: " + limits.violation);
+      if (trace != nullptr) AddTraceStep(trace, name, "limit: " + limits.violation);
       if (limit_reason.empty()) limit_reason = std::move(limits.violation);
       return false;
     }
@@ -270,7 +266,7 @@ Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<Trac
     for (const std::string& clamp : limits.clamps) {
       allows += (&clamp == &limits.clamps.front() ? " with " : ", ") + clamp;
     }
-    if (trace != nullptr) Note(trace, name, allows);
+    if (trace != nullptr) AddTraceStep(trace, name, allows);
     decision = Decision{.allow = true, .rule = "role:" + role.name,
                         .reason = "role '" + role.name + "' " + allows, .role = &role,
                         .clamps = std::move(limits.clamps)};
@@ -282,7 +278,7 @@ Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<Trac
     const Rule& rule = policy.rules[index];
     if (rule.effect != RuleEffect::kAllow) continue;
     if (RuleApplies(rule, subject, true, why_out) != Applies::kYes) {
-      if (trace != nullptr) Note(trace, "rule " + rule.id, "skipped: " + why);
+      if (trace != nullptr) AddTraceStep(trace, "rule " + rule.id, "skipped: " + why);
       continue;
     }
     const Role* credential_role = nullptr;
@@ -290,11 +286,11 @@ Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<Trac
       credential_role = &role;
       return true;
     });
-    if (trace != nullptr) Note(trace, "rule " + rule.id, "applies: allow");
+    if (trace != nullptr) AddTraceStep(trace, "rule " + rule.id, "applies: allow");
     return Decision{.allow = true, .rule = rule.id,
                     .reason = "rule '" + rule.id + "' allows " + action, .role = credential_role};
   }
-  if (trace != nullptr) Note(trace, "default", "nothing allows " + action);
+  if (trace != nullptr) AddTraceStep(trace, "default", "nothing allows " + action);
   return Deny("default-deny", !limit_reason.empty()
                                   ? limit_reason
                                   : "no role or rule allows service '" + input.service->name +

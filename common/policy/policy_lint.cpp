@@ -107,14 +107,6 @@ void LintSensitive(const std::string& owner, const std::string& source,
   }
 }
 
-// Whether a pattern with '*' may match a "token:<scope>" action, which the known-action table
-// does not list.
-bool MayMatchTokenAction(std::string_view pattern) {
-  const std::string_view prefix = pattern.substr(0, pattern.find('*'));
-  constexpr std::string_view kToken = "token:";
-  return kToken.starts_with(prefix) || prefix.starts_with(kToken);
-}
-
 bool AnyMatches(const std::vector<std::string>& patterns, std::string_view action) {
   return std::any_of(patterns.begin(), patterns.end(),
                      [&](const std::string& p) { return ActionMatches(p, action); });

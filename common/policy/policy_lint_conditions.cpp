@@ -20,11 +20,6 @@ std::optional<int> Compare(const ConditionValue& a, const ConditionValue& b) {
   return b < a ? 1 : 0;
 }
 
-bool IsOrdering(ConditionOp op) {
-  return op == ConditionOp::kLt || op == ConditionOp::kLe || op == ConditionOp::kGt ||
-         op == ConditionOp::kGe || op == ConditionOp::kBetween;
-}
-
 bool IsPresentFalse(const Condition& c) {
   return c.op == ConditionOp::kPresent && c.operands.at(0) == ConditionValue(std::int64_t{0});
 }

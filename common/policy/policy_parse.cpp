@@ -196,14 +196,6 @@ void CheckReferences(const Policy& policy, std::vector<std::string>& errors) {
   }
 }
 
-// A pattern that could match some "token:<scope>" action: its literal prefix (up to the first
-// '*') is compatible with "token:".
-bool MayMatchTokenAction(std::string_view pattern) {
-  const std::string_view prefix = pattern.substr(0, pattern.find('*'));
-  const std::string_view token = "token:";
-  return prefix.size() <= token.size() ? token.starts_with(prefix) : prefix.starts_with(token);
-}
-
 // Candidate lists per action, so evaluation only looks at rules that can apply.
 void BuildIndex(Policy& policy) {
   const std::span<const std::string_view> known = KnownActions();

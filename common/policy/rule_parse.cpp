@@ -29,11 +29,6 @@ std::optional<ConditionOp> FindOperator(std::string_view name) {
   return std::nullopt;
 }
 
-bool IsOrdering(ConditionOp op) {
-  return op == ConditionOp::kLt || op == ConditionOp::kLe || op == ConditionOp::kGt ||
-         op == ConditionOp::kGe || op == ConditionOp::kBetween;
-}
-
 bool IsOperatorTable(const toml::table& table) {
   if (table.empty()) return false;
   for (const auto& [key, value] : table) {

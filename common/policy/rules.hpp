@@ -88,6 +88,12 @@ using ConditionValue = std::variant<std::string, std::int64_t>;
 
 enum class ConditionOp { kEq, kNe, kIn, kNotIn, kLt, kLe, kGt, kGe, kBetween, kPresent, kGlob };
 
+// True for the operators that compare by order (<, <=, >, >=, between).
+constexpr bool IsOrdering(ConditionOp op) {
+  return op == ConditionOp::kLt || op == ConditionOp::kLe || op == ConditionOp::kGt ||
+         op == ConditionOp::kGe || op == ConditionOp::kBetween;
+}
+
 struct Condition {
   AttributeRef attribute;
   ConditionOp op = ConditionOp::kEq;

@@ -11,9 +11,7 @@
 namespace dbproxy {
 namespace {
 
-Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std::move(message)); }
-
-bool Before(const Grant& a, const Grant& b) {
+bool GrantBefore(const Grant& a, const Grant& b) {
   return std::tie(a.service, a.role) < std::tie(b.service, b.role);
 }
 
@@ -54,18 +52,18 @@ Result<Grant> GrantFromJson(const nlohmann::json& value, const JsonContext& cont
 }  // namespace
 
 Status ValidateGrant(const Grant& grant) {
-  if (!IsValidName(grant.service)) return Invalid("service must match [A-Za-z0-9._-]{1,64}");
-  if (!IsValidName(grant.role)) return Invalid("role must match [A-Za-z0-9._-]{1,64}");
+  if (!IsValidName(grant.service)) return InvalidRequest("service must match [A-Za-z0-9._-]{1,64}");
+  if (!IsValidName(grant.role)) return InvalidRequest("role must match [A-Za-z0-9._-]{1,64}");
   if (grant.reason.size() > kMaxGrantReasonBytes || !IsPrintableText(grant.reason)) {
-    return Invalid("reason must be printable text of at most 512 bytes");
+    return InvalidRequest("reason must be printable text of at most 512 bytes");
   }
   if (grant.granted_by.empty() || grant.granted_by.size() > kMaxActorBytes ||
       !IsPrintableText(grant.granted_by)) {
-    return Invalid("granted_by must be printable text of 1 to 256 bytes");
+    return InvalidRequest("granted_by must be printable text of 1 to 256 bytes");
   }
-  if (grant.granted_at < 0) return Invalid("granted_at must not be negative");
+  if (grant.granted_at < 0) return InvalidRequest("granted_at must not be negative");
   if (grant.expires_at != 0 && grant.expires_at <= grant.granted_at) {
-    return Invalid("expires_at must be later than granted_at");
+    return InvalidRequest("expires_at must be later than granted_at");
   }
   return Status::Ok();
 }
@@ -82,7 +80,7 @@ nlohmann::json GrantToJson(const Grant& grant) {
 
 Status GrantSet::Add(Grant grant) {
   if (Status valid = ValidateGrant(grant); !valid) return valid;
-  const auto it = std::lower_bound(grants_.begin(), grants_.end(), grant, Before);
+  const auto it = std::lower_bound(grants_.begin(), grants_.end(), grant, GrantBefore);
   if (it != grants_.end() && it->service == grant.service && it->role == grant.role) {
     *it = std::move(grant);
     return Status::Ok();
@@ -153,7 +151,7 @@ Result<GrantSet> GrantSet::Parse(std::string_view json) {
                               .where = "grants: grant " + std::to_string(i + 1)};
     Result<Grant> grant = GrantFromJson((*list)[i], context);
     if (!grant) return std::move(grant).error();
-    const auto it = std::lower_bound(set.grants_.begin(), set.grants_.end(), *grant, Before);
+    const auto it = std::lower_bound(set.grants_.begin(), set.grants_.end(), *grant, GrantBefore);
     if (it != set.grants_.end() && it->service == grant->service && it->role == grant->role) {
       return MakeError(Errc::kCorrupt, context.where + ": duplicate of an earlier grant");
     }

@@ -13,13 +13,11 @@
 namespace dbproxy {
 namespace {
 
-Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std::move(message)); }
-
-bool Before(const MaintenanceEntry& a, const MaintenanceEntry& b) {
+bool EntryBefore(const MaintenanceEntry& a, const MaintenanceEntry& b) {
   return std::tie(a.scope, a.target) < std::tie(b.scope, b.target);
 }
 
-bool SameKey(const MaintenanceEntry& a, const MaintenanceEntry& b) {
+bool SameEntryKey(const MaintenanceEntry& a, const MaintenanceEntry& b) {
   return a.scope == b.scope && a.target == b.target;
 }
 
@@ -91,21 +89,21 @@ std::optional<MaintenanceScope> ParseScope(std::string_view name) {
 
 Status ValidateMaintenanceEntry(const MaintenanceEntry& entry) {
   if (entry.scope == MaintenanceScope::kGlobal) {
-    if (!entry.target.empty()) return Invalid("a global switch has no target");
+    if (!entry.target.empty()) return InvalidRequest("a global switch has no target");
   } else if (!IsValidName(entry.target)) {
-    return Invalid(std::string(ScopeName(entry.scope)) +
+    return InvalidRequest(std::string(ScopeName(entry.scope)) +
                    " name must match [A-Za-z0-9._-]{1,64}");
   }
   if (entry.reason.size() > kMaxMaintenanceReasonBytes || !IsPrintableText(entry.reason)) {
-    return Invalid("reason must be printable text of at most 512 bytes");
+    return InvalidRequest("reason must be printable text of at most 512 bytes");
   }
   if (entry.set_by.empty() || entry.set_by.size() > kMaxActorBytes ||
       !IsPrintableText(entry.set_by)) {
-    return Invalid("set_by must be printable text of 1 to 256 bytes");
+    return InvalidRequest("set_by must be printable text of 1 to 256 bytes");
   }
-  if (entry.since < 0) return Invalid("since must not be negative");
+  if (entry.since < 0) return InvalidRequest("since must not be negative");
   if (entry.until != 0 && entry.until <= entry.since) {
-    return Invalid("until must be later than since");
+    return InvalidRequest("until must be later than since");
   }
   return Status::Ok();
 }
@@ -142,8 +140,8 @@ Error MaintenanceError(const MaintenanceEntry& entry, std::int64_t now) {
 
 Status MaintenanceSet::Set(MaintenanceEntry entry) {
   if (Status valid = ValidateMaintenanceEntry(entry); !valid) return valid;
-  const auto it = std::lower_bound(entries_.begin(), entries_.end(), entry, Before);
-  if (it != entries_.end() && SameKey(*it, entry)) {
+  const auto it = std::lower_bound(entries_.begin(), entries_.end(), entry, EntryBefore);
+  if (it != entries_.end() && SameEntryKey(*it, entry)) {
     *it = std::move(entry);
     return Status::Ok();
   }
@@ -235,8 +233,8 @@ Result<MaintenanceSet> MaintenanceSet::Parse(std::string_view json) {
                               .where = "maintenance: entry " + std::to_string(i + 1)};
     Result<MaintenanceEntry> entry = EntryFromJson((*list)[i], context);
     if (!entry) return std::move(entry).error();
-    const auto it = std::lower_bound(set.entries_.begin(), set.entries_.end(), *entry, Before);
-    if (it != set.entries_.end() && SameKey(*it, *entry)) {
+    const auto it = std::lower_bound(set.entries_.begin(), set.entries_.end(), *entry, EntryBefore);
+    if (it != set.entries_.end() && SameEntryKey(*it, *entry)) {
       return MakeError(Errc::kCorrupt, context.where + ": duplicate of an earlier entry");
     }
     set.entries_.insert(it, std::move(*entry));

@@ -15,11 +15,10 @@ namespace {
 
 const JsonContext kBody{.code = Errc::kInvalidRequest, .where = "request body"};
 
-Error Invalid(std::string message) { return MakeError(Errc::kInvalidRequest, std::move(message)); }
 
 // A grant or maintenance body is never empty; otherwise ParseJsonBody (repeated keys refused).
 Result<nlohmann::json> ParseObject(std::string_view body) {
-  if (body.empty()) return Invalid("request body: expected a JSON object");
+  if (body.empty()) return InvalidRequest("request body: expected a JSON object");
   return ParseJsonBody(body, kBody);
 }
 
@@ -27,7 +26,7 @@ Result<nlohmann::json> ParseObject(std::string_view body) {
 Result<std::string> ReadName(const nlohmann::json& object, const char* key) {
   Result<std::string> name = ReadString(object, key, 64, kBody);
   if (!name) return name;
-  if (!IsValidName(*name)) return Invalid(std::string(key) + " must match [A-Za-z0-9._-]{1,64}");
+  if (!IsValidName(*name)) return InvalidRequest(std::string(key) + " must match [A-Za-z0-9._-]{1,64}");
   return name;
 }
 
@@ -37,14 +36,14 @@ Status ReadReasonAndDuration(const nlohmann::json& object, std::string& reason,
   if (object.contains("reason")) {
     Result<std::string> text = ReadString(object, "reason", kMaxGrantReasonBytes, kBody);
     if (!text) return std::move(text).error();
-    if (!IsPrintableText(*text)) return Invalid("reason must be printable text on one line");
+    if (!IsPrintableText(*text)) return InvalidRequest("reason must be printable text on one line");
     reason = std::move(*text);
   }
   if (object.contains("for_seconds")) {
     Result<std::int64_t> seconds = ReadCount(object, "for_seconds", kBody);
     if (!seconds) return std::move(seconds).error();
     if (*seconds < 1 || *seconds > kMaxDurationSeconds) {
-      return Invalid("for_seconds must be between 1 and " + std::to_string(kMaxDurationSeconds) +
+      return InvalidRequest("for_seconds must be between 1 and " + std::to_string(kMaxDurationSeconds) +
                      " (366 days)");
     }
     for_seconds = *seconds;
@@ -55,15 +54,15 @@ Status ReadReasonAndDuration(const nlohmann::json& object, std::string& reason,
 // Scope by name, and the target rules for it; `target` is null when absent.
 Result<MaintenanceKey> MakeKey(std::string_view scope_name, const std::string* target) {
   const std::optional<MaintenanceScope> scope = ParseScope(scope_name);
-  if (!scope) return Invalid("scope must be global, service or workspace");
+  if (!scope) return InvalidRequest("scope must be global, service or workspace");
   if (*scope == MaintenanceScope::kGlobal) {
-    if (target != nullptr) return Invalid("a global switch takes no target");
+    if (target != nullptr) return InvalidRequest("a global switch takes no target");
     return MaintenanceKey{.scope = *scope, .target = {}};
   }
   if (target == nullptr) {
-    return Invalid("target is required for scope " + std::string(ScopeName(*scope)));
+    return InvalidRequest("target is required for scope " + std::string(ScopeName(*scope)));
   }
-  if (!IsValidName(*target)) return Invalid("target must match [A-Za-z0-9._-]{1,64}");
+  if (!IsValidName(*target)) return InvalidRequest("target must match [A-Za-z0-9._-]{1,64}");
   return MaintenanceKey{.scope = *scope, .target = *target};
 }
 
@@ -136,11 +135,11 @@ Result<MaintenanceKey> ParseMaintenanceQuery(std::string_view query) {
   if (!params) return std::move(params).error();
   for (const auto& [name, value] : *params) {
     if (name != "scope" && name != "target") {
-      return Invalid("unknown query parameter (use scope and target)");
+      return InvalidRequest("unknown query parameter (use scope and target)");
     }
   }
   const auto scope = params->find("scope");
-  if (scope == params->end()) return Invalid("the scope query parameter is required");
+  if (scope == params->end()) return InvalidRequest("the scope query parameter is required");
   const auto target = params->find("target");
   return MakeKey(scope->second, target == params->end() ? nullptr : &target->second);
 }

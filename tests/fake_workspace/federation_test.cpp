@@ -24,12 +24,12 @@
 namespace dbproxy::fake::testing {
 namespace {
 
-constexpr const char* kClients =
+constexpr const char* kFederationClients =
     "svc s3cret\n"
     "narrow narrow-secret clusters:read\n";
 const std::string kIssuer = "https://issuer.example/oidc";
 const std::string kSubject = "repo:example/app:environment:prod";
-const std::string kFormType = "Content-Type: application/x-www-form-urlencoded";
+const std::string kFederationFormType = "Content-Type: application/x-www-form-urlencoded";
 const std::string kJwtType = "urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt";
 
 struct SigningKey {
@@ -147,7 +147,7 @@ std::string ExchangeForm(const std::string& jwt, const std::string& extra = "&cl
 class FederationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    workspace_ = std::make_unique<FakeWorkspaceProcess>(kClients);
+    workspace_ = std::make_unique<FakeWorkspaceProcess>(kFederationClients);
     svc_policy_ = workspace_->AddFederationPolicy({{"client_id", "svc"},
                                                    {"issuer", kIssuer},
                                                    {"audiences", {"dbproxy"}},
@@ -156,7 +156,7 @@ class FederationTest : public ::testing::Test {
   }
 
   HttpResponse Exchange(const std::string& form, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> headers = {kFormType};
+    std::vector<std::string> headers = {kFederationFormType};
     headers.insert(headers.end(), extra.begin(), extra.end());
     return workspace_->Request("POST", "/oidc/v1/token", form, headers);
   }

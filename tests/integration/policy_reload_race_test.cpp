@@ -21,7 +21,7 @@
 namespace dbproxy::testing {
 namespace {
 
-constexpr char kStatements[] = "/api/2.0/sql/statements";
+constexpr char kRaceStatements[] = "/api/2.0/sql/statements";
 constexpr char kBody[] = R"({"statement":"SELECT id, name FROM t","warehouse_id":"wh-1"})";
 
 std::string PolicyText(int generation, bool deny_sql) {
@@ -100,7 +100,7 @@ TEST_F(PolicyReloadRaceTest, SlowBodyCallIsDecidedAgainstThePolicyItStartedWith)
   RawConnection connection(agent_->socket().string());
   ASSERT_TRUE(connection.ok());
   const std::string body = kBody;
-  ASSERT_TRUE(connection.Send(std::string("POST ") + kStatements + " HTTP/1.1\r\n" +
+  ASSERT_TRUE(connection.Send(std::string("POST ") + kRaceStatements + " HTTP/1.1\r\n" +
                               "Host: localhost\r\nContent-Type: application/json\r\n" +
                               "Content-Length: " + std::to_string(body.size()) +
                               "\r\nConnection: close\r\n\r\n"));
@@ -124,7 +124,7 @@ TEST_F(PolicyReloadRaceTest, SlowBodyCallIsDecidedAgainstThePolicyItStartedWith)
   // A call that starts now meets the reloaded policy.
   UnixHttpClient client = agent_->Client();
   const HttpResponse refused =
-      client.Request("POST", kStatements, body, {{"Content-Type", "application/json"}});
+      client.Request("POST", kRaceStatements, body, {{"Content-Type", "application/json"}});
   EXPECT_EQ(refused.status, 403) << refused.Describe();
   EXPECT_EQ(refused.Json()["error"].value("rule", ""), "no-sql-after-reload") << refused.body;
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tests/integration/harness/integration_fixture.hpp"
+#include "tests/integration/harness/runtime_fixture.hpp"
 
 namespace dbproxy::testing {
 namespace {
@@ -15,7 +16,7 @@ using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
 constexpr char kClusters[] = "/api/2.1/clusters/list";
-constexpr char kStatements[] = "/api/2.0/sql/statements";
+constexpr char kTimeoutStatements[] = "/api/2.0/sql/statements";
 constexpr int kHeadTimeoutMs = 2000;
 // Start-up of an ASan build, a token grant and scheduling on a loaded machine.
 constexpr milliseconds kMargin{2500};
@@ -24,13 +25,6 @@ std::string TimeoutPolicy() {
   return std::string("[[service]]\nname = \"root-tests\"\nmatch = { uid = 0 }\nworkspace = \"") +
          kWorkspace + "\"\nroles = [\"etl\"]\n\n[[role]]\nname = \"etl\"\ncredential = \"" +
          kCredential + "\"\nactions = [\"clusters.*\", \"sql.*\"]\n";
-}
-
-// The agent's error code of an answer ("" when it carries none).
-std::string ErrorCode(const HttpResponse& response) {
-  const nlohmann::json body = response.Json();
-  if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) return "";
-  return body["error"].value("code", "");
 }
 
 class UpstreamTimeoutTest : public IntegrationTest {
@@ -73,13 +67,13 @@ TEST_F(UpstreamTimeoutTest, StatementWaitTimeoutExtendsTheWaitForTheHead) {
   DelayNextApiAnswer(kHeadTimeoutMs + 1500);
   UnixHttpClient client = agent_->Client();
   const HttpResponse r = client.Post(
-      kStatements, R"({"statement":"SELECT 1","warehouse_id":"wh-1","wait_timeout":"5s"})");
+      kTimeoutStatements, R"({"statement":"SELECT 1","warehouse_id":"wh-1","wait_timeout":"5s"})");
   EXPECT_NE(r.status, 504) << r.Describe();
   EXPECT_NE(r.status, 0) << r.Describe();
   // Without one, the same delay is a timeout.
   DelayNextApiAnswer(kHeadTimeoutMs + 1500);
   const HttpResponse late =
-      client.Post(kStatements, R"({"statement":"SELECT 1","warehouse_id":"wh-1"})");
+      client.Post(kTimeoutStatements, R"({"statement":"SELECT 1","warehouse_id":"wh-1"})");
   EXPECT_EQ(late.status, 504) << late.Describe();
 }
 

@@ -84,16 +84,16 @@ INSTANTIATE_TEST_SUITE_P(Paths, HttpTargetBadPathTest,
                                            "/v1/%2E", "/v1/%2e%2E/x", "/a%2Fb", "/a%2fb", "/%",
                                            "/%4", "/%zz", "/%4G", "/a%00b", "/x/%"));
 
-struct QueryCase {
+struct TargetQueryCase {
   std::string query;
   std::map<std::string, std::string> params;
 };
 
-void PrintTo(const QueryCase& c, std::ostream* os) {
+void PrintTo(const TargetQueryCase& c, std::ostream* os) {
   *os << "'" << c.query << "'";
 }
 
-class HttpTargetQueryTest : public ::testing::TestWithParam<QueryCase> {};
+class HttpTargetQueryTest : public ::testing::TestWithParam<TargetQueryCase> {};
 
 TEST_P(HttpTargetQueryTest, Parses) {
   Result<std::map<std::string, std::string>> params = ParseQuery(GetParam().query);
@@ -103,14 +103,14 @@ TEST_P(HttpTargetQueryTest, Parses) {
 
 INSTANTIATE_TEST_SUITE_P(
     Queries, HttpTargetQueryTest,
-    ::testing::Values(QueryCase{"", {}}, QueryCase{"a=1&b=x%20y", {{"a", "1"}, {"b", "x y"}}},
-                      QueryCase{"host=https%3A%2F%2Fadb-1.example.com&client_id=abc",
+    ::testing::Values(TargetQueryCase{"", {}}, TargetQueryCase{"a=1&b=x%20y", {{"a", "1"}, {"b", "x y"}}},
+                      TargetQueryCase{"host=https%3A%2F%2Fadb-1.example.com&client_id=abc",
                                 {{"host", "https://adb-1.example.com"}, {"client_id", "abc"}}},
-                      QueryCase{"&", {}}, QueryCase{"&&a=1&&", {{"a", "1"}}},
-                      QueryCase{"flag", {{"flag", ""}}}, QueryCase{"a=", {{"a", ""}}},
-                      QueryCase{"a=1=2", {{"a", "1=2"}}}, QueryCase{"a+b=c+d", {{"a+b", "c+d"}}},
-                      QueryCase{"%61=1", {{"a", "1"}}}, QueryCase{"=v", {{"", "v"}}},
-                      QueryCase{"a=1&A=2", {{"a", "1"}, {"A", "2"}}}));
+                      TargetQueryCase{"&", {}}, TargetQueryCase{"&&a=1&&", {{"a", "1"}}},
+                      TargetQueryCase{"flag", {{"flag", ""}}}, TargetQueryCase{"a=", {{"a", ""}}},
+                      TargetQueryCase{"a=1=2", {{"a", "1=2"}}}, TargetQueryCase{"a+b=c+d", {{"a+b", "c+d"}}},
+                      TargetQueryCase{"%61=1", {{"a", "1"}}}, TargetQueryCase{"=v", {{"", "v"}}},
+                      TargetQueryCase{"a=1&A=2", {{"a", "1"}, {"A", "2"}}}));
 
 class HttpTargetBadQueryTest : public ::testing::TestWithParam<std::string> {};
 

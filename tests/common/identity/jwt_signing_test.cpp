@@ -16,7 +16,7 @@ namespace {
 using jwt_testing::Keys;
 using nlohmann::json;
 
-constexpr std::int64_t kNow = 1'800'000'000;
+constexpr std::int64_t kSigningNow = 1'800'000'000;
 
 const JwtPolicy kPolicy{.issuer = "https://agent.example",
                         .audiences = {"databricks"},
@@ -27,8 +27,8 @@ json Claims() {
   return {{"iss", "https://agent.example"},
           {"sub", "billing-etl"},
           {"aud", "databricks"},
-          {"exp", kNow + 300},
-          {"iat", kNow}};
+          {"exp", kSigningNow + 300},
+          {"iat", kSigningNow}};
 }
 
 // The PEM OpenSSL writes for `key` (PKCS#8, optionally encrypted), for FromPem's refusals.
@@ -52,7 +52,7 @@ JwtVerification VerifyWith(const JwtSigningKey& key, std::string_view token) {
   EXPECT_TRUE(jwks.has_value() && jwks->keys.size() == 1);
   Result<ParsedJwt> parsed = ParseJwt(token);
   if (!parsed) return JwtError{.code = JwtErrc::kMalformed, .reason = parsed.error().message};
-  return VerifyJwt(*parsed, *jwks, kPolicy, kNow);
+  return VerifyJwt(*parsed, *jwks, kPolicy, kSigningNow);
 }
 
 class JwtSigningTest : public ::testing::TestWithParam<const char*> {};

@@ -1,4 +1,4 @@
-// SAML assertion verification (common/identity/saml.hpp). Keys and certificates are generated at
+// SAML assertion verification (common/identity/saml.hpp). SamlKeys and certificates are generated at
 // run time, and assertions are signed here with xmlsec directly (not through the code under
 // test), then wrapped, tampered with and rearranged as text.
 #include "common/identity/saml.hpp"
@@ -36,7 +36,7 @@
 namespace dbproxy {
 namespace {
 
-constexpr std::int64_t kNow = 1'800'000'000;
+constexpr std::int64_t kSamlNow = 1'800'000'000;
 constexpr char kIdp[] = "https://idp.example.com/saml";
 constexpr char kAudience[] = "https://dbproxy.example.com";
 constexpr char kRsaSha256[] = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
@@ -117,7 +117,7 @@ Signer MakeSigner(EvpPkeyPtr key) {
 }
 
 // Generated once per test binary: RSA generation is slow under ASan.
-struct TestKeys {
+struct SamlTestKeys {
   Signer rsa =
       MakeSigner(EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048})));
   Signer ec = MakeSigner(EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")));
@@ -128,8 +128,8 @@ struct TestKeys {
       MakeSigner(EvpPkeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{1024})));
 };
 
-const TestKeys& Keys() {
-  static const TestKeys* const keys = new TestKeys();  // never freed: used until exit
+const SamlTestKeys& SamlKeys() {
+  static const SamlTestKeys* const keys = new SamlTestKeys();  // never freed: used until exit
   return *keys;
 }
 
@@ -139,10 +139,10 @@ struct Spec {
   std::string issuer = kIdp;
   std::string name_id = "alice@corp.example";
   std::string audience = kAudience;
-  std::int64_t issued = kNow - 10;
-  std::int64_t not_before = kNow - 10;
-  std::optional<std::int64_t> not_on_or_after = kNow + 300;
-  std::optional<std::int64_t> confirmation_not_on_or_after = kNow + 300;
+  std::int64_t issued = kSamlNow - 10;
+  std::int64_t not_before = kSamlNow - 10;
+  std::optional<std::int64_t> not_on_or_after = kSamlNow + 300;
+  std::optional<std::int64_t> confirmation_not_on_or_after = kSamlNow + 300;
   std::string c14n = kExcC14n;
   std::string signature_method = kRsaSha256;
   std::string digest_method = kSha256;
@@ -236,7 +236,7 @@ std::string Sign(const std::string& xml, EVP_PKEY* key, const std::string& id = 
   return out;
 }
 
-std::string SignedAssertion(const Spec& spec = Spec(), EVP_PKEY* key = Keys().rsa.key.get()) {
+std::string SignedAssertion(const Spec& spec = Spec(), EVP_PKEY* key = SamlKeys().rsa.key.get()) {
   return Sign(AssertionXml(spec), key, spec.id);
 }
 
@@ -256,7 +256,7 @@ std::string ResponseXml(const std::string& children) {
   return "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
          "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r1\" Version=\"2.0\" "
          "IssueInstant=\"" +
-         Time(kNow) + "\"><saml:Issuer>" + std::string(kIdp) +
+         Time(kSamlNow) + "\"><saml:Issuer>" + std::string(kIdp) +
          "</saml:Issuer><samlp:Status><samlp:StatusCode "
          "Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>" +
          children + "</samlp:Response>";
@@ -282,13 +282,13 @@ std::string KeyInfo(const Signer& signer) {
 
 SamlPolicy Policy() {
   return SamlPolicy{.entity_id = kIdp,
-                    .certificates_pem = {Keys().rsa.pem, Keys().ec.pem},
+                    .certificates_pem = {SamlKeys().rsa.pem, SamlKeys().ec.pem},
                     .audiences = {"https://other.example.com", kAudience},
                     .clock_skew_seconds = 60};
 }
 
 SamlVerification Verify(const std::string& xml, const SamlPolicy& policy = Policy()) {
-  return VerifySamlAssertion(Base64(xml), policy, kNow);
+  return VerifySamlAssertion(Base64(xml), policy, kSamlNow);
 }
 
 void ExpectRefused(const SamlVerification& result, SamlErrc code,
@@ -302,7 +302,7 @@ class SamlTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ASSERT_TRUE(InitSamlVerifier());
-    (void)Keys();
+    (void)SamlKeys();
   }
 };
 
@@ -312,7 +312,7 @@ TEST_F(SamlTest, AcceptsRsaSignedAssertion) {
   EXPECT_EQ(result->issuer, kIdp);
   EXPECT_EQ(result->name_id, "alice@corp.example");
   EXPECT_EQ(result->assertion_id, "_a1");
-  EXPECT_EQ(result->not_on_or_after, kNow + 300);
+  EXPECT_EQ(result->not_on_or_after, kSamlNow + 300);
   const std::map<std::string, std::vector<std::string>> expected = {
       {"groups", {"eng", "oncall"}}, {"email", {"alice@corp.example"}}, {"empty", {}}};
   EXPECT_EQ(result->attributes, expected);
@@ -321,7 +321,7 @@ TEST_F(SamlTest, AcceptsRsaSignedAssertion) {
 TEST_F(SamlTest, AcceptsEcdsaSignedAssertion) {
   Spec spec;
   spec.signature_method = kEcdsaSha256;
-  const SamlVerification result = Verify(SignedAssertion(spec, Keys().ec.key.get()));
+  const SamlVerification result = Verify(SignedAssertion(spec, SamlKeys().ec.key.get()));
   ASSERT_TRUE(result.has_value()) << result.error().reason;
   EXPECT_EQ(result->name_id, "alice@corp.example");
   EXPECT_EQ(result->attributes.at("groups"), (std::vector<std::string>{"eng", "oncall"}));
@@ -336,24 +336,24 @@ TEST_F(SamlTest, AcceptsAssertionInsideResponse) {
 
 TEST_F(SamlTest, AcceptsKeyInfoOfTheTrustedCertificate) {
   const std::string signed_xml =
-      InsertBefore(SignedAssertion(), "</ds:Signature>", KeyInfo(Keys().rsa));
+      InsertBefore(SignedAssertion(), "</ds:Signature>", KeyInfo(SamlKeys().rsa));
   const SamlVerification result = Verify(signed_xml);
   EXPECT_TRUE(result.has_value()) << result.error().reason;
 }
 
 TEST_F(SamlTest, AcceptsAnyConfiguredCertificate) {
   SamlPolicy policy = Policy();
-  policy.certificates_pem = {Keys().untrusted.pem, Keys().ec.pem, Keys().rsa.pem};
+  policy.certificates_pem = {SamlKeys().untrusted.pem, SamlKeys().ec.pem, SamlKeys().rsa.pem};
   const SamlVerification result = Verify(SignedAssertion(), policy);
   EXPECT_TRUE(result.has_value()) << result.error().reason;
 }
 
 TEST_F(SamlTest, AcceptsTimesWithinClockSkew) {
   Spec spec;
-  spec.issued = kNow + 59;
-  spec.not_before = kNow + 60;
-  spec.not_on_or_after = kNow - 59;
-  spec.confirmation_not_on_or_after = kNow - 59;
+  spec.issued = kSamlNow + 59;
+  spec.not_before = kSamlNow + 60;
+  spec.not_on_or_after = kSamlNow - 59;
+  spec.confirmation_not_on_or_after = kSamlNow - 59;
   const SamlVerification result = Verify(SignedAssertion(spec));
   EXPECT_TRUE(result.has_value()) << result.error().reason;
 }
@@ -376,8 +376,8 @@ TEST_F(SamlTest, RefusesUnsignedAssertion) {
 }
 
 TEST_F(SamlTest, RefusesUntrustedSignerEvenWithItsCertificateInKeyInfo) {
-  const std::string signed_xml = InsertBefore(SignedAssertion(Spec(), Keys().untrusted.key.get()),
-                                              "</ds:Signature>", KeyInfo(Keys().untrusted));
+  const std::string signed_xml = InsertBefore(SignedAssertion(Spec(), SamlKeys().untrusted.key.get()),
+                                              "</ds:Signature>", KeyInfo(SamlKeys().untrusted));
   ExpectRefused(Verify(signed_xml), SamlErrc::kBadSignature);
 }
 
@@ -480,26 +480,26 @@ TEST_F(SamlTest, RefusesOtherTransforms) {
 
 TEST_F(SamlTest, RefusesExpiredAssertion) {
   Spec spec;
-  spec.not_on_or_after = kNow - 60;  // now >= NotOnOrAfter + skew
+  spec.not_on_or_after = kSamlNow - 60;  // now >= NotOnOrAfter + skew
   ExpectRefused(Verify(SignedAssertion(spec)), SamlErrc::kExpired,
-                "assertion expired at " + Time(kNow - 60));
+                "assertion expired at " + Time(kSamlNow - 60));
 }
 
 TEST_F(SamlTest, RefusesExpiredSubjectConfirmation) {
   Spec spec;
-  spec.confirmation_not_on_or_after = kNow - 61;
+  spec.confirmation_not_on_or_after = kSamlNow - 61;
   ExpectRefused(Verify(SignedAssertion(spec)), SamlErrc::kExpired, "subject confirmation");
 }
 
 TEST_F(SamlTest, RefusesAssertionNotYetValid) {
   Spec spec;
-  spec.not_before = kNow + 61;
+  spec.not_before = kSamlNow + 61;
   ExpectRefused(Verify(SignedAssertion(spec)), SamlErrc::kNotYetValid, "not valid before");
 }
 
 TEST_F(SamlTest, RefusesAssertionIssuedInTheFuture) {
   Spec spec;
-  spec.issued = kNow + 61;
+  spec.issued = kSamlNow + 61;
   ExpectRefused(Verify(SignedAssertion(spec)), SamlErrc::kNotYetValid, "issued in the future");
 }
 
@@ -599,7 +599,7 @@ TEST_F(SamlTest, RefusesBadBase64) {
                                            valid + "\n",
                                            valid.substr(0, valid.size() - 1)};
   for (const std::string& input : inputs) {
-    const SamlVerification result = VerifySamlAssertion(input, Policy(), kNow);
+    const SamlVerification result = VerifySamlAssertion(input, Policy(), kSamlNow);
     ExpectRefused(result, SamlErrc::kMalformed, "base64");
   }
 }
@@ -614,7 +614,7 @@ TEST_F(SamlTest, RefusesOversizedAssertion) {
   ASSERT_EQ(padded.size(), kMaxSamlAssertionBytes + 1);
   ASSERT_LE(Base64(padded).size(), kMaxSamlBase64Bytes);
   ExpectRefused(Verify(padded), SamlErrc::kMalformed, "larger than 65536 bytes");
-  ExpectRefused(VerifySamlAssertion(std::string(kMaxSamlBase64Bytes + 4, 'A'), Policy(), kNow),
+  ExpectRefused(VerifySamlAssertion(std::string(kMaxSamlBase64Bytes + 4, 'A'), Policy(), kSamlNow),
                 SamlErrc::kMalformed, "larger than 65536 bytes");
 }
 
@@ -655,7 +655,7 @@ TEST_F(SamlTest, LibrariesDoNotWriteToStderr) {
   (void)Verify(Replace(signed_xml, ">eng<", ">admins<"));
   (void)Verify(signed_xml.substr(0, 300));
   (void)Verify("<!DOCTYPE a SYSTEM \"file:///etc/passwd\"><a/>");
-  (void)Verify(SignedAssertion(Spec(), Keys().untrusted.key.get()));
+  (void)Verify(SignedAssertion(Spec(), SamlKeys().untrusted.key.get()));
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
@@ -698,11 +698,11 @@ TEST(SamlPolicyTest, ValidatesFields) {
       {"skew", with([](SamlPolicy& p) { p.clock_skew_seconds = 601; }), "clock_skew_seconds"},
       {"not PEM", with([](SamlPolicy& p) { p.certificates_pem[1] = "hello"; }),
        "certificate 2 is not a PEM certificate"},
-      {"two in one", with([](SamlPolicy& p) { p.certificates_pem[0] += Keys().ec.pem; }),
+      {"two in one", with([](SamlPolicy& p) { p.certificates_pem[0] += SamlKeys().ec.pem; }),
        "certificate 1 holds more than one certificate"},
-      {"weak RSA", with([](SamlPolicy& p) { p.certificates_pem = {Keys().weak.pem}; }),
+      {"weak RSA", with([](SamlPolicy& p) { p.certificates_pem = {SamlKeys().weak.pem}; }),
        "at least 2048 bits"},
-      {"weak EC", with([](SamlPolicy& p) { p.certificates_pem = {Keys().weak_ec.pem}; }),
+      {"weak EC", with([](SamlPolicy& p) { p.certificates_pem = {SamlKeys().weak_ec.pem}; }),
        "EC of at least 256 bits"},
   };
   for (const Case& c : cases) {

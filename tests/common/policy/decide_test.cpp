@@ -67,7 +67,7 @@ actions = ["clusters.read"]
 when = { "service.name" = "nocred" }
 )";
 
-struct Case {
+struct DecideCase {
   const char* name;
   uid_t uid;
   const char* action;
@@ -101,7 +101,7 @@ std::string Outcome(const CallDecision& decision) {
 }
 
 TEST_F(DecideTest, Table) {
-  const std::vector<Case> cases = {
+  const std::vector<DecideCase> cases = {
       {"unidentified", 4000, "clusters.read", "deny:unidentified", Errc::kUnidentified},
       {"role allows", 1000, "clusters.read", "allow:role:reader", Errc::kInternal, "ro-sp"},
       {"global maintenance", 1000, "clusters.read", "deny:maintenance:global",
@@ -124,7 +124,7 @@ TEST_F(DecideTest, Table) {
       {"allow rule, no credential", 1001, "clusters.read", "deny:nocred-clusters",
        Errc::kPolicyDenied},
   };
-  for (const Case& c : cases) {
+  for (const DecideCase& c : cases) {
     SCOPED_TRACE(c.name);
     grants_ = GrantSet();
     maintenance_ = MaintenanceSet();

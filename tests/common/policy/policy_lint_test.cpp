@@ -8,7 +8,7 @@
 namespace dbproxy {
 namespace {
 
-Policy MustParse(const std::string& text) {
+Policy MustParseForLint(const std::string& text) {
   Result<Policy> policy = ParsePolicy({PolicySource{.name = "10-test.toml", .text = text}});
   if (!policy) {
     ADD_FAILURE() << policy.error().message << "\nin:\n" << text;
@@ -42,7 +42,7 @@ std::string Rule(const std::string& id, const std::string& effect, const std::st
          "\n" + extra;
 }
 
-std::vector<LintFinding> Lint(const std::string& text) { return LintPolicy(MustParse(text)); }
+std::vector<LintFinding> Lint(const std::string& text) { return LintPolicy(MustParseForLint(text)); }
 
 TEST(PolicyLintTest, CleanPolicyHasNoFindings) {
   const std::string text =
@@ -268,7 +268,7 @@ TEST(PolicyLintTest, SensitiveActionsByPattern) {
 
 TEST(PolicyLintTest, PatternMatchesNothing) {
   // ParsePolicy rejects unknown actions, so build the policy directly.
-  Policy policy = MustParse(kBase);
+  Policy policy = MustParseForLint(kBase);
   policy.rules.push_back(dbproxy::Rule{.id = "odd",
                                        .effect = RuleEffect::kDeny,
                                        .actions = {"jobz.*", "token:x*"},

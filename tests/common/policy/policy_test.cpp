@@ -28,7 +28,7 @@ Result<Policy> Parse(const std::string& text, const std::string& name = "10-test
   return ParsePolicy({PolicySource{.name = name, .text = text}});
 }
 
-Policy MustParse(const std::string& text) {
+Policy MustParsePolicy(const std::string& text) {
   Result<Policy> policy = Parse(text);
   if (!policy) {
     ADD_FAILURE() << policy.error().message << "\nin:\n" << text;
@@ -98,7 +98,7 @@ TEST(PolicyTest, EmptyPolicyIsValid) {
 }
 
 TEST(PolicyTest, ReadsEveryMatchField) {
-  const Policy policy = MustParse(std::string(kRole) + R"(
+  const Policy policy = MustParsePolicy(std::string(kRole) + R"(
 [[service]]
 name = "all"
 match = { unit = "a.service", uid = 1000, user = "alice", gid = 2000, group = "etl", exe = "/usr/bin/python3" }
@@ -117,7 +117,7 @@ match = { unit = "a.service", uid = 1000, user = "alice", gid = 2000, group = "e
 }
 
 TEST(PolicyTest, MatchAsSubTable) {
-  const Policy policy = MustParse(std::string(kRole) + R"(
+  const Policy policy = MustParsePolicy(std::string(kRole) + R"(
 [[service]]
 name = "s"
 roles = ["r"]
@@ -130,7 +130,7 @@ uid = 0
 }
 
 TEST(PolicyTest, UidAndGidBounds) {
-  const Policy policy = MustParse(
+  const Policy policy = MustParsePolicy(
       std::string(kRole) + ServiceWithMatch("max", "{ uid = 4294967294, gid = 4294967294 }"));
   ASSERT_EQ(policy.services.size(), 1u);
   EXPECT_EQ(policy.services[0].match.uid, 4294967294u);
@@ -138,7 +138,7 @@ TEST(PolicyTest, UidAndGidBounds) {
 }
 
 TEST(PolicyTest, OptionalServiceFieldsDefaultEmpty) {
-  const Policy policy = MustParse("[[service]]\nname = \"s\"\nmatch = { uid = 5 }\n");
+  const Policy policy = MustParsePolicy("[[service]]\nname = \"s\"\nmatch = { uid = 5 }\n");
   ASSERT_EQ(policy.services.size(), 1u);
   EXPECT_TRUE(policy.services[0].attributes.empty());
   EXPECT_EQ(policy.services[0].workspace, "");
@@ -160,7 +160,7 @@ TEST(PolicyTest, ServicesAndRolesAcrossFiles) {
 }
 
 TEST(PolicyTest, InlineArrayOfTablesIsAccepted) {
-  const Policy policy = MustParse(
+  const Policy policy = MustParsePolicy(
       "role = [{ name = \"r\", credential = \"c\", actions = [\"jobs.read\"] }]\n"
       "service = [{ name = \"s\", match = { uid = 3 }, roles = [\"r\"] }]\n");
   EXPECT_EQ(policy.services.size(), 1u);
@@ -180,7 +180,7 @@ void PrintTo(const ScopeCase& c, std::ostream* os) {
 class PolicyScopeTest : public ::testing::TestWithParam<ScopeCase> {};
 
 TEST_P(PolicyScopeTest, TokenScopesAreCanonicalised) {
-  const Policy policy = MustParse("[[role]]\nname = \"r\"\ncredential = \"c\"\nactions = [\"" +
+  const Policy policy = MustParsePolicy("[[role]]\nname = \"r\"\ncredential = \"c\"\nactions = [\"" +
                                   GetParam().written + "\"]\n");
   ASSERT_EQ(policy.roles.size(), 1u);
   EXPECT_EQ(policy.roles[0].actions, std::vector<std::string>{GetParam().stored});
@@ -363,7 +363,7 @@ TEST(PolicyTest, IdenticalMatchersAreAnError) {
 }
 
 TEST(PolicyTest, OverlappingButDifferentMatchersAreAllowed) {
-  const Policy policy = MustParse(std::string(kRole) + ServiceWithMatch("a", "{ uid = 7 }") +
+  const Policy policy = MustParsePolicy(std::string(kRole) + ServiceWithMatch("a", "{ uid = 7 }") +
                                   ServiceWithMatch("b", "{ uid = 7, gid = 7 }") +
                                   ServiceWithMatch("c", "{ user = \"u7\" }"));
   EXPECT_EQ(policy.services.size(), 3u);
@@ -460,23 +460,23 @@ std::string MatchedName(const Policy& policy, const CallerIdentity& identity,
 }
 
 TEST(PolicyTest, MatchesByUnit) {
-  const Policy policy = MustParse(kMatchPolicy);
+  const Policy policy = MustParsePolicy(kMatchPolicy);
   EXPECT_EQ(MatchedName(policy, Caller(1, 1, "etl.service")), "by-unit");
 }
 
 TEST(PolicyTest, MostSpecificMatchWins) {
-  const Policy policy = MustParse(kMatchPolicy);
+  const Policy policy = MustParsePolicy(kMatchPolicy);
   EXPECT_EQ(MatchedName(policy, Caller(1000, 1, "etl.service")), "by-unit-uid");
   // Order of declaration does not matter.
   const Policy reversed =
-      MustParse(std::string(kRole) + ServiceWithMatch("narrow", "{ uid = 5, gid = 6 }") +
+      MustParsePolicy(std::string(kRole) + ServiceWithMatch("narrow", "{ uid = 5, gid = 6 }") +
                 ServiceWithMatch("wide", "{ uid = 5 }"));
   EXPECT_EQ(MatchedName(reversed, Caller(5, 6)), "narrow");
   EXPECT_EQ(MatchedName(reversed, Caller(5, 7)), "wide");
 }
 
 TEST(PolicyTest, EqualSpecificityRefusesToGuess) {
-  const Policy policy = MustParse(kMatchPolicy);
+  const Policy policy = MustParsePolicy(kMatchPolicy);
   // uid 2000 and gid 3000 both match, one field each.
   Result<const Service*> service = MatchService(policy, Caller(2000, 3000), {});
   ASSERT_FALSE(service);
@@ -492,13 +492,13 @@ TEST(PolicyTest, MoreSpecificMatchResolvesAnEarlierTie) {
   const std::string b = ServiceWithMatch("b", "{ gid = 9 }");
   const std::string c = ServiceWithMatch("c", "{ uid = 9, gid = 9 }");
   for (const std::string& order : {a + b + c, a + c + b, c + a + b, b + c + a}) {
-    const Policy policy = MustParse(kRole + order);
+    const Policy policy = MustParsePolicy(kRole + order);
     EXPECT_EQ(MatchedName(policy, Caller(9, 9)), "c") << order;
   }
 }
 
 TEST(PolicyTest, TieAtTheTopLevelIsReportedEvenAfterALowerMatch) {
-  const Policy policy = MustParse(std::string(kRole) + ServiceWithMatch("low", "{ uid = 9 }") +
+  const Policy policy = MustParsePolicy(std::string(kRole) + ServiceWithMatch("low", "{ uid = 9 }") +
                                   ServiceWithMatch("x", "{ uid = 9, gid = 9 }") +
                                   ServiceWithMatch("y", "{ uid = 9, unit = \"u.service\" }"));
   EXPECT_NE(MatchedName(policy, Caller(9, 9, "u.service")).find("refusing to guess"),
@@ -506,7 +506,7 @@ TEST(PolicyTest, TieAtTheTopLevelIsReportedEvenAfterALowerMatch) {
 }
 
 TEST(PolicyTest, NoMatchIsUnidentified) {
-  const Policy policy = MustParse(kMatchPolicy);
+  const Policy policy = MustParsePolicy(kMatchPolicy);
   Result<const Service*> service = MatchService(policy, Caller(77, 77, "other.service"), {});
   ASSERT_FALSE(service);
   EXPECT_EQ(service.error().code, Errc::kUnidentified);
@@ -515,7 +515,7 @@ TEST(PolicyTest, NoMatchIsUnidentified) {
 }
 
 TEST(PolicyTest, AllMatchFieldsMustMatch) {
-  const Policy policy = MustParse(std::string(kRole) +
+  const Policy policy = MustParsePolicy(std::string(kRole) +
                                   ServiceWithMatch("s", "{ unit = \"etl.service\", uid = 1000 }"));
   EXPECT_EQ(MatchedName(policy, Caller(1000, 0, "etl.service")), "s");
   EXPECT_NE(MatchedName(policy, Caller(1001, 0, "etl.service")), "s");
@@ -524,7 +524,7 @@ TEST(PolicyTest, AllMatchFieldsMustMatch) {
 }
 
 TEST(PolicyTest, MatchesByUserName) {
-  const Policy policy = MustParse(kMatchPolicy);
+  const Policy policy = MustParsePolicy(kMatchPolicy);
   CallerIdentity carol = Caller(1500, 1500);
   carol.user = "carol";
   EXPECT_EQ(MatchedName(policy, carol), "by-user");
@@ -535,7 +535,7 @@ TEST(PolicyTest, MatchesByUserName) {
 }
 
 TEST(PolicyTest, MatchesByGid) {
-  const Policy policy = MustParse(kMatchPolicy);
+  const Policy policy = MustParsePolicy(kMatchPolicy);
   EXPECT_EQ(MatchedName(policy, Caller(1, 3000)), "by-gid");
   CallerIdentity supplementary = Caller(1, 1);
   supplementary.groups = {10, 3000, 20};
@@ -545,7 +545,7 @@ TEST(PolicyTest, MatchesByGid) {
 }
 
 TEST(PolicyTest, MatchesByGroupName) {
-  const Policy policy = MustParse(kMatchPolicy);
+  const Policy policy = MustParsePolicy(kMatchPolicy);
   CallerIdentity primary = Caller(1, 1);
   primary.group = "analysts";
   EXPECT_EQ(MatchedName(policy, primary), "by-group");
@@ -559,7 +559,7 @@ TEST(PolicyTest, MatchesByGroupName) {
 }
 
 TEST(PolicyTest, MatchesByExe) {
-  const Policy policy = MustParse(kMatchPolicy);
+  const Policy policy = MustParsePolicy(kMatchPolicy);
   CallerIdentity caller = Caller(1, 1);
   caller.exe = "/opt/tool/bin/tool";
   EXPECT_EQ(MatchedName(policy, caller), "by-exe");
@@ -582,7 +582,7 @@ TEST(PolicyTest, EmptyExeNeverMatches) {
 }
 
 TEST(PolicyTest, UnitMatchIsExact) {
-  const Policy policy = MustParse(kMatchPolicy);
+  const Policy policy = MustParsePolicy(kMatchPolicy);
   EXPECT_NE(MatchedName(policy, Caller(1, 1, "etl.service.d")), "by-unit");
   EXPECT_NE(MatchedName(policy, Caller(1, 1, "ETL.service")), "by-unit");
   EXPECT_NE(MatchedName(policy, Caller(1, 1, "etl")), "by-unit");
@@ -717,7 +717,7 @@ actions = ["token:*", "*.read"]
 )";
 
 TEST(PolicyTest, FirstAllowingRoleDecides) {
-  const Policy policy = MustParse(kDecidePolicy);
+  const Policy policy = MustParsePolicy(kDecidePolicy);
   const Service& service = *policy.FindService("etl-job");
   const Decision read = Decide(policy, service, "jobs.read");
   EXPECT_TRUE(read.allow);
@@ -737,7 +737,7 @@ TEST(PolicyTest, FirstAllowingRoleDecides) {
 }
 
 TEST(PolicyTest, TokenActionsCompareCanonicalScopes) {
-  const Policy policy = MustParse(kDecidePolicy);
+  const Policy policy = MustParsePolicy(kDecidePolicy);
   const Service& service = *policy.FindService("etl-job");
   EXPECT_EQ(Decide(policy, service, "token:all-apis sql").rule, "role:etl");
   // Only the whole canonical scope matches: a subset is not a prefix match.
@@ -745,7 +745,7 @@ TEST(PolicyTest, TokenActionsCompareCanonicalScopes) {
 }
 
 TEST(PolicyTest, NothingMatchingDeniesByDefault) {
-  const Policy policy = MustParse(kDecidePolicy);
+  const Policy policy = MustParsePolicy(kDecidePolicy);
   const Service& service = *policy.FindService("etl-job");
   const Decision deny = Decide(policy, service, "clusters.manage");
   EXPECT_FALSE(deny.allow);
@@ -756,7 +756,7 @@ TEST(PolicyTest, NothingMatchingDeniesByDefault) {
 }
 
 TEST(PolicyTest, ServiceWithoutRolesIsDenied) {
-  const Policy policy = MustParse(kDecidePolicy);
+  const Policy policy = MustParsePolicy(kDecidePolicy);
   const Decision deny = Decide(policy, *policy.FindService("lonely"), "jobs.read");
   EXPECT_FALSE(deny.allow);
   EXPECT_EQ(deny.rule, "default-deny");
@@ -764,7 +764,7 @@ TEST(PolicyTest, ServiceWithoutRolesIsDenied) {
 }
 
 TEST(PolicyTest, PatternRolesAllow) {
-  const Policy policy = MustParse(kDecidePolicy);
+  const Policy policy = MustParsePolicy(kDecidePolicy);
   const Service& service = *policy.FindService("patterns-only");
   EXPECT_EQ(Decide(policy, service, "token:anything").rule, "role:wild");
   EXPECT_EQ(Decide(policy, service, "uc.read").rule, "role:wild");
@@ -788,19 +788,19 @@ TEST(PolicyTest, DecideSkipsRolesMissingFromAHandBuiltPolicy) {
 }
 
 TEST(PolicyTest, DefaultTokenScopeIsFirstLiteralTokenAction) {
-  const Policy readme = MustParse(kReadmePolicy);
+  const Policy readme = MustParsePolicy(kReadmePolicy);
   Result<std::string> scope = DefaultTokenScope(readme, readme.services[0]);
   ASSERT_TRUE(scope) << scope.error().message;
   EXPECT_EQ(*scope, "all-apis");
 
-  const Policy policy = MustParse(kDecidePolicy);
+  const Policy policy = MustParsePolicy(kDecidePolicy);
   scope = DefaultTokenScope(policy, *policy.FindService("etl-job"));
   ASSERT_TRUE(scope) << scope.error().message;
   EXPECT_EQ(*scope, "all-apis sql");  // reader has none; etl's canonical scope
 }
 
 TEST(PolicyTest, DefaultTokenScopeIgnoresPatterns) {
-  const Policy policy = MustParse(kDecidePolicy);
+  const Policy policy = MustParsePolicy(kDecidePolicy);
   for (const char* name : {"patterns-only", "lonely"}) {
     Result<std::string> scope = DefaultTokenScope(policy, *policy.FindService(name));
     ASSERT_FALSE(scope) << name;

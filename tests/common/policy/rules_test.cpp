@@ -26,7 +26,7 @@ using rules_test::MustParse;
 using rules_test::ParseError;
 
 // "svc" has every attribute the probes look at; "bare" has none of the optional ones.
-constexpr char kServices[] = R"([[service]]
+constexpr char kRuleServices[] = R"([[service]]
 name = "svc"
 match = { uid = 1000 }
 attributes = { env = "production", team = "platform", tier = "gold" }
@@ -37,7 +37,7 @@ match = { uid = 2000 }
 )";
 
 std::string ProbePolicy(const std::string& when) {
-  return std::string(kServices) +
+  return std::string(kRuleServices) +
          "\n[[rule]]\nid = \"probe\"\neffect = \"deny\"\nactions = [\"*\"]\nwhen = { " + when +
          " }\n";
 }
@@ -340,7 +340,7 @@ TEST(RulesTest, NestedTablesAndQuotedDottedKeysAreTheSame) {
 }
 
 TEST(RulesTest, ConditionSubTablesWithDottedKeys) {
-  const Policy policy = MustParse(std::string(kServices) + R"(
+  const Policy policy = MustParse(std::string(kRuleServices) + R"(
 [[rule]]
 id = "probe"
 effect = "deny"

@@ -29,15 +29,15 @@ TEST(MaintenanceFormatTest, SerializeParseRoundTrip) {
   EXPECT_EQ(parsed->Serialize(), text);
 }
 
-struct CorruptCase {
+struct CorruptMaintenanceCase {
   const char* label;
   std::string json;
   const char* why;
 };
 
-void PrintTo(const CorruptCase& c, std::ostream* os) { *os << c.label; }
+void PrintTo(const CorruptMaintenanceCase& c, std::ostream* os) { *os << c.label; }
 
-class MaintenanceCorruptTest : public ::testing::TestWithParam<CorruptCase> {};
+class MaintenanceCorruptTest : public ::testing::TestWithParam<CorruptMaintenanceCase> {};
 
 TEST_P(MaintenanceCorruptTest, ParseRefuses) {
   const Result<MaintenanceSet> parsed = MaintenanceSet::Parse(GetParam().json);
@@ -62,29 +62,29 @@ std::string EntryDoc(const std::string& field, const std::string& value) {
 INSTANTIATE_TEST_SUITE_P(
     Inputs, MaintenanceCorruptTest,
     ::testing::Values(
-        CorruptCase{"not json", "nope", "not valid JSON"},
-        CorruptCase{"version 0", R"({"version":0,"maintenance":[]})", "unsupported version 0"},
-        CorruptCase{"unknown top key", R"({"version":1,"maintenance":[],"grants":[]})",
+        CorruptMaintenanceCase{"not json", "nope", "not valid JSON"},
+        CorruptMaintenanceCase{"version 0", R"({"version":0,"maintenance":[]})", "unsupported version 0"},
+        CorruptMaintenanceCase{"unknown top key", R"({"version":1,"maintenance":[],"grants":[]})",
                     "unknown field 'grants'"},
-        CorruptCase{"list not array", R"({"version":1,"maintenance":null})", "must be an array"},
-        CorruptCase{"unknown scope", EntryDoc("scope", "\"host\""), "entry 1: unknown 'scope'"},
-        CorruptCase{"global with target",
+        CorruptMaintenanceCase{"list not array", R"({"version":1,"maintenance":null})", "must be an array"},
+        CorruptMaintenanceCase{"unknown scope", EntryDoc("scope", "\"host\""), "entry 1: unknown 'scope'"},
+        CorruptMaintenanceCase{"global with target",
                     R"({"version":1,"maintenance":[{"scope":"global","target":"x",)"
                     R"("reason":"","set_by":"a","since":1,"until":null}]})",
                     "'target' must be null"},
-        CorruptCase{"global without target",
+        CorruptMaintenanceCase{"global without target",
                     R"({"version":1,"maintenance":[{"scope":"global",)"
                     R"("reason":"","set_by":"a","since":1,"until":null}]})",
                     "'target' must be null"},
-        CorruptCase{"null service target", EntryDoc("target", "null"), "must be a string"},
-        CorruptCase{"bad target", EntryDoc("target", "\"../x\""), "service name must match"},
-        CorruptCase{"unknown key", EntryDoc("note", "\"x\""), "unknown field 'note'"},
-        CorruptCase{"missing set_by", EntryDoc("set_by", ""), "'set_by' is missing"},
-        CorruptCase{"string since", EntryDoc("since", "\"1\""), "non-negative integer"},
-        CorruptCase{"zero until", EntryDoc("until", "0"), "null when there is none"},
-        CorruptCase{"until before since", EntryDoc("until", "5"), "later than since"},
-        CorruptCase{"control char in reason", EntryDoc("reason", "\"a\\u0007b\""), "reason"},
-        CorruptCase{"duplicate",
+        CorruptMaintenanceCase{"null service target", EntryDoc("target", "null"), "must be a string"},
+        CorruptMaintenanceCase{"bad target", EntryDoc("target", "\"../x\""), "service name must match"},
+        CorruptMaintenanceCase{"unknown key", EntryDoc("note", "\"x\""), "unknown field 'note'"},
+        CorruptMaintenanceCase{"missing set_by", EntryDoc("set_by", ""), "'set_by' is missing"},
+        CorruptMaintenanceCase{"string since", EntryDoc("since", "\"1\""), "non-negative integer"},
+        CorruptMaintenanceCase{"zero until", EntryDoc("until", "0"), "null when there is none"},
+        CorruptMaintenanceCase{"until before since", EntryDoc("until", "5"), "later than since"},
+        CorruptMaintenanceCase{"control char in reason", EntryDoc("reason", "\"a\\u0007b\""), "reason"},
+        CorruptMaintenanceCase{"duplicate",
                     R"({"version":1,"maintenance":[)"
                     R"({"scope":"global","target":null,"reason":"","set_by":"a","since":1,"until":null},)"
                     R"({"scope":"global","target":null,"reason":"x","set_by":"a","since":2,"until":null}]})",

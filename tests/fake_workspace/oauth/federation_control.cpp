@@ -16,7 +16,7 @@ namespace {
 
 constexpr std::string_view kPoliciesPath = "/_fake/federation/policies";
 
-bool IsNonEmptyString(const nlohmann::json& value) {
+bool IsNonEmptyJsonString(const nlohmann::json& value) {
   return value.is_string() && !value.get_ref<const std::string&>().empty();
 }
 
@@ -26,7 +26,7 @@ std::optional<std::string> OptionalString(const nlohmann::json& body, const char
                                           bool& valid) {
   const auto it = body.find(name);
   if (it == body.end() || it->is_null()) return std::nullopt;
-  if (!IsNonEmptyString(*it)) {
+  if (!IsNonEmptyJsonString(*it)) {
     valid = false;
     return std::nullopt;
   }
@@ -48,14 +48,14 @@ std::variant<FederationPolicy, std::string> PolicyFrom(const nlohmann::json& bod
     return "client_id '" + *policy.client_id + "' is not a registered client";
   }
   if (policy.client_id && !policy.subject) return "a service principal's policy needs subject";
-  if (!body.contains("issuer") || !IsNonEmptyString(body["issuer"]) ||
+  if (!body.contains("issuer") || !IsNonEmptyJsonString(body["issuer"]) ||
       !body["issuer"].get_ref<const std::string&>().starts_with("https://")) {
     return "issuer must be an https:// URL";
   }
   policy.issuer = body["issuer"].get<std::string>();
   const nlohmann::json audiences = body.value("audiences", nlohmann::json());
   if (!audiences.is_array() || audiences.empty() ||
-      !std::all_of(audiences.begin(), audiences.end(), IsNonEmptyString)) {
+      !std::all_of(audiences.begin(), audiences.end(), IsNonEmptyJsonString)) {
     return "audiences must be a non-empty array of non-empty strings";
   }
   policy.audiences = audiences.get<std::vector<std::string>>();
