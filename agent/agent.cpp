@@ -154,12 +154,15 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   Result<gid_t> admin_gid = ResolveAdminGroup(paths.admin_group);
   if (Status s = Take(admin_gid, state.admin_gid); !s) return std::move(s).error();
 
-  state.broker = std::make_unique<TokenBroker>(
-      agent->io_.get_executor(), agent->pool_, *state.store,
-      UpstreamOptions{.ca_file = state.config.upstream.ca_file,
-                      .timeout_ms = state.config.upstream.timeout_ms,
-                      .user_agent = "dbproxy/" DBPROXY_VERSION},
-      state.config.tokens);
+  if (state.config.federation.issuer.empty()) {
+    state.config.federation.issuer = "https://" + LocalHostName() + "/dbproxy";
+  }
+  state.broker =
+      std::make_unique<TokenBroker>(agent->io_.get_executor(), agent->pool_, *state.store,
+                                    UpstreamOptions{.ca_file = state.config.upstream.ca_file,
+                                                    .timeout_ms = state.config.upstream.timeout_ms,
+                                                    .user_agent = "dbproxy/" DBPROXY_VERSION},
+                                    state.config.tokens, state.config.federation);
   state.upstream = MakeUpstreamClient(agent->io_, state.config);
   state.rate_limiter = std::make_unique<RateLimiter>();
   state.idps =

@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
   dbproxy::cli::RegisterExplainCommands(app, options, action);
   dbproxy::cli::RegisterAuditCommands(app, options, action);
   dbproxy::cli::RegisterIdentityCommands(app, options, action);
+  dbproxy::cli::RegisterFederationCommands(app, options, action);
   dbproxy::cli::RegisterEnvCommand(app, options, action);
   try {
     app.parse(argc, argv);

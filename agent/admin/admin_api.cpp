@@ -1,6 +1,7 @@
 #include "agent/admin/admin_api.hpp"
 
 #include "agent/admin/admin_audit_api.hpp"
+#include "agent/admin/admin_federation_api.hpp"
 #include "agent/admin/admin_identity_api.hpp"
 #include "agent/admin/admin_metrics_api.hpp"
 #include "agent/admin/admin_policy_api.hpp"
@@ -12,6 +13,7 @@
 #include "agent/server/responses.hpp"
 #include "common/calls/http_target.hpp"
 #include "common/oauth/oauth.hpp"
+#include "common/os/files.hpp"
 #include "common/store/credential_store_format.hpp"
 
 namespace dbproxy {
@@ -62,9 +64,15 @@ nlohmann::json WorkspacesBody(const AgentState& state) {
                       {"credentials", nlohmann::json::array()}});
     }
     if (!info.credential.empty()) {
-      list.back()["credentials"].push_back({{"name", info.credential},
-                                            {"client_id", info.client_id},
-                                            {"enrolled_at", info.enrolled_at}});
+      nlohmann::json entry = {{"name", info.credential},
+                              {"client_id", info.client_id},
+                              {"enrolled_at", info.enrolled_at},
+                              {"federated", info.federated}};
+      if (info.federated) {
+        entry["subject"] = info.subject;
+        entry["audience"] = info.audience;
+      }
+      list.back()["credentials"].push_back(std::move(entry));
     }
   }
   return {{"workspaces", std::move(list)}};
@@ -87,6 +95,57 @@ nlohmann::json TokensBody(const AgentState& state) {
   return {{"tokens", std::move(list)}};
 }
 
+// PUT /v1/workspaces/{ws}/credentials/{cred}?host=URL&client_id=ID&federated=1
+//     [&subject=SUB][&audience=AUD], no body: a federated credential (no secret stored).
+asio::awaitable<HttpResponse> EnrollFederated(AgentState& state, const RequestContext& context,
+                                              const std::map<std::string, std::string>& query,
+                                              const std::string& workspace,
+                                              const std::string& credential,
+                                              const std::string& host,
+                                              const std::string& client_id) {
+  const auto param = [&](const char* name) {
+    const auto found = query.find(name);
+    return found == query.end() ? std::string() : found->second;
+  };
+  CredentialCopy federated{.host = host,
+                           .client_id = client_id,
+                           .secret = SecretBytes(),
+                           .federated = true,
+                           .subject = param("subject"),
+                           .audience = param("audience")};
+  if (federated.subject.empty()) {
+    federated.subject = "dbproxy:" + LocalHostName() + ":" + credential;
+  }
+  if (federated.audience.empty()) federated.audience = host;
+  for (const std::string* value : {&federated.subject, &federated.audience}) {
+    const bool printable =
+        std::all_of(value->begin(), value->end(), [](char c) { return c > ' ' && c <= '~'; });
+    if (value->size() > 2048 || !printable) {
+      co_return ErrorResponse(
+          Invalid("subject and audience must be 1 to 2048 printable characters without spaces"),
+          context);
+    }
+  }
+  // Prove the exchange works before storing it: the Databricks federation policy must already
+  // trust this agent's key (dbproxyctl federation jwks) for this subject and audience.
+  if (Status valid = co_await state.broker->Validate(federated, "all-apis"); !valid) {
+    co_return ErrorResponse(valid.error(), context);
+  }
+  Status stored = co_await RunBlocking(*state.pool, [&] {
+    return state.store->PutFederated(workspace, host, credential, client_id, federated.subject,
+                                     federated.audience, NowUnix());
+  });
+  if (!stored) co_return ErrorResponse(stored.error(), context);
+  state.broker->Forget(workspace, credential);
+  co_return JsonResponse(http::status::created, {{"workspace", workspace},
+                                                 {"host", host},
+                                                 {"credential", credential},
+                                                 {"client_id", client_id},
+                                                 {"federated", true},
+                                                 {"subject", federated.subject},
+                                                 {"audience", federated.audience}});
+}
+
 // PUT /v1/workspaces/{ws}/credentials/{cred}?host=URL&client_id=ID, body = the raw secret.
 asio::awaitable<HttpResponse> Enroll(AgentState& state, HttpRequest& request,
                                      const RequestContext& context, const std::string& workspace,
@@ -104,7 +163,18 @@ asio::awaitable<HttpResponse> Enroll(AgentState& state, HttpRequest& request,
   if (client_id.empty() || client_id.size() > kMaxClientIdBytes) {
     co_return ErrorResponse(Invalid("client_id is required (at most 256 bytes)"), context);
   }
-  if (secret.empty() || secret.size() > kMaxSecretBytes) {
+  const bool federated = query->count("federated") != 0;
+  if (federated && query->at("federated") != "1" && query->at("federated") != "true") {
+    co_return ErrorResponse(Invalid("federated takes 1 or true"), context);
+  }
+  if (federated && !secret.empty()) {
+    co_return ErrorResponse(Invalid("a federated credential has no client secret: send no body"),
+                            context);
+  }
+  if (!federated && (query->count("subject") != 0 || query->count("audience") != 0)) {
+    co_return ErrorResponse(Invalid("subject and audience are for federated credentials"), context);
+  }
+  if (!federated && (secret.empty() || secret.size() > kMaxSecretBytes)) {
     co_return ErrorResponse(Invalid("the client secret must be 1 to 4096 bytes"), context);
   }
   if (const std::string known = state.store->HostOf(workspace); !known.empty() && known != *host) {
@@ -112,10 +182,15 @@ asio::awaitable<HttpResponse> Enroll(AgentState& state, HttpRequest& request,
                                                            "' is enrolled with host " + known +
                                                            "; remove it first to change its host"), context);
   }
+  if (federated) {
+    co_return co_await EnrollFederated(state, context, *query, workspace, credential, *host,
+                                       client_id);
+  }
   // Prove the secret works before storing it: a typo is reported now, not at 3 a.m.
   const std::string validation_scope = "all-apis";
-  if (Status valid = co_await state.broker->Validate(*host, client_id, secret, validation_scope);
-      !valid) {
+  const CredentialCopy candidate{
+      .host = *host, .client_id = client_id, .secret = SecretBytes::CopyFrom(secret.bytes())};
+  if (Status valid = co_await state.broker->Validate(candidate, validation_scope); !valid) {
     co_return ErrorResponse(valid.error(), context);
   }
   Status stored = co_await RunBlocking(*state.pool, [&] {
@@ -198,6 +273,9 @@ asio::awaitable<HttpResponse> Route(AgentState& state, HttpRequest& request,
   if (std::optional<HttpResponse> metrics = HandleMetricsAdmin(state, request, p, audit)) {
     co_return std::move(*metrics);
   }
+  std::optional<HttpResponse> federation =
+      co_await HandleFederationAdmin(state, request, context, p, audit);
+  if (federation) co_return std::move(*federation);
   std::optional<HttpResponse> rekey = co_await HandleRekeyAdmin(state, request, context, p, audit);
   if (rekey) co_return std::move(*rekey);
   std::optional<HttpResponse> audit_read = co_await HandleAuditAdmin(state, request, context, p, audit);

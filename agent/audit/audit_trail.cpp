@@ -8,6 +8,7 @@
 #include "agent/audit/audit_journal.hpp"
 #include "agent/clock.hpp"
 #include "agent/log.hpp"
+#include "common/os/files.hpp"
 
 namespace dbproxy {
 namespace {
@@ -60,10 +61,7 @@ AuditTrail::AuditTrail(AuditTrailOptions options) : options_(std::move(options))
 
 Result<std::unique_ptr<AuditTrail>> AuditTrail::Open(AuditTrailOptions options) {
   if (options.file.empty() && !options.journald) return std::unique_ptr<AuditTrail>();
-  if (options.host.empty()) {
-    std::array<char, 256> host{};
-    if (::gethostname(host.data(), host.size() - 1) == 0) options.host = host.data();
-  }
+  if (options.host.empty()) options.host = LocalHostName();
   std::unique_ptr<AuditTrail> trail(new AuditTrail(std::move(options)));
   if (!trail->options_.file.empty()) {
     Result<AuditFile> file = AuditFile::Open(trail->options_.file);

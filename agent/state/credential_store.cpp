@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 
+#include "common/identity/jwt_signing.hpp"
 #include "common/os/files.hpp"
 
 namespace dbproxy {
@@ -58,10 +59,41 @@ CredentialStoreData Clone(const CredentialStoreData& data) {
           StoredCredential{.name = c.name,
                            .client_id = c.client_id,
                            .client_secret = SecretBytes::CopyFrom(c.client_secret.bytes()),
-                           .enrolled_at = c.enrolled_at});
+                           .enrolled_at = c.enrolled_at,
+                           .federated = c.federated,
+                           .subject = c.subject,
+                           .audience = c.audience});
     }
   }
+  for (const StoredSigningKey& key : data.signing_keys) {
+    copy.signing_keys.push_back(
+        StoredSigningKey{.kid = key.kid,
+                         .alg = key.alg,
+                         .created_at = key.created_at,
+                         .retired_at = key.retired_at,
+                         .private_key_pem = SecretBytes::CopyFrom(key.private_key_pem.bytes())});
+  }
   return copy;
+}
+
+// A new signing key of `alg`, in use from `now`.
+Result<StoredSigningKey> NewSigningKey(const std::string& alg, std::int64_t now) {
+  Result<JwtSigningKey> key = JwtSigningKey::Generate(alg);
+  if (!key) return std::move(key).error();
+  Result<SecretBytes> pem = key->ToPem();
+  if (!pem) return std::move(pem).error();
+  return StoredSigningKey{.kid = key->kid(),
+                          .alg = alg,
+                          .created_at = now,
+                          .retired_at = 0,
+                          .private_key_pem = std::move(*pem)};
+}
+
+const StoredSigningKey* KeyInUse(const CredentialStoreData& data) {
+  for (const StoredSigningKey& key : data.signing_keys) {
+    if (key.retired_at == 0) return &key;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -79,6 +111,30 @@ Status CredentialStore::Commit(CredentialStoreData next) {
 Status CredentialStore::Put(const std::string& workspace, const std::string& host,
                             const std::string& credential, const std::string& client_id,
                             SecretBytes secret, std::int64_t now) {
+  return PutCredential(workspace, host,
+                       StoredCredential{.name = credential,
+                                        .client_id = client_id,
+                                        .client_secret = std::move(secret),
+                                        .enrolled_at = now});
+}
+
+Status CredentialStore::PutFederated(const std::string& workspace, const std::string& host,
+                                     const std::string& credential, const std::string& client_id,
+                                     const std::string& subject, const std::string& audience,
+                                     std::int64_t now) {
+  return PutCredential(workspace, host,
+                       StoredCredential{.name = credential,
+                                        .client_id = client_id,
+                                        .client_secret = SecretBytes(),
+                                        .enrolled_at = now,
+                                        .federated = true,
+                                        .subject = subject,
+                                        .audience = audience});
+}
+
+Status CredentialStore::PutCredential(const std::string& workspace, const std::string& host,
+                                      StoredCredential fresh) {
+  const std::string credential = fresh.name;
   std::lock_guard writing(write_mutex_);
   CredentialStoreData next = Clone(data_);
   auto ws = std::find_if(next.workspaces.begin(), next.workspaces.end(),
@@ -94,10 +150,6 @@ Status CredentialStore::Put(const std::string& workspace, const std::string& hos
   auto& credentials = ws->credentials;
   auto existing = std::find_if(credentials.begin(), credentials.end(),
                                [&](const StoredCredential& c) { return c.name == credential; });
-  StoredCredential fresh{.name = credential,
-                         .client_id = client_id,
-                         .client_secret = std::move(secret),
-                         .enrolled_at = now};
   if (existing != credentials.end())
     *existing = std::move(fresh);
   else
@@ -163,7 +215,10 @@ Result<CredentialCopy> CredentialStore::CopyCredential(const std::string& worksp
       if (c.name != credential) continue;
       return CredentialCopy{.host = ws.host,
                             .client_id = c.client_id,
-                            .secret = SecretBytes::CopyFrom(c.client_secret.bytes())};
+                            .secret = SecretBytes::CopyFrom(c.client_secret.bytes()),
+                            .federated = c.federated,
+                            .subject = c.subject,
+                            .audience = c.audience};
     }
     return NotEnrolled(workspace, credential);
   }
@@ -191,10 +246,85 @@ std::vector<CredentialInfo> CredentialStore::List() const {
                                    .host = ws.host,
                                    .credential = c.name,
                                    .client_id = c.client_id,
-                                   .enrolled_at = c.enrolled_at});
+                                   .enrolled_at = c.enrolled_at,
+                                   .federated = c.federated,
+                                   .subject = c.subject,
+                                   .audience = c.audience});
     }
   }
   return out;
+}
+
+Result<SigningKeyCopy> CredentialStore::SigningKeyInUse(const std::string& alg, std::int64_t now) {
+  {
+    std::lock_guard lock(mutex_);
+    if (const StoredSigningKey* key = KeyInUse(data_)) {
+      return SigningKeyCopy{.kid = key->kid,
+                            .private_key_pem = SecretBytes::CopyFrom(key->private_key_pem.bytes())};
+    }
+  }
+  std::lock_guard writing(write_mutex_);
+  if (const StoredSigningKey* key = KeyInUse(data_)) {  // made by another thread meanwhile
+    return SigningKeyCopy{.kid = key->kid,
+                          .private_key_pem = SecretBytes::CopyFrom(key->private_key_pem.bytes())};
+  }
+  Result<StoredSigningKey> fresh = NewSigningKey(alg, now);
+  if (!fresh) return std::move(fresh).error();
+  SigningKeyCopy copy{.kid = fresh->kid,
+                      .private_key_pem = SecretBytes::CopyFrom(fresh->private_key_pem.bytes())};
+  CredentialStoreData next = Clone(data_);
+  next.signing_keys.push_back(std::move(*fresh));
+  if (Status committed = Commit(std::move(next)); !committed) return std::move(committed).error();
+  return copy;
+}
+
+Result<std::string> CredentialStore::RotateSigningKey(const std::string& alg, std::int64_t now,
+                                                      std::int64_t retain_seconds) {
+  std::lock_guard writing(write_mutex_);
+  Result<StoredSigningKey> fresh = NewSigningKey(alg, now);
+  if (!fresh) return std::move(fresh).error();
+  const std::string kid = fresh->kid;
+  CredentialStoreData next = Clone(data_);
+  for (StoredSigningKey& key : next.signing_keys) {
+    if (key.retired_at == 0) key.retired_at = now;
+  }
+  std::erase_if(next.signing_keys,
+                [&](const StoredSigningKey& key) { return key.retired_at + retain_seconds < now; });
+  next.signing_keys.push_back(std::move(*fresh));
+  if (next.signing_keys.size() > kMaxSigningKeys) {
+    next.signing_keys.erase(next.signing_keys.begin(),
+                            next.signing_keys.end() - static_cast<std::ptrdiff_t>(kMaxSigningKeys));
+  }
+  if (Status committed = Commit(std::move(next)); !committed) return std::move(committed).error();
+  return kid;
+}
+
+Result<std::vector<PublishedSigningKey>> CredentialStore::PublishedSigningKeys(
+    std::int64_t now, std::int64_t retain_seconds) const {
+  std::vector<StoredSigningKey> keys;  // copies: the PEMs are parsed outside the lock
+  {
+    std::lock_guard lock(mutex_);
+    for (const StoredSigningKey& key : data_.signing_keys) {
+      if (key.retired_at != 0 && key.retired_at + retain_seconds < now) continue;
+      keys.push_back(
+          StoredSigningKey{.kid = key.kid,
+                           .alg = key.alg,
+                           .created_at = key.created_at,
+                           .retired_at = key.retired_at,
+                           .private_key_pem = SecretBytes::CopyFrom(key.private_key_pem.bytes())});
+    }
+  }
+  std::vector<PublishedSigningKey> published;
+  for (const StoredSigningKey& key : keys) {
+    Result<JwtSigningKey> parsed = JwtSigningKey::FromPem(key.private_key_pem);
+    if (!parsed) return std::move(parsed).error();
+    published.push_back(PublishedSigningKey{.kid = key.kid,
+                                            .alg = key.alg,
+                                            .created_at = key.created_at,
+                                            .retired_at = key.retired_at,
+                                            .jwk = parsed->PublishedJwk()});
+  }
+  return published;
 }
 
 std::size_t CredentialStore::workspace_count() const {

@@ -21,16 +21,21 @@
 #include <string>
 #include <vector>
 
-#include "common/store/credential_store_format.hpp"
+#include <nlohmann/json.hpp>
+
 #include "common/core/result.hpp"
 #include "common/core/secret_bytes.hpp"
+#include "common/store/credential_store_format.hpp"
 
 namespace dbproxy {
 
 struct CredentialCopy {  // owned by the caller; the secret stays in guarded memory
   std::string host;
   std::string client_id;
-  SecretBytes secret;
+  SecretBytes secret;  // empty when federated
+  bool federated = false;
+  std::string subject{};  // federated: the sub and aud of the JWT the agent signs
+  std::string audience{};
 };
 
 struct CredentialInfo {  // never holds the secret
@@ -39,6 +44,24 @@ struct CredentialInfo {  // never holds the secret
   std::string credential;
   std::string client_id;
   std::int64_t enrolled_at = 0;
+  bool federated = false;
+  std::string subject{};
+  std::string audience{};
+};
+
+// The signing key in use, copied out of the store for one signature.
+struct SigningKeyCopy {
+  std::string kid;
+  SecretBytes private_key_pem;
+};
+
+// A signing key as published (no private part).
+struct PublishedSigningKey {
+  std::string kid;
+  std::string alg;
+  std::int64_t created_at = 0;
+  std::int64_t retired_at = 0;  // 0: in use
+  nlohmann::json jwk;           // JwtSigningKey::PublishedJwk
 };
 
 // Writes a whole file atomically and durably (AtomicWriteFile in the agent; a fake in tests).
@@ -60,6 +83,10 @@ class CredentialStore {
   // Adds or replaces a credential. A workspace name that exists with another host is kConflict.
   Status Put(const std::string& workspace, const std::string& host, const std::string& credential,
              const std::string& client_id, SecretBytes secret, std::int64_t now);
+  // Adds or replaces a federated credential (no secret; see StoredCredential).
+  Status PutFederated(const std::string& workspace, const std::string& host,
+                      const std::string& credential, const std::string& client_id,
+                      const std::string& subject, const std::string& audience, std::int64_t now);
   Status RemoveWorkspace(const std::string& workspace);
   Status RemoveCredential(const std::string& workspace, const std::string& credential);
   // Re-encrypts the whole store under `new_master_key` (atomic write, fsync) and keeps using it.
@@ -76,11 +103,26 @@ class CredentialStore {
   Result<CredentialCopy> CopyCredential(const std::string& workspace,
                                         const std::string& credential) const;
   std::vector<CredentialInfo> List() const;
+
+  // The agent's JWT signing key in use (workload identity federation). When there is none yet,
+  // generates one of `alg` ("ES256" or "RS256") and stores it first (blocks on the disk: call
+  // from the blocking-work pool).
+  Result<SigningKeyCopy> SigningKeyInUse(const std::string& alg, std::int64_t now);
+  // Retires the key in use (if any) at `now` and puts a new key of `alg` in its place. Keys
+  // retired more than `retain_seconds` ago are deleted. Returns the new key's kid.
+  Result<std::string> RotateSigningKey(const std::string& alg, std::int64_t now,
+                                       std::int64_t retain_seconds);
+  // The keys a verifier must accept at `now`: the one in use and those retired less than
+  // `retain_seconds` ago (assertions they signed may still be valid), oldest first.
+  Result<std::vector<PublishedSigningKey>> PublishedSigningKeys(std::int64_t now,
+                                                                std::int64_t retain_seconds) const;
   std::size_t workspace_count() const;
   std::size_t credential_count() const;
 
  private:
   static Error NotEnrolled(const std::string& workspace, const std::string& credential);
+  Status PutCredential(const std::string& workspace, const std::string& host,
+                       StoredCredential fresh);
   // Writes `next` and, once it is on disk, makes it the state. REQUIRES: write_mutex_ held.
   Status Commit(CredentialStoreData next);
   Status Save(const CredentialStoreData& data) const { return Save(data, master_key_); }

@@ -1,10 +1,13 @@
 #include "agent/token/token_broker.hpp"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "agent/blocking.hpp"
 #include "agent/clock.hpp"
 #include "agent/loop_waiter.hpp"
+#include "common/identity/jwt_signing.hpp"
 #include "common/oauth/token_timing.hpp"
 
 namespace dbproxy {
@@ -18,20 +21,23 @@ struct TokenBroker::Flight {
 };
 
 TokenBroker::TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool,
-                         CredentialStore& store, UpstreamOptions upstream, TokenSection settings)
+                         CredentialStore& store, UpstreamOptions upstream, TokenSection settings,
+                         FederationSection federation)
     : TokenBroker(std::move(executor), pool, store,
-                  std::make_unique<HttpTokenUpstream>(std::move(upstream)), settings,
-                  &NowUnixMs) {}
+                  std::make_unique<HttpTokenUpstream>(std::move(upstream)), settings, &NowUnixMs,
+                  std::move(federation)) {}
 
 TokenBroker::TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool,
                          CredentialStore& store, std::unique_ptr<TokenUpstream> upstream,
-                         TokenSection settings, UnixMsClock now_unix_ms)
+                         TokenSection settings, UnixMsClock now_unix_ms,
+                         FederationSection federation)
     : executor_(std::move(executor)),
       pool_(pool),
       store_(store),
       upstream_(std::move(upstream)),
       settings_(settings),
-      now_unix_ms_(std::move(now_unix_ms)) {}
+      now_unix_ms_(std::move(now_unix_ms)),
+      federation_(std::move(federation)) {}
 
 asio::awaitable<Result<std::shared_ptr<const IssuedToken>>> TokenBroker::Get(
     const TokenKey& key, int min_ttl_seconds) {
@@ -127,12 +133,7 @@ asio::awaitable<TokenBroker::TokenResult> TokenBroker::Obtain(const TokenKey& ke
   // the whole upstream timeout, and the event loop takes the same lock (status, metrics).
   Result<CredentialCopy> credential = store_.CopyCredential(key.workspace, key.credential);
   if (!credential) co_return credential.error();
-  Result<OidcEndpoints> endpoints = co_await Discover(credential->host);
-  if (!endpoints) co_return endpoints.error();
-  Result<TokenGrant> grant = co_await RunBlocking(pool_, [&] {
-    return upstream_->Grant(endpoints->token_endpoint, credential->client_id, credential->secret,
-                            key.scope);
-  });
+  Result<TokenGrant> grant = co_await Request(*credential, key.scope);
   if (!grant) co_return grant.error();
   const std::int64_t now = now_unix_ms_() / 1000;
   auto token = std::make_shared<IssuedToken>();
@@ -188,14 +189,45 @@ asio::awaitable<Result<OidcEndpoints>> TokenBroker::Discover(const std::string& 
   co_return endpoints;
 }
 
-asio::awaitable<Status> TokenBroker::Validate(const std::string& host,
-                                              const std::string& client_id,
-                                              const SecretBytes& secret, const std::string& scope) {
-  Result<OidcEndpoints> endpoints = co_await Discover(host);
+asio::awaitable<Result<TokenGrant>> TokenBroker::Request(const CredentialCopy& credential,
+                                                         const std::string& scope) {
+  Result<OidcEndpoints> endpoints = co_await Discover(credential.host);
   if (!endpoints) co_return endpoints.error();
-  Result<TokenGrant> grant = co_await RunBlocking(pool_, [&] {
-    return upstream_->Grant(endpoints->token_endpoint, client_id, secret, scope);
+  Result<TokenGrant> grant = co_await RunBlocking(pool_, [&]() -> Result<TokenGrant> {
+    if (!credential.federated) {
+      return upstream_->Grant(endpoints->token_endpoint, credential.client_id, credential.secret,
+                              scope);
+    }
+    Result<SecretBytes> assertion = SignAssertion(credential);
+    if (!assertion) return std::move(assertion).error();
+    return upstream_->Exchange(endpoints->token_endpoint, credential.client_id, *assertion, scope);
   });
+  co_return grant;
+}
+
+Result<SecretBytes> TokenBroker::SignAssertion(const CredentialCopy& credential) {
+  const std::int64_t now = now_unix_ms_() / 1000;
+  Result<SigningKeyCopy> stored = store_.SigningKeyInUse(federation_.algorithm, now);
+  if (!stored) return std::move(stored).error();
+  Result<JwtSigningKey> key = JwtSigningKey::FromPem(stored->private_key_pem);
+  if (!key) return std::move(key).error();
+  unsigned char nonce[16];
+  randombytes_buf(nonce, sizeof nonce);
+  char jti[2 * sizeof nonce + 1];
+  sodium_bin2hex(jti, sizeof jti, nonce, sizeof nonce);
+  const nlohmann::json claims = {{"iss", federation_.issuer},
+                                 {"sub", credential.subject},
+                                 {"aud", credential.audience},
+                                 {"iat", now},
+                                 {"nbf", now},
+                                 {"exp", now + federation_.assertion_lifetime_seconds},
+                                 {"jti", std::string(jti)}};
+  return SignJwt(nullptr, claims, *key);
+}
+
+asio::awaitable<Status> TokenBroker::Validate(const CredentialCopy& credential,
+                                              const std::string& scope) {
+  Result<TokenGrant> grant = co_await Request(credential, scope);
   if (!grant) co_return grant.error();
   co_return Status::Ok();
 }

@@ -13,6 +13,9 @@
 // slow token endpoint delays only the callers waiting for that grant. A caller waiting for a
 // grant waits on a timer of its own event loop, woken from the loop that landed the grant.
 // Validate runs on the broker's executor.
+// A federated credential (no secret) gets its token by an RFC 8693 exchange of a JWT the broker
+// signs with the store's signing key ([federation]: issuer, algorithm, lifetime); caching,
+// single flight, refresh ahead and backoff are the same.
 #pragma once
 
 #include <cstdint>
@@ -76,12 +79,12 @@ class TokenBroker {
  public:
   // The agent's broker: grants over HTTPS (HttpTokenUpstream with `upstream`), system clock.
   TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool, CredentialStore& store,
-              UpstreamOptions upstream, TokenSection settings);
+              UpstreamOptions upstream, TokenSection settings, FederationSection federation);
   // With explicit seams (tests). REQUIRES: `upstream` and `now_unix_ms` are set; `store` and
   // `pool` outlive the broker.
   TokenBroker(asio::any_io_executor executor, asio::thread_pool& pool, CredentialStore& store,
               std::unique_ptr<TokenUpstream> upstream, TokenSection settings,
-              UnixMsClock now_unix_ms);
+              UnixMsClock now_unix_ms, FederationSection federation = {});
 
   // A token for `key` with at least `min_ttl_seconds` left. Errors: kNotFound (not enrolled),
   // kUpstreamUnavailable (with retry_after_seconds), kUpstreamError, kUpstreamTimeout,
@@ -101,8 +104,7 @@ class TokenBroker {
 
   // A fresh grant for a credential that is not stored yet (enrolment check); bypasses the cache.
   // REQUIRES: the arguments outlive the co_await.
-  asio::awaitable<Status> Validate(const std::string& host, const std::string& client_id,
-                                   const SecretBytes& secret, const std::string& scope);
+  asio::awaitable<Status> Validate(const CredentialCopy& credential, const std::string& scope);
 
   // Drops cached tokens of a workspace (and only `credential` of it when non-empty). Grants
   // already in flight for them are not cached when they land (their waiters still get them).
@@ -134,6 +136,11 @@ class TokenBroker {
   // Records a landed grant in the cache (unless a Forget() came first) and wakes its waiters.
   void Land(const TokenKey& key, const std::shared_ptr<Flight>& flight, TokenResult outcome);
   asio::awaitable<Result<OidcEndpoints>> Discover(const std::string& host);
+  // Discovery, then a client-credentials grant or (federated) a token exchange.
+  asio::awaitable<Result<TokenGrant>> Request(const CredentialCopy& credential,
+                                              const std::string& scope);
+  // The JWT a federated credential presents (blocking: the first one may create the signing key).
+  Result<SecretBytes> SignAssertion(const CredentialCopy& credential);
 
   asio::any_io_executor executor_;
   asio::thread_pool& pool_;
@@ -141,6 +148,7 @@ class TokenBroker {
   std::unique_ptr<TokenUpstream> upstream_;
   TokenSection settings_;
   UnixMsClock now_unix_ms_;
+  FederationSection federation_;
   mutable std::mutex mutex_;  // guards what follows
   std::map<TokenKey, Entry> cache_;
   std::map<std::string, OidcEndpoints> discovery_;  // by host

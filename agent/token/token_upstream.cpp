@@ -28,6 +28,24 @@ Result<TokenGrant> HttpTokenUpstream::Grant(const std::string& token_endpoint,
   request.body = ClientCredentialsBody(scope);
   request.basic_user = &client_id;
   request.basic_password = &secret;
+  return PostTokenRequest(request, scope);
+}
+
+Result<TokenGrant> HttpTokenUpstream::Exchange(const std::string& token_endpoint,
+                                               const std::string& client_id,
+                                               const SecretBytes& subject_token,
+                                               const std::string& scope) {
+  const SecretBytes body = TokenExchangeBody(subject_token, client_id, scope);
+  UpstreamRequest request;
+  request.method = "POST";
+  request.url = token_endpoint;
+  request.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
+  request.secret_body = &body;
+  return PostTokenRequest(request, scope);
+}
+
+Result<TokenGrant> HttpTokenUpstream::PostTokenRequest(UpstreamRequest& request,
+                                                       const std::string& scope) {
   Result<UpstreamResponse> response = PerformUpstream(options_, request);
   if (!response) return std::move(response).error();
   int retry_after = 0;

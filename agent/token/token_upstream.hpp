@@ -30,6 +30,14 @@ class TokenUpstream {
   virtual Result<TokenGrant> Grant(const std::string& token_endpoint,
                                    const std::string& client_id, const SecretBytes& secret,
                                    const std::string& scope) = 0;
+
+  // One RFC 8693 token exchange at `token_endpoint`: `subject_token` (a JWT the agent signed)
+  // for a token of `client_id` (workload identity federation). Errors as Grant. The messages
+  // never contain the subject token.
+  virtual Result<TokenGrant> Exchange(const std::string& token_endpoint,
+                                      const std::string& client_id,
+                                      const SecretBytes& subject_token,
+                                      const std::string& scope) = 0;
 };
 
 class HttpTokenUpstream final : public TokenUpstream {
@@ -39,8 +47,12 @@ class HttpTokenUpstream final : public TokenUpstream {
   Result<OidcEndpoints> Discover(const std::string& host) override;
   Result<TokenGrant> Grant(const std::string& token_endpoint, const std::string& client_id,
                            const SecretBytes& secret, const std::string& scope) override;
+  Result<TokenGrant> Exchange(const std::string& token_endpoint, const std::string& client_id,
+                              const SecretBytes& subject_token, const std::string& scope) override;
 
  private:
+  Result<TokenGrant> PostTokenRequest(UpstreamRequest& request, const std::string& scope);
+
   const UpstreamOptions options_;
 };
 

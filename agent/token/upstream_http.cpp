@@ -96,7 +96,11 @@ Result<UpstreamResponse> PerformUpstream(const UpstreamOptions& options,
   curl_easy_setopt(curl, CURLOPT_USERAGENT, options.user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  if (request.method == "POST" || !request.body.empty()) {
+  if (request.secret_body != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.secret_body->bytes().data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.secret_body->size()));
+  } else if (request.method == "POST" || !request.body.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));

@@ -24,6 +24,8 @@ struct UpstreamRequest {
   std::string url;  // https only
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
+  // A body that is a credential (a token exchange's subject token): sent instead of `body`.
+  const SecretBytes* secret_body = nullptr;
   // HTTP Basic client authentication (RFC 6749 §2.3.1); both or neither.
   const std::string* basic_user = nullptr;
   const SecretBytes* basic_password = nullptr;

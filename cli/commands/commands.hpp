@@ -45,6 +45,7 @@ void RegisterAuditCommands(CLI::App& app, const GlobalOptions& options, CommandA
 
 // idp list | test (admin socket).
 void RegisterIdentityCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
+void RegisterFederationCommands(CLI::App& app, const GlobalOptions& options, CommandAction& action);
 
 // env: the environment for unmodified SDKs (agent.toml, policy, admin socket).
 void RegisterEnvCommand(CLI::App& app, const GlobalOptions& options, CommandAction& action);

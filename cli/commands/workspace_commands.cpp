@@ -22,6 +22,9 @@ struct EnrollArgs {
   std::string credential;
   std::string client_id;
   std::string secret_file;  // "-" is stdin; empty: stdin if not a terminal, else a prompt
+  bool federated = false;   // no secret: workload identity federation
+  std::string subject;      // federated only; empty: the agent's default
+  std::string audience;     // federated only; empty: the agent's default
 };
 
 struct RemoveArgs {
@@ -38,24 +41,45 @@ Result<SecretBytes> ReadEnrollSecret(const EnrollArgs& args) {
 }
 
 int RunEnroll(const GlobalOptions& options, const EnrollArgs& args) {
-  const Result<SecretBytes> secret = ReadEnrollSecret(args);
+  if (!args.federated && (!args.subject.empty() || !args.audience.empty())) {
+    PrintError("--subject and --audience need --federated");
+    return kExitUsage;
+  }
+  if (args.federated && !args.secret_file.empty()) {
+    PrintError("a federated credential has no secret: drop --secret-file");
+    return kExitUsage;
+  }
+  Result<SecretBytes> secret =
+      args.federated ? Result<SecretBytes>(SecretBytes()) : ReadEnrollSecret(args);
   if (!secret) {
     PrintError(secret.error().message);
     return kExitFailure;
   }
+  std::string target = "/v1/workspaces/" + PercentEncode(args.workspace) + "/credentials/" +
+                       PercentEncode(args.credential) + "?host=" + PercentEncode(args.host) +
+                       "&client_id=" + PercentEncode(args.client_id);
+  if (args.federated) {
+    target += "&federated=1";
+    if (!args.subject.empty()) target += "&subject=" + PercentEncode(args.subject);
+    if (!args.audience.empty()) target += "&audience=" + PercentEncode(args.audience);
+  }
   const AgentRequest request{
       .method = "PUT",
-      .target = "/v1/workspaces/" + PercentEncode(args.workspace) + "/credentials/" +
-                PercentEncode(args.credential) + "?host=" + PercentEncode(args.host) +
-                "&client_id=" + PercentEncode(args.client_id),
+      .target = target,
       .body = secret->bytes(),
       .content_type = "application/octet-stream",
   };
   const JsonAnswer answer = CallAgent(AgentClient(options.admin_socket), request, options);
   if (answer.exit_code != kExitOk) return answer.exit_code;
-  return PrintAnswer(options, answer.answer, [&args](const nlohmann::json&) {
-    return "enrolled credential " + args.credential + " for workspace " + args.workspace + " (" +
-           args.host + ")\n";
+  return PrintAnswer(options, answer.answer, [&args](const nlohmann::json& body) {
+    std::string text = "enrolled credential " + args.credential + " for workspace " +
+                       args.workspace + " (" + args.host + ")\n";
+    if (args.federated) {
+      text +=
+          "federated: no secret stored; the agent signs JWTs with sub=" + Field(body, "subject") +
+          " aud=" + Field(body, "audience") + "\n";
+    }
+    return text;
   });
 }
 
@@ -66,17 +90,20 @@ std::string WorkspacesTable(const nlohmann::json& answer) {
     for (const nlohmann::json& workspace : list) {
       const nlohmann::json& credentials = Member(workspace, "credentials");
       if (!credentials.is_array() || credentials.empty()) {
-        rows.push_back({Field(workspace, "name"), Field(workspace, "host"), "-", "-", "-"});
+        rows.push_back({Field(workspace, "name"), Field(workspace, "host"), "-", "-", "-", "-"});
         continue;
       }
       for (const nlohmann::json& credential : credentials) {
+        const bool federated = Member(credential, "federated").is_boolean() &&
+                               Member(credential, "federated").get<bool>();
         rows.push_back({Field(workspace, "name"), Field(workspace, "host"),
                         Field(credential, "name"), Field(credential, "client_id"),
+                        federated ? "federated" : "secret",
                         FormatTimestamp(Member(credential, "enrolled_at"))});
       }
     }
   }
-  return FormatTable({"WORKSPACE", "HOST", "CREDENTIAL", "CLIENT_ID", "ENROLLED"}, rows);
+  return FormatTable({"WORKSPACE", "HOST", "CREDENTIAL", "CLIENT_ID", "KIND", "ENROLLED"}, rows);
 }
 
 int RunWorkspaces(const GlobalOptions& options) {
@@ -110,6 +137,13 @@ void AddEnroll(CLI::App& app, const GlobalOptions& options, CommandAction& actio
   sub->add_option("--secret-file", args->secret_file,
                   "Read the client secret from this file ('-' = stdin); default: stdin when it "
                   "is not a terminal, else a prompt");
+  sub->add_flag("--federated", args->federated,
+                "No secret: the agent signs a JWT and exchanges it (Databricks workload identity "
+                "federation; see 'dbproxyctl federation jwks')");
+  sub->add_option("--subject", args->subject,
+                  "With --federated: the JWT's sub (default dbproxy:<hostname>:<credential>)");
+  sub->add_option("--audience", args->audience,
+                  "With --federated: the JWT's aud (default: the workspace URL)");
   sub->callback([&options, &action, args] {
     action = [&options, args] { return RunEnroll(options, *args); };
   });

@@ -115,6 +115,30 @@ void ReadTokens(const toml::table& table, std::string_view source, TokenSection&
   reader.Finish();
 }
 
+void ReadFederation(const toml::table& table, std::string_view source, FederationSection& out,
+                    std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[federation]", errors);
+  if (std::optional<std::string> issuer = reader.String("issuer"); issuer && !issuer->empty()) {
+    if (!issuer->starts_with("https://") || issuer->size() <= 8 || issuer->size() > 2048 ||
+        issuer->find_first_of(" \t\r\n\"") != std::string::npos) {
+      reader.AddError(reader.Peek("issuer"), "'issuer' must be an https:// URL");
+    } else {
+      out.issuer = *issuer;
+    }
+  }
+  if (std::optional<std::string> algorithm = reader.String("algorithm")) {
+    if (*algorithm != "ES256" && *algorithm != "RS256") {
+      reader.AddError(reader.Peek("algorithm"), "'algorithm' must be \"ES256\" or \"RS256\"");
+    } else {
+      out.algorithm = *algorithm;
+    }
+  }
+  if (auto s = reader.Int("assertion_lifetime_seconds", 30, 300)) {
+    out.assertion_lifetime_seconds = static_cast<int>(*s);
+  }
+  reader.Finish();
+}
+
 void ReadPolicy(const toml::table& table, std::string_view source, PolicySection& out,
                 std::vector<std::string>& errors) {
   TableReader reader(table, source, "[policy]", errors);
@@ -351,6 +375,9 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
     }
     if (const toml::table* t = reader.Table("audit")) ReadAudit(*t, source_name, config.audit, errors);
     ReadIdps(reader, source_name, config.idps, errors);
+    if (const toml::table* t = reader.Table("federation")) {
+      ReadFederation(*t, source_name, config.federation, errors);
+    }
     reader.Finish();
   }
   for (IdpSection& idp : config.idps) {

@@ -122,6 +122,17 @@ struct IdpSection {
   std::vector<std::string> claims{};  // claim names that become attributes ("groups", "email")
 };
 
+// Workload identity federation: the JWTs the agent signs for its federated credentials
+// (enroll --federated) and exchanges for Databricks tokens (RFC 8693).
+struct FederationSection {
+  // The "iss" of the agent's JWTs: what the Databricks federation policy names as issuer.
+  // Empty: "https://<hostname>/dbproxy", filled in by the agent at start-up.
+  std::string issuer{};
+  std::string algorithm = "ES256";  // of new signing keys: "ES256" or "RS256"
+  // Lifetime of one signed JWT (it is exchanged at once); 30..300.
+  int assertion_lifetime_seconds = 300;
+};
+
 struct AgentConfig {
   AgentSection agent;
   LoopbackSection loopback;
@@ -131,6 +142,7 @@ struct AgentConfig {
   PolicySection policy;
   AuditSection audit;
   std::vector<IdpSection> idps;  // in file order
+  FederationSection federation;
 };
 
 // Parses agent.toml. Unknown sections or keys, wrong types, relative paths and out-of-range values

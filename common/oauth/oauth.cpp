@@ -212,7 +212,8 @@ Result<TokenGrant> ErrorFromBody(long http_status, const Reader& reader,
                                 : std::string();
   const std::string suffix = description.empty() ? "" : ": " + description;
   const std::string log = status + " error=" + (code.empty() ? "(none)" : code);
-  if (code == "invalid_client" || code == "unauthorized_client") {
+  // invalid_grant: a token exchange whose JWT the federation policy does not accept.
+  if (code == "invalid_client" || code == "unauthorized_client" || code == "invalid_grant") {
     return MakeError(Errc::kInvalidCredential,
                      "workspace rejected the credential: " + code + suffix, log);
   }

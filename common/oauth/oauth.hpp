@@ -46,6 +46,15 @@ Result<OidcEndpoints> ParseDiscovery(std::string_view body, std::string_view hos
 // library), never in this body, so the body is safe to log.
 std::string ClientCredentialsBody(std::string_view scope);
 
+// Form body for an RFC 8693 token exchange of a JWT (workload identity federation):
+//   "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange
+//    &subject_token=<UrlEncode(token)>&subject_token_type=urn%3A...%3Ajwt
+//    &client_id=<UrlEncode(client_id)>&scope=<UrlEncode(scope)>"
+// (client_id and scope left out when empty). The subject token is a bearer credential, so the
+// body is built in, and returned as, SecretBytes.
+SecretBytes TokenExchangeBody(const SecretBytes& subject_token, std::string_view client_id,
+                              std::string_view scope);
+
 struct TokenGrant {
   SecretBytes access_token;
   std::string token_type;  // as sent, e.g. "Bearer"
@@ -61,7 +70,8 @@ struct TokenGrant {
 // refused.
 // Errors, with RFC 6749 {"error","error_description"} bodies (description redacted, control
 // characters replaced, then cut to 200 bytes):
-//   error invalid_client or unauthorized_client -> kInvalidCredential
+//   error invalid_client, unauthorized_client or (token exchange) invalid_grant ->
+//   kInvalidCredential
 //       "workspace rejected the credential: <error>: <description>"
 //   error invalid_scope -> kInvalidRequest "workspace rejected scope '<scope>': <description>"
 //   HTTP 429 or 5xx -> kUpstreamUnavailable, with retry_after_seconds = `retry_after_seconds`

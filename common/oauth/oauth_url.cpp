@@ -147,6 +147,39 @@ std::string ClientCredentialsBody(std::string_view scope) {
   return body;
 }
 
+SecretBytes TokenExchangeBody(const SecretBytes& subject_token, std::string_view client_id,
+                              std::string_view scope) {
+  const std::string head =
+      "grant_type=" + UrlEncode("urn:ietf:params:oauth:grant-type:token-exchange") +
+      "&subject_token=";
+  std::string tail = "&subject_token_type=" + UrlEncode("urn:ietf:params:oauth:token-type:jwt");
+  if (!client_id.empty()) tail += "&client_id=" + UrlEncode(client_id);
+  if (!scope.empty()) tail += "&scope=" + UrlEncode(scope);
+  // A compact JWS is base64url and dots, which form encoding leaves as they are; any other byte
+  // is percent-encoded (three bytes each), so this size is an upper bound.
+  SecretBytes body(head.size() + subject_token.size() * 3 + tail.size());
+  std::size_t used = 0;
+  auto put = [&](char c) { body.bytes()[used++] = static_cast<unsigned char>(c); };
+  for (const char c : head)
+    put(c);
+  constexpr char kHex[] = "0123456789ABCDEF";
+  for (const unsigned char c : subject_token.bytes()) {
+    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '_' || c == '.' || c == '~';
+    if (plain) {
+      put(static_cast<char>(c));
+    } else {
+      put('%');
+      put(kHex[c >> 4]);
+      put(kHex[c & 0xF]);
+    }
+  }
+  for (const char c : tail)
+    put(c);
+  SecretBytes exact = SecretBytes::CopyFrom(body.bytes().first(used));
+  return exact;
+}
+
 Result<std::string> CanonicalScope(std::string_view scope) {
   if (scope.size() > kMaxScopeBytes) return InvalidRequest("scope is too long");
   std::vector<std::string_view> entries;

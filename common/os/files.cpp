@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -184,6 +185,12 @@ Result<std::vector<PolicySource>> ReadPolicySources(const std::string& directory
     sources.push_back(PolicySource{.name = path.string(), .text = std::move(*text)});
   }
   return sources;
+}
+
+std::string LocalHostName() {
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0') return "localhost";
+  return host.data();
 }
 
 }  // namespace dbproxy

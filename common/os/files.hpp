@@ -45,6 +45,9 @@ Status EnsureDirectory(const std::string& path, mode_t mode);
 // Text of a file under /proc (or similar small pseudo-file); empty on any error.
 std::string ReadSmallFile(const std::string& path);
 
+// This host's name (gethostname), or "localhost" when it cannot be read.
+std::string LocalHostName();
+
 // The policy files of `directory`: regular `*.toml` files (IsPolicyFileName; not recursive) in
 // name order, each at most kMaxPolicyFileBytes. Names are full paths. A missing directory has
 // no files. The agent and `dbproxyctl policy lint|sign|verify` read a directory only this way.

@@ -22,7 +22,10 @@ static_assert(kMasterKeyBytes == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
 constexpr std::size_t kMaxNameBytes = 256;
 constexpr std::size_t kMaxHostBytes = 2048;
 constexpr std::size_t kMaxSecretBytes = 4096;
+constexpr std::size_t kMaxPrivateKeyBytes = 16384;
 constexpr std::uint32_t kMaxCount = 10000;
+constexpr unsigned char kKindSecret = 0;
+constexpr unsigned char kKindFederated = 1;
 
 constexpr char kDecryptFailed[] =
     "credential store cannot be decrypted: wrong master key or corrupted file";
@@ -63,11 +66,32 @@ std::string CheckData(const CredentialStoreData& data) {
       if (!credential_names.insert(cred.name).second) return "duplicate " + cred_where;
       if (!IsPrintableToken(cred.client_id, kMaxNameBytes))
         return cred_where + " has an invalid client id";
-      if (cred.client_secret.empty() || cred.client_secret.size() > kMaxSecretBytes) {
+      if (cred.federated) {
+        if (!cred.client_secret.empty()) return cred_where + " is federated but has a secret";
+        if (!IsPrintableToken(cred.subject, kMaxHostBytes) ||
+            !IsPrintableToken(cred.audience, kMaxHostBytes)) {
+          return cred_where + " has an invalid federation subject or audience";
+        }
+      } else if (cred.client_secret.empty() || cred.client_secret.size() > kMaxSecretBytes) {
         return cred_where + " has an empty or oversized secret";
+      } else if (!cred.subject.empty() || !cred.audience.empty()) {
+        return cred_where + " has a federation subject but is not federated";
       }
     }
   }
+  if (data.signing_keys.size() > kMaxSigningKeys) return "too many signing keys";
+  std::set<std::string_view> kids;
+  std::size_t in_use = 0;
+  for (const StoredSigningKey& key : data.signing_keys) {
+    if (!IsPrintableToken(key.kid, kMaxNameBytes)) return "a signing key has an invalid kid";
+    if (!kids.insert(key.kid).second) return "duplicate signing key '" + key.kid + "'";
+    if (key.alg != "ES256" && key.alg != "RS256")
+      return "signing key '" + key.kid + "' has an unsupported algorithm";
+    if (key.private_key_pem.empty() || key.private_key_pem.size() > kMaxPrivateKeyBytes)
+      return "signing key '" + key.kid + "' has an empty or oversized private key";
+    if (key.retired_at == 0) ++in_use;
+  }
+  if (in_use > 1) return "more than one signing key is in use";
   return {};
 }
 
@@ -76,8 +100,14 @@ std::size_t EncodedSize(const CredentialStoreData& data) {
   for (const StoredWorkspace& ws : data.workspaces) {
     size += 4 + ws.name.size() + 4 + ws.host.size() + 4;
     for (const StoredCredential& cred : ws.credentials) {
-      size += 4 + cred.name.size() + 4 + cred.client_id.size() + 8 + 4 + cred.client_secret.size();
+      size += 4 + cred.name.size() + 4 + cred.client_id.size() + 8 + 1;
+      size += cred.federated ? 4 + cred.subject.size() + 4 + cred.audience.size()
+                             : 4 + cred.client_secret.size();
     }
+  }
+  size += 4;
+  for (const StoredSigningKey& key : data.signing_keys) {
+    size += 4 + key.kid.size() + 4 + key.alg.size() + 8 + 8 + 4 + key.private_key_pem.size();
   }
   return size;
 }
@@ -86,6 +116,7 @@ std::size_t EncodedSize(const CredentialStoreData& data) {
 class Writer {
  public:
   explicit Writer(std::span<unsigned char> out) : out_(out) {}
+  void U8(unsigned char v) { Int(v, 1); }
   void U32(std::uint32_t v) { Int(v, 4); }
   void I64(std::int64_t v) { Int(static_cast<std::uint64_t>(v), 8); }
   void Bytes(std::span<const unsigned char> bytes) {
@@ -112,6 +143,7 @@ class Writer {
 class Reader {
  public:
   explicit Reader(std::span<const unsigned char> in) : in_(in) {}
+  bool U8(unsigned char& v) { return Int(v, 1); }
   bool U32(std::uint32_t& v) { return Int(v, 4); }
   bool I64(std::int64_t& v) {
     std::uint64_t u = 0;
@@ -166,8 +198,23 @@ void Encode(const CredentialStoreData& data, Writer& w) {
       w.Str(cred.name);
       w.Str(cred.client_id);
       w.I64(cred.enrolled_at);
-      w.Bytes(cred.client_secret.bytes());
+      if (cred.federated) {
+        w.U8(kKindFederated);
+        w.Str(cred.subject);
+        w.Str(cred.audience);
+      } else {
+        w.U8(kKindSecret);
+        w.Bytes(cred.client_secret.bytes());
+      }
     }
+  }
+  w.U32(static_cast<std::uint32_t>(data.signing_keys.size()));
+  for (const StoredSigningKey& key : data.signing_keys) {
+    w.Str(key.kid);
+    w.Str(key.alg);
+    w.I64(key.created_at);
+    w.I64(key.retired_at);
+    w.Bytes(key.private_key_pem.bytes());
   }
 }
 
@@ -176,8 +223,22 @@ Error Malformed(std::string_view reason) {
                  "credential store plaintext: " + std::string(reason));
 }
 
+bool DecodeCredentialBody(Reader& r, std::uint32_t version, StoredCredential& cred) {
+  unsigned char kind = kKindSecret;
+  if (version >= 2 && !r.U8(kind)) return false;
+  if (kind == kKindSecret) return r.Secret(kMaxSecretBytes, cred.client_secret);
+  if (kind != kKindFederated) return false;
+  cred.federated = true;
+  return r.Str(kMaxHostBytes, cred.subject) && r.Str(kMaxHostBytes, cred.audience);
+}
+
+bool DecodeSigningKey(Reader& r, StoredSigningKey& key) {
+  return r.Str(kMaxNameBytes, key.kid) && r.Str(kMaxNameBytes, key.alg) && r.I64(key.created_at) &&
+         r.I64(key.retired_at) && r.Secret(kMaxPrivateKeyBytes, key.private_key_pem);
+}
+
 // `data` owns the secrets parsed so far; returning an error destroys (and so wipes) them.
-Result<CredentialStoreData> Decode(std::span<const unsigned char> plain) {
+Result<CredentialStoreData> Decode(std::span<const unsigned char> plain, std::uint32_t version) {
   Reader r(plain);
   CredentialStoreData data;
   std::uint32_t workspace_count = 0;
@@ -192,8 +253,17 @@ Result<CredentialStoreData> Decode(std::span<const unsigned char> plain) {
     for (std::uint32_t c = 0; c < credential_count; ++c) {
       StoredCredential& cred = ws.credentials.emplace_back();
       if (!r.Str(kMaxNameBytes, cred.name) || !r.Str(kMaxNameBytes, cred.client_id) ||
-          !r.I64(cred.enrolled_at) || !r.Secret(kMaxSecretBytes, cred.client_secret)) {
+          !r.I64(cred.enrolled_at) || !DecodeCredentialBody(r, version, cred)) {
         return Malformed("bad credential record");
+      }
+    }
+  }
+  if (version >= 2) {
+    std::uint32_t key_count = 0;
+    if (!r.Count(key_count) || key_count > kMaxSigningKeys) return Malformed("bad key count");
+    for (std::uint32_t k = 0; k < key_count; ++k) {
+      if (!DecodeSigningKey(r, data.signing_keys.emplace_back())) {
+        return Malformed("bad signing key record");
       }
     }
   }
@@ -261,7 +331,7 @@ Result<CredentialStoreData> OpenCredentialStore(std::span<const unsigned char> f
   std::uint32_t version = 0;
   for (std::size_t i = 0; i < 4; ++i)
     version |= std::uint32_t{file[kVersionOffset + i]} << (8 * i);
-  if (version != kCredentialStoreVersion) {
+  if (version != 1 && version != kCredentialStoreVersion) {
     return Corrupt("unsupported credential store version " + std::to_string(version));
   }
   if (file.size() < kHeaderBytes + kTagBytes) return Corrupt("credential store is truncated");
@@ -275,7 +345,7 @@ Result<CredentialStoreData> OpenCredentialStore(std::span<const unsigned char> f
       plain_len != plain.size()) {
     return Corrupt(kDecryptFailed, "AEAD authentication failed");
   }
-  return Decode(plain.bytes());
+  return Decode(plain.bytes(), version);
 }
 
 Result<SecretBytes> ParseMasterKey(std::span<const unsigned char> file_contents) {

@@ -156,9 +156,9 @@ TEST_F(DbproxyctlTest, WorkspacesTable) {
   const ChildResult result = Run({"--admin-socket", socket_, "workspaces"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out,
-            "WORKSPACE  HOST       CREDENTIAL  CLIENT_ID  ENROLLED\n"
-            "prod       https://h  etl-sp      abc        2023-11-14T22:13:20Z\n"
-            "empty      https://e  -           -          -\n");
+            "WORKSPACE  HOST       CREDENTIAL  CLIENT_ID  KIND    ENROLLED\n"
+            "prod       https://h  etl-sp      abc        secret  2023-11-14T22:13:20Z\n"
+            "empty      https://e  -           -          -       -\n");
   ASSERT_EQ(agent.requests().size(), 1U);
   EXPECT_EQ(agent.requests()[0].method, "GET");
   EXPECT_EQ(agent.requests()[0].target, "/v1/workspaces");

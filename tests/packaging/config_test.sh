@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The packaged /etc/dbproxy/agent.toml and example policy: the file as shipped (all comments) and
-# the file with every documented "#key = value" line (and "#[[table]]" header) uncommented must pass
+# the file with every documented "#key = value" line (and "#[table]" or "#[[table]]" header)
+# uncommented must pass
 # `dbproxyd check-config`, so each documented key exists and each documented value is accepted.
 #   config_test.sh SOURCE_DIR DBPROXYD_BINARY
 set -euo pipefail
@@ -26,7 +27,7 @@ sed "s|^\[agent\]|[agent]\npolicy_dir = \"$example_policy\"|" \
   "$source_dir/packaging/agent.toml" >"$work/shipped.toml"
 check "$work/shipped.toml"
 
-sed -e 's/^#\([a-z_]* = \)/\1/' -e 's/^#\(\[\[[a-z_]*\]\]\)$/\1/' \
+sed -e 's/^#\([a-z_]* = \)/\1/' -e 's/^#\(\[\{1,2\}[a-z_]*\]\{1,2\}\)$/\1/' \
   -e "s|^policy_dir = .*|policy_dir = \"$example_policy\"|" \
   "$source_dir/packaging/agent.toml" >"$work/uncommented.toml"
 documented=$(grep -c '^[a-z_]* = ' "$work/uncommented.toml")

@@ -3,6 +3,7 @@
 #include "agent/token/token_broker.hpp"
 
 #include <gtest/gtest.h>
+
 #include <sodium.h>
 
 #include <chrono>
@@ -13,6 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/identity/jwks.hpp"
+#include "common/identity/jwt.hpp"
 #include "tests/agent/run_until.hpp"
 
 namespace dbproxy {
@@ -44,6 +47,16 @@ class FakeUpstream final : public TokenUpstream {
 
   Result<TokenGrant> Grant(const std::string& token_endpoint, const std::string& client_id,
                            const SecretBytes& secret, const std::string& scope) override {
+    return Answer(token_endpoint, client_id, secret.view() == "s3cret", "", scope);
+  }
+
+  Result<TokenGrant> Exchange(const std::string& token_endpoint, const std::string& client_id,
+                              const SecretBytes& subject_token, const std::string& scope) override {
+    return Answer(token_endpoint, client_id, false, std::string(subject_token.view()), scope);
+  }
+
+  Result<TokenGrant> Answer(const std::string& token_endpoint, const std::string& client_id,
+                            bool secret_ok, std::string subject_token, const std::string& scope) {
     if (during_grant_) during_grant_();
     std::unique_lock lock(mutex_);
     const int number = ++started_;
@@ -51,7 +64,8 @@ class FakeUpstream final : public TokenUpstream {
     changed_.wait(lock, [&] { return !held_; });
     last_endpoint_ = token_endpoint;
     last_client_id_ = client_id;
-    last_secret_ok_ = secret.view() == "s3cret";
+    last_secret_ok_ = secret_ok;
+    last_subject_token_ = std::move(subject_token);
     const Reply reply = replies_.empty() ? Reply{} : replies_.front();
     if (!replies_.empty()) replies_.pop_front();
     if (reply.error) {
@@ -98,6 +112,10 @@ class FakeUpstream final : public TokenUpstream {
     const std::lock_guard lock(mutex_);
     return last_secret_ok_;
   }
+  std::string last_subject_token() {
+    const std::lock_guard lock(mutex_);
+    return last_subject_token_;
+  }
 
  private:
   std::function<void()> during_grant_;
@@ -110,6 +128,7 @@ class FakeUpstream final : public TokenUpstream {
   std::string last_endpoint_;
   std::string last_client_id_;
   bool last_secret_ok_ = false;
+  std::string last_subject_token_;
 };
 
 CredentialStoreData OneWorkspace() {
@@ -327,6 +346,102 @@ TEST_F(TokenBrokerTest, UnknownWorkspaceIsNotFoundWithoutBackoff) {
   const TokenKey other{.workspace = "prod", .credential = "nope", .scope = "all-apis"};
   EXPECT_EQ(GetNow(other).error().code, Errc::kNotFound);
   EXPECT_EQ(upstream_->started(), 0);
+}
+
+// A federated credential: no secret; the broker signs a JWT with the store's key and exchanges it.
+class FederatedTokenBrokerTest : public TokenBrokerTest {
+ protected:
+  static constexpr char kIssuer[] = "https://host.example/dbproxy";
+
+  FederatedTokenBrokerTest() {
+    CredentialStoreData data;
+    StoredWorkspace workspace{.name = "prod", .host = kHost, .credentials = {}};
+    workspace.credentials.push_back(StoredCredential{.name = "etl",
+                                                     .client_id = "client-1",
+                                                     .client_secret = SecretBytes(),
+                                                     .enrolled_at = 1,
+                                                     .federated = true,
+                                                     .subject = "dbproxy:host:etl",
+                                                     .audience = "https://aud.example"});
+    data.workspaces.push_back(std::move(workspace));
+    broker_.reset();
+    store_ = std::make_unique<CredentialStore>(
+        "/unused/credentials.enc", SecretBytes(32), std::move(data),
+        [this](const std::string&, std::span<const unsigned char>, mode_t) {
+          ++writes_;
+          return Status::Ok();
+        });
+    auto upstream = std::make_unique<FakeUpstream>(nullptr);
+    upstream_ = upstream.get();
+    broker_ = std::make_unique<TokenBroker>(
+        io_.get_executor(), pool_, *store_, std::move(upstream),
+        TokenSection{.refresh_ahead_seconds = 300, .min_ttl_seconds = 60},
+        [this] { return now_ms_; },
+        FederationSection{
+            .issuer = kIssuer, .algorithm = "ES256", .assertion_lifetime_seconds = 120});
+  }
+
+  // Verifies `jwt` against the store's published keys as Databricks would.
+  JwtVerification VerifyAgainstPublishedKeys(const std::string& jwt) {
+    const std::int64_t now = now_ms_ / 1000;
+    Result<std::vector<PublishedSigningKey>> keys = store_->PublishedSigningKeys(now, 180);
+    EXPECT_TRUE(keys);
+    nlohmann::json document = {{"keys", nlohmann::json::array()}};
+    for (const PublishedSigningKey& key : *keys)
+      document["keys"].push_back(key.jwk);
+    Result<Jwks> jwks = ParseJwks(document.dump());
+    Result<ParsedJwt> parsed = ParseJwt(jwt);
+    EXPECT_TRUE(jwks && parsed);
+    return VerifyJwt(*parsed, *jwks,
+                     JwtPolicy{.issuer = kIssuer,
+                               .audiences = {"https://aud.example"},
+                               .algorithms = {"ES256"},
+                               .clock_skew_seconds = 0},
+                     now);
+  }
+
+  int writes_ = 0;
+};
+
+TEST_F(FederatedTokenBrokerTest, ExchangesAJwtSignedWithAKeyCreatedOnFirstUse) {
+  EXPECT_EQ(TokenText(GetNow(key_)), "token-1");
+  EXPECT_EQ(writes_, 1) << "the first exchange creates and stores the signing key";
+  EXPECT_EQ(upstream_->last_client_id(), "client-1");
+  EXPECT_FALSE(upstream_->last_secret_ok()) << "no client-credentials grant";
+  const std::string jwt = upstream_->last_subject_token();
+  const JwtVerification verified = VerifyAgainstPublishedKeys(jwt);
+  ASSERT_TRUE(verified) << verified.error().reason;
+  EXPECT_EQ(verified->subject, "dbproxy:host:etl");
+  const std::int64_t now = now_ms_ / 1000;
+  EXPECT_EQ(verified->claims.value("iat", 0), now);
+  EXPECT_EQ(verified->expires_at, now + 120);
+  EXPECT_EQ(verified->claims.value("jti", "").size(), 32u);
+
+  // Cached like any token; a new exchange (after a Forget) reuses the key and a fresh jti.
+  EXPECT_EQ(TokenText(GetNow(key_)), "token-1");
+  broker_->Forget("prod", "");
+  EXPECT_EQ(TokenText(GetNow(key_)), "token-2");
+  EXPECT_EQ(writes_, 1) << "the key is made once";
+  const std::string second = upstream_->last_subject_token();
+  ASSERT_TRUE(VerifyAgainstPublishedKeys(second));
+  EXPECT_NE(ParseJwt(second)->claims.value("jti", ""), ParseJwt(jwt)->claims.value("jti", ""));
+}
+
+TEST_F(FederatedTokenBrokerTest, RotationSignsWithTheNewKeyAndKeepsTheOldOnePublished) {
+  ASSERT_EQ(TokenText(GetNow(key_)), "token-1");
+  const std::string before = ParseJwt(upstream_->last_subject_token())->header.kid;
+  const std::int64_t now = now_ms_ / 1000;
+  Result<std::string> rotated = store_->RotateSigningKey("ES256", now, 180);
+  ASSERT_TRUE(rotated);
+  EXPECT_NE(*rotated, before);
+  broker_->Forget("prod", "");
+  ASSERT_EQ(TokenText(GetNow(key_)), "token-2");
+  EXPECT_EQ(ParseJwt(upstream_->last_subject_token())->header.kid, *rotated);
+  EXPECT_EQ(store_->PublishedSigningKeys(now, 180)->size(), 2u) << "old key still published";
+  EXPECT_EQ(store_->PublishedSigningKeys(now + 181, 180)->size(), 1u) << "then it is not";
+  ASSERT_TRUE(store_->RotateSigningKey("ES256", now + 181, 180));
+  EXPECT_EQ(store_->PublishedSigningKeys(now + 181, 180)->size(), 2u)
+      << "the key retired long ago is deleted, the one retired now is kept";
 }
 
 }  // namespace

@@ -252,6 +252,22 @@ clock_skew_seconds = 0
   EXPECT_TRUE(ci.claims.empty());
 }
 
+TEST(ConfigTest, ReadsFederationWithDefaults) {
+  Result<AgentConfig> defaults = ParseAgentConfig("", kFile);
+  ASSERT_TRUE(defaults) << defaults.error().message;
+  EXPECT_EQ(defaults->federation.issuer, "") << "filled in by the agent from the hostname";
+  EXPECT_EQ(defaults->federation.algorithm, "ES256");
+  EXPECT_EQ(defaults->federation.assertion_lifetime_seconds, 300);
+  Result<AgentConfig> set = ParseAgentConfig(
+      "[federation]\nissuer = \"https://vm-7.corp.example/dbproxy\"\nalgorithm = \"RS256\"\n"
+      "assertion_lifetime_seconds = 60\n",
+      kFile);
+  ASSERT_TRUE(set) << set.error().message;
+  EXPECT_EQ(set->federation.issuer, "https://vm-7.corp.example/dbproxy");
+  EXPECT_EQ(set->federation.algorithm, "RS256");
+  EXPECT_EQ(set->federation.assertion_lifetime_seconds, 60);
+}
+
 TEST(ConfigTest, NoIdpMeansNone) {
   Result<AgentConfig> config = ParseAgentConfig("", kFile);
   ASSERT_TRUE(config) << config.error().message;
@@ -296,6 +312,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"unknown tokens key", "[tokens]\nmax_ttl_seconds = 5\n", 2,
                       "unknown key 'max_ttl_seconds'"},
         BadConfigCase{"unknown audit key", "[audit]\nrotate = true\n", 2, "unknown key 'rotate'"},
+        BadConfigCase{"federation issuer not https", "[federation]\nissuer = \"http://x\"\n", 2,
+                      "'issuer' must be an https:// URL"},
+        BadConfigCase{"federation algorithm", "[federation]\nalgorithm = \"HS256\"\n", 2,
+                      "'algorithm' must be"},
+        BadConfigCase{"federation lifetime over 5 minutes",
+                      "[federation]\nassertion_lifetime_seconds = 301\n", 2,
+                      "assertion_lifetime_seconds"},
         BadConfigCase{"unknown key names its table", "[audit]\nrotate = true\n", 2, "[audit]"},
         BadConfigCase{"section as string", "agent = \"x\"\n", 1, "'agent' must be a table"},
         BadConfigCase{"socket as integer", "[agent]\nsocket = 5\n", 2, "'socket' must be a string"},
@@ -346,40 +369,48 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"idp without name",
                       "[[idp]]\nissuer = \"https://i.example.com\"\naudience = \"a\"\n", 1,
                       "missing required key 'name'"},
-        BadConfigCase{"idp with a bad name", std::string(kIdp) + "[[idp]]\nname = \"Corp\"\n"
-                      "issuer = \"https://b.example.com\"\naudience = \"a\"\n", 6,
-                      "'name' must be 1 to 64 characters"},
-        BadConfigCase{"idp defined twice", std::string(kIdp) + "[[idp]]\nname = \"corp\"\n"
-                      "issuer = \"https://b.example.com\"\naudience = \"a\"\n", 6,
-                      "idp 'corp' is defined twice"},
-        BadConfigCase{"idp issuer used twice", std::string(kIdp) + "[[idp]]\nname = \"b\"\n"
-                      "issuer = \"https://idp.example.com\"\naudience = \"a\"\n", 7,
-                      "another [[idp]] has the same issuer"},
+        BadConfigCase{"idp with a bad name",
+                      std::string(kIdp) + "[[idp]]\nname = \"Corp\"\n"
+                                          "issuer = \"https://b.example.com\"\naudience = \"a\"\n",
+                      6, "'name' must be 1 to 64 characters"},
+        BadConfigCase{"idp defined twice",
+                      std::string(kIdp) + "[[idp]]\nname = \"corp\"\n"
+                                          "issuer = \"https://b.example.com\"\naudience = \"a\"\n",
+                      6, "idp 'corp' is defined twice"},
+        BadConfigCase{"idp issuer used twice",
+                      std::string(kIdp) +
+                          "[[idp]]\nname = \"b\"\n"
+                          "issuer = \"https://idp.example.com\"\naudience = \"a\"\n",
+                      7, "another [[idp]] has the same issuer"},
         BadConfigCase{"idp without issuer", "[[idp]]\nname = \"corp\"\naudience = \"a\"\n", 1,
                       "missing required key 'issuer'"},
         BadConfigCase{"idp with an http issuer",
                       "[[idp]]\nname = \"corp\"\nissuer = \"http://idp.example.com\"\n"
-                      "audience = \"a\"\n", 3, "'issuer' must be an https:// URL"},
+                      "audience = \"a\"\n",
+                      3, "'issuer' must be an https:// URL"},
         BadConfigCase{"idp issuer with a query",
                       "[[idp]]\nname = \"corp\"\nissuer = \"https://idp.example.com?x=1\"\n"
-                      "audience = \"a\"\n", 3, "without query or fragment"},
+                      "audience = \"a\"\n",
+                      3, "without query or fragment"},
         BadConfigCase{"idp without audience",
                       "[[idp]]\nname = \"corp\"\nissuer = \"https://idp.example.com\"\n", 1,
                       "missing required key 'audience'"},
-        BadConfigCase{"idp with no audiences", "[[idp]]\nname = \"corp\"\n"
-                      "issuer = \"https://idp.example.com\"\naudience = []\n", 4,
-                      "'audience' must name non-empty audiences"},
-        BadConfigCase{"idp with an http jwks_uri", std::string(kIdp) +
-                      "jwks_uri = \"http://idp.example.com/keys\"\n", 5,
+        BadConfigCase{"idp with no audiences",
+                      "[[idp]]\nname = \"corp\"\n"
+                      "issuer = \"https://idp.example.com\"\naudience = []\n",
+                      4, "'audience' must name non-empty audiences"},
+        BadConfigCase{"idp with an http jwks_uri",
+                      std::string(kIdp) + "jwks_uri = \"http://idp.example.com/keys\"\n", 5,
                       "'jwks_uri' must be an https:// URL"},
         BadConfigCase{"idp with a relative ca_file", std::string(kIdp) + "ca_file = \"ca.pem\"\n",
                       5, "'ca_file' must be an absolute path"},
-        BadConfigCase{"idp accepting HS256", std::string(kIdp) +
-                      "algorithms = [\"RS256\", \"HS256\"]\n", 5, "is never accepted"},
+        BadConfigCase{"idp accepting HS256",
+                      std::string(kIdp) + "algorithms = [\"RS256\", \"HS256\"]\n", 5,
+                      "is never accepted"},
         BadConfigCase{"idp accepting none", std::string(kIdp) + "algorithms = [\"none\"]\n", 5,
                       "\"none\" is never accepted"},
-        BadConfigCase{"idp with an unknown algorithm", std::string(kIdp) +
-                      "algorithms = [\"XS256\"]\n", 5, "is not supported"},
+        BadConfigCase{"idp with an unknown algorithm",
+                      std::string(kIdp) + "algorithms = [\"XS256\"]\n", 5, "is not supported"},
         BadConfigCase{"idp with no algorithms", std::string(kIdp) + "algorithms = []\n", 5,
                       "algorithms must not be empty"},
         BadConfigCase{"idp skew too large", std::string(kIdp) + "clock_skew_seconds = 601\n", 5,

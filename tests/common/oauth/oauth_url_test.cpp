@@ -145,6 +145,20 @@ TEST(OauthUrlTest, CanonicalScope) {
   }
 }
 
+TEST(OauthUrlTest, TokenExchangeBody) {
+  const SecretBytes token = SecretBytes::CopyFrom("eyJh.eyJi.c2ln-_");
+  EXPECT_EQ(TokenExchangeBody(token, "sp id", "all-apis").view(),
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+            "&subject_token=eyJh.eyJi.c2ln-_"
+            "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
+            "&client_id=sp%20id&scope=all-apis");
+  EXPECT_EQ(TokenExchangeBody(SecretBytes::CopyFrom("a+b"), "", "").view(),
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+            "&subject_token=a%2Bb"
+            "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt")
+      << "account-wide federation sends no client_id";
+}
+
 TEST(OauthUrlTest, ClientCredentialsBody) {
   EXPECT_EQ(ClientCredentialsBody("all-apis"), "grant_type=client_credentials&scope=all-apis");
   EXPECT_EQ(ClientCredentialsBody("clusters:read sql"),

@@ -61,22 +61,106 @@ TEST(CredentialStoreFormatTest, EmptyStoreRoundTrips) {
   EXPECT_TRUE(opened->workspaces.empty());
 }
 
-TEST(CredentialStoreFormatTest, MatchesDocumentedLayout) {
+TEST(CredentialStoreFormatTest, VersionOneFilesAreStillRead) {
   const SecretBytes key = Key(3);
   Result<CredentialStoreData> opened =
-      OpenCredentialStore(EncryptRaw(OneCredential().bytes(), key), key);
+      OpenCredentialStore(EncryptRaw(OneCredential().bytes(), key, 1), key);
   ASSERT_TRUE(opened.has_value()) << opened.error().log_detail;
   const StoredCredential& cred = opened->workspaces.at(0).credentials.at(0);
   EXPECT_EQ(cred.client_id, "id");
   EXPECT_EQ(cred.enrolled_at, 42);
   EXPECT_EQ(cred.client_secret.view(), "s3cret");
+  EXPECT_FALSE(cred.federated);
+  EXPECT_TRUE(opened->signing_keys.empty());
+}
 
+TEST(CredentialStoreFormatTest, MatchesDocumentedLayout) {
+  const SecretBytes key = Key(3);
   CredentialStoreData data;
   data.workspaces.push_back({.name = "ws", .host = "https://h", .credentials = {}});
   data.workspaces[0].credentials.push_back(Cred("c", "id", "s3cret", 42));
+  StoredCredential federated{.name = "f",
+                             .client_id = "id2",
+                             .client_secret = SecretBytes(),
+                             .enrolled_at = 43,
+                             .federated = true,
+                             .subject = "dbproxy:h:f",
+                             .audience = "https://aud"};
+  data.workspaces[0].credentials.push_back(std::move(federated));
+  data.signing_keys.push_back(StoredSigningKey{.kid = "k1",
+                                               .alg = "ES256",
+                                               .created_at = 5,
+                                               .retired_at = 0,
+                                               .private_key_pem = SecretBytes::CopyFrom("PEM")});
+  PlainBuilder want;
+  want.U32(1).Str("ws").Str("https://h").U32(2);
+  want.Str("c").Str("id").I64(42).U8(0).Str("s3cret");
+  want.Str("f").Str("id2").I64(43).U8(1).Str("dbproxy:h:f").Str("https://aud");
+  want.U32(1).Str("k1").Str("ES256").I64(5).I64(0).Str("PEM");
   Result<Bytes> sealed = SealCredentialStore(data, key, MakeNonce(9));
-  ASSERT_TRUE(sealed.has_value());
-  EXPECT_EQ(*sealed, EncryptRaw(OneCredential().bytes(), key));
+  ASSERT_TRUE(sealed.has_value()) << sealed.error().message;
+  EXPECT_EQ(*sealed, EncryptRaw(want.bytes(), key, 2));
+
+  Result<CredentialStoreData> opened = OpenCredentialStore(*sealed, key);
+  ASSERT_TRUE(opened.has_value()) << opened.error().log_detail;
+  const StoredCredential& back = opened->workspaces.at(0).credentials.at(1);
+  EXPECT_TRUE(back.federated);
+  EXPECT_TRUE(back.client_secret.empty());
+  EXPECT_EQ(back.subject, "dbproxy:h:f");
+  EXPECT_EQ(back.audience, "https://aud");
+  ASSERT_EQ(opened->signing_keys.size(), 1u);
+  EXPECT_EQ(opened->signing_keys[0].kid, "k1");
+  EXPECT_EQ(opened->signing_keys[0].private_key_pem.view(), "PEM");
+}
+
+TEST(CredentialStoreFormatTest, FederationRulesAreEnforced) {
+  const SecretBytes key = Key(3);
+  auto sealed_with = [&](auto change) {
+    CredentialStoreData data;
+    data.workspaces.push_back({.name = "ws", .host = "https://h", .credentials = {}});
+    data.workspaces[0].credentials.push_back(StoredCredential{.name = "f",
+                                                              .client_id = "id",
+                                                              .client_secret = SecretBytes(),
+                                                              .enrolled_at = 1,
+                                                              .federated = true,
+                                                              .subject = "sub",
+                                                              .audience = "aud"});
+    change(data);
+    return SealCredentialStore(data, key, MakeNonce(1));
+  };
+  EXPECT_TRUE(sealed_with([](CredentialStoreData&) {}));
+  EXPECT_FALSE(sealed_with([](CredentialStoreData& d) {
+    d.workspaces[0].credentials[0].client_secret = SecretBytes::CopyFrom("s");
+  })) << "a federated credential has no secret";
+  EXPECT_FALSE(
+      sealed_with([](CredentialStoreData& d) { d.workspaces[0].credentials[0].subject.clear(); }));
+  EXPECT_FALSE(sealed_with([](CredentialStoreData& d) {
+    d.workspaces[0].credentials[0].federated = false;
+    d.workspaces[0].credentials[0].client_secret = SecretBytes::CopyFrom("s");
+  })) << "a subject on a secret credential";
+  auto key_of = [](std::string kid, std::int64_t retired) {
+    return StoredSigningKey{.kid = std::move(kid),
+                            .alg = "ES256",
+                            .created_at = 1,
+                            .retired_at = retired,
+                            .private_key_pem = SecretBytes::CopyFrom("PEM")};
+  };
+  EXPECT_TRUE(sealed_with([&](CredentialStoreData& d) {
+    d.signing_keys.push_back(key_of("a", 5));
+    d.signing_keys.push_back(key_of("b", 0));
+  }));
+  EXPECT_FALSE(sealed_with([&](CredentialStoreData& d) {
+    d.signing_keys.push_back(key_of("a", 0));
+    d.signing_keys.push_back(key_of("b", 0));
+  })) << "two keys in use";
+  EXPECT_FALSE(sealed_with([&](CredentialStoreData& d) {
+    d.signing_keys.push_back(key_of("a", 5));
+    d.signing_keys.push_back(key_of("a", 0));
+  })) << "duplicate kid";
+  EXPECT_FALSE(sealed_with([&](CredentialStoreData& d) {
+    d.signing_keys.push_back(key_of("a", 0));
+    d.signing_keys[0].alg = "HS256";
+  }));
 }
 
 TEST(CredentialStoreFormatTest, SealedFileHidesSecretAndClientId) {
@@ -151,7 +235,7 @@ TEST(CredentialStoreFormatTest, BadMagic) {
 
 TEST(CredentialStoreFormatTest, UnsupportedVersions) {
   const SecretBytes key = Key(1);
-  for (const std::uint32_t version : {0u, 2u, 0xFFFFFFFFu}) {
+  for (const std::uint32_t version : {0u, 3u, 0xFFFFFFFFu}) {
     Result<CredentialStoreData> opened =
         OpenCredentialStore(EncryptRaw(OneCredential().bytes(), key, version), key);
     ASSERT_FALSE(opened.has_value());

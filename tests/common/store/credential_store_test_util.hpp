@@ -46,6 +46,7 @@ inline StoredCredential Cred(std::string name, std::string client_id, std::strin
 // Plaintext and file built independently of the code under test, from the documented format.
 class PlainBuilder {
  public:
+  PlainBuilder& U8(unsigned char v) { return Int(v, 1); }
   PlainBuilder& U32(std::uint32_t v) { return Int(v, 4); }
   PlainBuilder& I64(std::int64_t v) { return Int(static_cast<std::uint64_t>(v), 8); }
   PlainBuilder& Str(std::string_view s) {
@@ -80,7 +81,8 @@ inline Bytes EncryptRaw(const Bytes& plain, const SecretBytes& key, std::uint32_
   return file;
 }
 
-// One workspace "ws" with one credential; `secret` lets tests vary the last field.
+// Version 1 plaintext (still read): one workspace "ws" with one credential; `secret` lets tests
+// vary the last field.
 inline PlainBuilder OneCredential(std::string_view ws_name = "ws", std::string_view cred_name = "c",
                                   std::string_view secret = "s3cret") {
   PlainBuilder b;
