@@ -11,7 +11,7 @@
 namespace dbproxy::cli {
 namespace {
 
-std::string FederationLines(const nlohmann::json& answer) {
+std::string FederationStatusText(const nlohmann::json& answer) {
   std::vector<Row> rows;
   const nlohmann::json& keys = Member(answer, "keys");
   if (keys.is_array()) {
@@ -33,15 +33,15 @@ std::string FederationLines(const nlohmann::json& answer) {
               : FormatTable({"KID", "ALG", "CREATED", "STATE"}, rows));
 }
 
-int RunStatus(const GlobalOptions& options) {
+int RunFederationStatus(const GlobalOptions& options) {
   const JsonAnswer answer =
       CallAgent(AgentClient(options.admin_socket), {.target = "/v1/federation"}, options);
   if (answer.exit_code != kExitOk) return answer.exit_code;
-  return PrintAnswer(options, answer.answer, FederationLines);
+  return PrintAnswer(options, answer.answer, FederationStatusText);
 }
 
 // The JWKS is printed as JSON either way: it is what goes into the policy's jwks_json.
-int RunJwks(const GlobalOptions& options) {
+int RunFederationJwks(const GlobalOptions& options) {
   const JsonAnswer answer =
       CallAgent(AgentClient(options.admin_socket), {.target = "/v1/federation/jwks"}, options);
   if (answer.exit_code != kExitOk) return answer.exit_code;
@@ -49,7 +49,7 @@ int RunJwks(const GlobalOptions& options) {
                      [](const nlohmann::json& jwks) { return jwks.dump(2) + "\n"; });
 }
 
-int RunRotate(const GlobalOptions& options) {
+int RunFederationRotate(const GlobalOptions& options) {
   const JsonAnswer answer =
       CallAgent(AgentClient(options.admin_socket),
                 {.method = "POST", .target = "/v1/federation/rotate"}, options);
@@ -69,17 +69,17 @@ void RegisterFederationCommands(CLI::App& app, const GlobalOptions& options,
       "federation", "The agent's JWT signing keys for Databricks workload identity federation");
   federation->require_subcommand(1);
   federation->add_subcommand("status", "Issuer, algorithm and signing keys (no key material)")
-      ->callback([&options, &action] { action = [&options] { return RunStatus(options); }; });
+      ->callback([&options, &action] { action = [&options] { return RunFederationStatus(options); }; });
   federation
       ->add_subcommand("jwks",
                        "Print the public JWKS for a federation policy's jwks_json (creates the "
                        "first key)")
-      ->callback([&options, &action] { action = [&options] { return RunJwks(options); }; });
+      ->callback([&options, &action] { action = [&options] { return RunFederationJwks(options); }; });
   federation
       ->add_subcommand("rotate",
                        "Sign with a new key from now on; the previous one stays published "
                        "until what it signed has expired")
-      ->callback([&options, &action] { action = [&options] { return RunRotate(options); }; });
+      ->callback([&options, &action] { action = [&options] { return RunFederationRotate(options); }; });
 }
 
 }  // namespace dbproxy::cli
