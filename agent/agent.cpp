@@ -13,6 +13,7 @@
 #include "agent/audit/audit_commit.hpp"
 #include "agent/token/client_api.hpp"
 #include "agent/clock.hpp"
+#include "agent/identity/saml_idp_files.hpp"
 #include "common/os/files.hpp"
 #include "agent/server/lifecycle_sockets.hpp"
 #include "agent/log.hpp"
@@ -153,6 +154,8 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   if (Status s = Take(audit, state.audit); !s) return std::move(s).error();
   Result<gid_t> admin_gid = ResolveAdminGroup(paths.admin_group);
   if (Status s = Take(admin_gid, state.admin_gid); !s) return std::move(s).error();
+  Result<std::vector<SamlProvider>> saml_idps = LoadSamlProviders(state.config.saml_idps);
+  if (Status s = Take(saml_idps, state.saml_idps); !s) return std::move(s).error();
 
   if (state.config.federation.issuer.empty()) {
     state.config.federation.issuer = "https://" + LocalHostName() + "/dbproxy";
@@ -168,6 +171,10 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   state.idps =
       std::make_unique<IdpRegistry>(agent->io_.get_executor(), agent->pool_, state.config.idps);
   state.idps->Prefetch(NowUnix());  // failures are logged and retried on first use
+  // An assertion travels in a header (X-Dbproxy-SAML-Assertion): with [[saml_idp]], the client
+  // listeners take heads that fit the largest one the verifier accepts.
+  const std::size_t client_header_limit =
+      HttpServerOptions{}.header_limit + (state.saml_idps.empty() ? 0 : kMaxSamlBase64Bytes);
 
   // Requests the servers refuse before a handler runs are answered and audited like the rest.
   auto on_error = [&state](const char* socket) -> HttpErrorResponder {
@@ -182,9 +189,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   Result<ActivatedSockets> activated = TakeActivatedSockets();
   if (!activated) return std::move(activated).error();
   AgentState* shared = &state;
+  HttpServerOptions client_options =
+      ServerOptions(paths, paths.socket, 0666, static_cast<gid_t>(-1));
+  client_options.header_limit = client_header_limit;
   Result<std::unique_ptr<HttpServer>> client = ListenOrAdopt(
-      activated->agent, agent->io_,
-      ServerOptions(paths, paths.socket, 0666, static_cast<gid_t>(-1)),
+      activated->agent, agent->io_, std::move(client_options),
       [shared](HttpRequest& request, RequestContext& context) {
         return HandleClientRequest(*shared, request, context);
       },
@@ -211,6 +220,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
     options.name = "loopback";
     options.peer_kind = PeerKind::kLoopbackTcp;
     options.blocking_pool = &agent->pool_;
+    options.header_limit = client_header_limit;
     Result<std::unique_ptr<HttpServer>> loopback = HttpServer::ListenTcp(
         agent->io_, std::move(options), endpoint.address, endpoint.port,
         [shared](HttpRequest& request, RequestContext& context) {

@@ -26,6 +26,7 @@
 #include "agent/state/runtime_state.hpp"
 #include "agent/token/token_broker.hpp"
 #include "common/core/config.hpp"
+#include "common/identity/saml_providers.hpp"
 #include "common/policy/policy.hpp"
 #include "common/runtime/rate_limiter.hpp"
 
@@ -47,6 +48,8 @@ struct AgentState {
   std::unique_ptr<UpstreamClient> upstream;  // the main loop's calls to workspaces (proxy mode)
   std::unique_ptr<RateLimiter> rate_limiter;    // proxy mode: requests_per_minute per service
   std::unique_ptr<IdpRegistry> idps;  // [[idp]]: the caller tokens' verifier; null in tests
+  // [[saml_idp]] with their certificates (LoadSamlProviders); set at start-up, then read-only.
+  std::vector<SamlProvider> saml_idps;
   // The enforced policy and the shadow one (evaluated and logged, never enforced), replaced
   // together on reload (SetPolicies, main loop). Any thread: Policies(). Null members only
   // before the first load (Agent::Create fails without a policy).

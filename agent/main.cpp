@@ -10,6 +10,7 @@
 #include "agent/agent.hpp"
 #include "common/os/files.hpp"
 #include "agent/hardening.hpp"
+#include "agent/identity/saml_idp_files.hpp"
 #include "agent/log.hpp"
 #include "agent/state/policy_loader.hpp"
 #include "agent/token/upstream_http.hpp"
@@ -32,6 +33,11 @@ int CheckConfig(const std::string& path) {
   dbproxy::Result<dbproxy::AgentConfig> config = LoadConfig(path);
   if (!config) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 1;
+  }
+  // The [[saml_idp]] certificate files, read as the agent reads them at start-up.
+  if (auto saml = dbproxy::LoadSamlProviders(config->saml_idps); !saml) {
+    std::fprintf(stderr, "%s\n", saml.error().message.c_str());
     return 1;
   }
   auto policy =
@@ -78,6 +84,8 @@ int RunAgent(const std::string& path) {
 int main(int argc, char** argv) {
   // Before anything can use OpenSSL: its buffers are wiped when freed (agent/wiping_heap.hpp).
   const bool wiping_openssl = dbproxy::UseWipingHeapForOpenSsl();
+  // Likewise libxml2, which holds a SAML assertion while it is checked.
+  const bool wiping_libxml2 = dbproxy::UseWipingHeapForLibxml2();
   // Freed memory is wiped (agent/wiping_heap.hpp): a heap whose top glibc keeps trimming and
   // growing again (and large blocks mapped and unmapped per call, e.g. libcurl's transfer
   // buffers) would make every wipe fault fresh pages in first. Keep them in the heap.
@@ -98,6 +106,10 @@ int main(int argc, char** argv) {
     if (!wiping_openssl && !check->parsed()) {
       dbproxy::Log(dbproxy::LogLevel::kWarning,
                    "OpenSSL was in use before start-up: its freed buffers are not wiped");
+    }
+    if (!wiping_libxml2 && !check->parsed()) {
+      dbproxy::Log(dbproxy::LogLevel::kWarning,
+                   "libxml2 refused the wiping heap: its freed buffers are not wiped");
     }
     return check->parsed() ? CheckConfig(config_path) : RunAgent(config_path);
   } catch (const std::exception& error) {

@@ -1,6 +1,7 @@
 #include "agent/wiping_heap.hpp"
 
 #include <curl/curl.h>
+#include <libxml/xmlmemory.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
@@ -60,6 +61,11 @@ CURLcode CleanseTlsPlaintext(CURL* /*curl*/, void* ssl_ctx, void* /*user*/) {
 
 bool UseWipingHeapForOpenSsl() noexcept {
   return CRYPTO_set_mem_functions(&CryptoMalloc, &CryptoRealloc, &CryptoFree) == 1;
+}
+
+bool UseWipingHeapForLibxml2() noexcept {
+  // libxml2 wants the same malloc and strdup as libcurl: plain malloc underneath.
+  return xmlMemSetup(&WipeAndFree, &CurlMalloc, &WipingRealloc, &CurlStrdup) == 0;
 }
 
 bool InitCurlWithWipingHeap() noexcept {

@@ -1,9 +1,9 @@
 // A heap that wipes what it frees. Secrets and tokens pass through ordinary buffers that are
 // not ours to allocate: libcurl's request and receive buffers, OpenSSL's TLS records, a JSON
-// parser's token text, strings built by the standard library. Each is zeroed when its block is
-// freed: dbproxyd's operator delete (agent/wiping_new.cpp), libcurl's allocator
-// (curl_global_init_mem) and OpenSSL's (CRYPTO_set_mem_functions) all free through
-// WipeAndFree. Buffers that stay allocated are handled where they are kept: a fresh curl handle
+// parser's token text, libxml2's copy of a SAML assertion, strings built by the standard
+// library. Each is zeroed when its block is freed: dbproxyd's operator delete
+// (agent/wiping_new.cpp), libcurl's allocator (curl_global_init_mem), OpenSSL's
+// (CRYPTO_set_mem_functions) and libxml2's (xmlMemSetup) all free through WipeAndFree. Buffers that stay allocated are handled where they are kept: a fresh curl handle
 // per token grant, the proxy's idle handles give back their upload buffer, and TLS connections
 // cleanse decrypted records (SSL_OP_CLEANSE_PLAINTEXT).
 // Threading: every function is thread-safe (malloc's own locking).
@@ -24,6 +24,9 @@ void* WipingRealloc(void* block, std::size_t size) noexcept;
 // Makes OpenSSL allocate through the wiping heap. Must run before anything uses OpenSSL
 // (first thing in main); false when it is too late.
 bool UseWipingHeapForOpenSsl() noexcept;
+// The same for libxml2 (and xmlsec, which allocates through it), where SAML assertions are
+// parsed. Must run before anything uses libxml2 (first thing in main); false when refused.
+bool UseWipingHeapForLibxml2() noexcept;
 // curl_global_init with the wiping heap; false when libcurl refused.
 bool InitCurlWithWipingHeap() noexcept;
 // A CURLOPT_SSL_CTX_FUNCTION: sets SSL_OP_CLEANSE_PLAINTEXT, so OpenSSL wipes each decrypted

@@ -87,8 +87,9 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE ${DBPROXY_DEB_REVISION})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Library dependencies come from dpkg-shlibdeps (dpkg-dev); adduser is the postinst's fallback
-# when systemd-sysusers is missing.
+# Library dependencies come from dpkg-shlibdeps (dpkg-dev), libxmlsec1 and libxmlsec1-openssl
+# (SAML assertions, linked directly, not loaded at run time) among them; adduser is the
+# postinst's fallback when systemd-sysusers is missing.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd, logrotate")

@@ -40,6 +40,10 @@ std::vector<std::string> JournalFields(const AuditRecord& r) {
     fields.push_back("DBPROXY_JWT_ISS=" + r.jwt_iss);
     fields.push_back("DBPROXY_JWT_SUB=" + r.jwt_sub);
   }
+  if (!r.saml_issuer.empty()) {
+    fields.push_back("DBPROXY_SAML_ISSUER=" + r.saml_issuer);
+    fields.push_back("DBPROXY_SAML_NAME_ID=" + r.saml_name_id);
+  }
   return fields;
 }
 

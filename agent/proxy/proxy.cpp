@@ -10,6 +10,7 @@
 #include "agent/audit/audit_commit.hpp"
 #include "agent/clock.hpp"
 #include "agent/identity/caller_jwt.hpp"
+#include "agent/identity/caller_saml.hpp"
 #include "agent/log.hpp"
 #include "agent/proxy/proxy_forward.hpp"
 #include "agent/server/responses.hpp"
@@ -228,10 +229,14 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, UpstreamClient& upst
   call.body_consumed = exchange.parser.is_done();  // no body at all
   if (call.body_consumed) call.body.emplace();
   Status status = Identify(state, exchange, audit, call);
-  CallerJwt caller_jwt;  // exchange.context.jwt points here while the call runs
+  CallerJwt caller_jwt;    // exchange.context.jwt points here while the call runs
+  CallerSaml caller_saml;  // exchange.context.saml likewise
   if (status) {
     status = co_await IdentifyCallerJwt(state, exchange.parser.get(), TokenPlace::kProxy,
                                         caller_jwt, exchange.context, audit);
+  }
+  if (status) {
+    status = IdentifyCallerSaml(state, exchange.parser.get(), caller_saml, exchange.context, audit);
   }
   const bool inspected = status && BodyNeedsInspection(call.route.classification, call.method);
   if (status) status = CheckDeclaredLength(state.config, exchange, inspected);
@@ -276,7 +281,8 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, UpstreamClient& upst
                          .count();
   LogShadowDifference(audit);
   co_await CommitAudit(state, audit);
-  exchange.context.jwt = nullptr;  // caller_jwt ends with this frame
+  exchange.context.jwt = nullptr;  // caller_jwt and caller_saml end with this frame
+  exchange.context.saml = nullptr;
   co_return reusable;
 }
 

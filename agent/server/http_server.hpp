@@ -41,6 +41,7 @@ namespace dbproxy {
 
 struct AuditRecord;
 struct CallerJwt;
+struct CallerSaml;
 
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
@@ -57,6 +58,9 @@ struct RequestContext {
   // The caller's verified identity-provider token (IdentifyCallerJwt); null when it presented
   // none. Points into the handler's frame, which outlives the request's decisions.
   const CallerJwt* jwt = nullptr;
+  // The caller's verified SAML assertion (IdentifyCallerSaml); null when it presented none.
+  // Points into the handler's frame, as `jwt` does.
+  const CallerSaml* saml = nullptr;
 };
 
 // Zeroes memory before freeing it: a connection's read buffer may have held a secret.

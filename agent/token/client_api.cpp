@@ -3,6 +3,7 @@
 #include "agent/audit/audit_commit.hpp"
 #include "agent/clock.hpp"
 #include "agent/identity/caller_jwt.hpp"
+#include "agent/identity/caller_saml.hpp"
 #include "agent/log.hpp"
 #include "agent/server/responses.hpp"
 #include "common/calls/http_target.hpp"
@@ -64,6 +65,7 @@ DecisionSubject SubjectOf(const RequestContext& context) {
     subject.jwt = &context.jwt->attributes;
     subject.jwt_idp = context.jwt->idp;
   }
+  if (context.saml != nullptr) subject.saml = &context.saml->attributes;
   return subject;
 }
 
@@ -144,6 +146,7 @@ nlohmann::json WhoAmI(const AgentState& state, const RequestContext& context, Au
                   {"sub", context.jwt->subject},
                   {"attributes", std::move(claims)}};
   }
+  if (context.saml != nullptr) out["saml"] = CallerSamlJson(*context.saml);
   return out;
 }
 
@@ -200,11 +203,13 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
   const std::string_view path = SplitRequestTarget(request.target()).path;
   const bool health = path == "/healthz";
   const Status admitted = health ? Status::Ok() : AdmitAudited(state);
-  CallerJwt caller_jwt;  // context.jwt points here while the request runs
+  CallerJwt caller_jwt;    // context.jwt points here while the request runs
+  CallerSaml caller_saml;  // context.saml likewise
   Status identified = Status::Ok();
   if (!health && admitted) {
     identified = co_await IdentifyCallerJwt(state, request, TokenPlace::kAgentEndpoint, caller_jwt,
                                             context, audit);
+    if (identified) identified = IdentifyCallerSaml(state, request, caller_saml, context, audit);
   }
   HttpResponse response;
   if (health) {
@@ -233,7 +238,8 @@ asio::awaitable<HttpResponse> HandleClientRequest(AgentState& state, HttpRequest
   }
   const bool releases = path == "/v1/token" && response.result() == http::status::ok;
   co_await FinishClientAnswer(state, audit, response, context, releases);
-  context.jwt = nullptr;  // caller_jwt ends with this frame
+  context.jwt = nullptr;  // caller_jwt and caller_saml end with this frame
+  context.saml = nullptr;
   co_return response;
 }
 

@@ -5,6 +5,7 @@
 #include "agent/audit/audit_commit.hpp"
 #include "agent/clock.hpp"
 #include "agent/identity/caller_jwt.hpp"
+#include "agent/identity/caller_saml.hpp"
 #include "agent/server/responses.hpp"
 #include "agent/token/client_api.hpp"
 #include "common/calls/http_target.hpp"
@@ -117,16 +118,19 @@ asio::awaitable<HttpResponse> HandleLoopbackRequest(AgentState& state, HttpReque
     response = ErrorResponse(MakeError(Errc::kMethodNotAllowed, "use GET"), context);
   } else {
     audit.action = "metadata";
-    CallerJwt caller_jwt;  // context.jwt points here while the request runs
-    const Status identified = co_await IdentifyCallerJwt(state, request, TokenPlace::kAgentEndpoint,
-                                                         caller_jwt, context, audit);
+    CallerJwt caller_jwt;    // context.jwt points here while the request runs
+    CallerSaml caller_saml;  // context.saml likewise
+    Status identified = co_await IdentifyCallerJwt(state, request, TokenPlace::kAgentEndpoint,
+                                                   caller_jwt, context, audit);
+    if (identified) identified = IdentifyCallerSaml(state, request, caller_saml, context, audit);
     if (identified) {
       response = co_await IssueMetadataToken(state, request, context, audit);
       releases = response.result() == http::status::ok;
     } else {
       response = ErrorResponse(identified.error(), context);
     }
-    context.jwt = nullptr;  // caller_jwt ends with this block
+    context.jwt = nullptr;  // caller_jwt and caller_saml end with this block
+    context.saml = nullptr;
   }
   co_await FinishClientAnswer(state, audit, response, context, releases);
   co_return response;

@@ -246,6 +246,12 @@ std::string FormatAuditRecord(const AuditRecord& r, const AuditFormatOptions& op
     out.String("jwt_sub", r.jwt_sub);
   }
   if (!r.jwt_error.empty()) out.String("jwt_error", RedactSecrets(r.jwt_error));
+  if (!r.saml_issuer.empty()) {
+    out.String("saml_idp", r.saml_idp);
+    out.String("saml_issuer", r.saml_issuer);
+    out.String("saml_name_id", r.saml_name_id);
+  }
+  if (!r.saml_error.empty()) out.String("saml_error", RedactSecrets(r.saml_error));
   if (!r.query.empty()) out.String("query", RedactQuery(r.query));
   if (!r.attributes.empty()) out.Pairs("attributes", r.attributes);
   if (!r.detail.empty()) out.Pairs("detail", r.detail);

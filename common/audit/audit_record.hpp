@@ -29,6 +29,12 @@ struct AuditRecord {
   std::string jwt_iss;
   std::string jwt_sub;
   std::string jwt_error;
+  // The caller's verified SAML assertion ([[saml_idp]] name, Issuer, NameID); empty when it
+  // presented none. saml_error: why a presented assertion was refused.
+  std::string saml_idp;
+  std::string saml_issuer;
+  std::string saml_name_id;
+  std::string saml_error;
   std::string action;  // "token:all-apis", "admin.enroll", "whoami", ...
   std::string method;
   std::string path;   // without the query string
@@ -64,11 +70,12 @@ struct AuditFormatOptions {
 };
 
 // A single JSON object, no trailing newline. Time is RFC 3339 UTC with microseconds.
-// Optional members appear only when set: jwt_idp/iss/sub, jwt_error, attributes, detail, query,
-// shadow_decision/rule, error, upstream_status, databricks_request_id, upstream_latency_us,
-// statement_bytes/statement_sha256 (and statement with options.log_statements). The query keeps
-// every key but replaces the value of sensitive ones (token, secret, password, code, ... see
-// RedactQuery); path, query, detail and attribute values pass through RedactSecrets.
+// Optional members appear only when set: jwt_idp/iss/sub, jwt_error, saml_idp/issuer/name_id,
+// saml_error, attributes, detail, query, shadow_decision/rule, error, upstream_status,
+// databricks_request_id, upstream_latency_us, statement_bytes/statement_sha256 (and statement
+// with options.log_statements). The query keeps every key but replaces the value of sensitive
+// ones (token, secret, password, code, ... see RedactQuery); path, query, detail, attribute
+// values and the jwt/saml errors pass through RedactSecrets.
 std::string FormatAuditRecord(const AuditRecord& record, const AuditFormatOptions& options = {});
 
 // "a=1&access_token=xyz" -> "a=1&access_token=[REDACTED]": values of keys that name a secret

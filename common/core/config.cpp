@@ -8,8 +8,10 @@
 #include <set>
 #include <vector>
 
+#include "common/core/json_fields.hpp"
 #include "common/core/toml_reader.hpp"
 #include "common/identity/jwt.hpp"
+#include "common/identity/saml.hpp"
 
 namespace dbproxy {
 namespace {
@@ -301,6 +303,73 @@ void ReadIdps(TableReader& root, std::string_view source, std::vector<IdpSection
   }
 }
 
+// Names and entity IDs of the [[saml_idp]] tables read so far. Names are also unique against
+// the [[idp]] names (one namespace for the audit's idp fields); an entity ID names one provider.
+struct SamlIdpsSeen {
+  std::set<std::string> names;
+  std::set<std::string> entity_ids;
+};
+
+void ReadSamlIdp(const toml::table& table, std::string_view source, SamlIdpsSeen& seen,
+                 SamlIdpSection& out, std::vector<std::string>& errors) {
+  TableReader reader(table, source, "[[saml_idp]]", errors);
+  if (std::optional<std::string> name = reader.String("name", true)) {
+    if (!IsIdpName(*name)) {
+      reader.AddError(reader.Peek("name"),
+                      "'name' must be 1 to 64 characters of a-z, 0-9, '_' and '-'");
+    } else if (!seen.names.insert(*name).second) {
+      reader.AddError(reader.Peek("name"), "idp '" + *name + "' is defined twice ([[idp]] and " +
+                                               "[[saml_idp]] names share one namespace)");
+    } else {
+      out.name = *name;
+      reader.set_context("[[saml_idp]] '" + *name + "'");
+    }
+  }
+  if (std::optional<std::string> entity_id = reader.String("entity_id", true)) {
+    constexpr std::size_t kMaxEntityId = 1024;  // as ValidateSamlPolicy
+    if (entity_id->empty() || entity_id->size() > kMaxEntityId || !IsPrintableText(*entity_id)) {
+      reader.AddError(reader.Peek("entity_id"),
+                      "'entity_id' must be non-empty printable text of at most 1024 bytes");
+    } else if (!seen.entity_ids.insert(*entity_id).second) {
+      reader.AddError(reader.Peek("entity_id"), "another [[saml_idp]] has the same entity_id");
+    } else {
+      out.entity_id = *entity_id;
+    }
+  }
+  if (std::optional<std::string> file = reader.String("certificate_file", true)) {
+    if (file->empty() || file->front() != '/') {
+      reader.AddError(reader.Peek("certificate_file"),
+                      "'certificate_file' must be an absolute path");
+    } else {
+      out.certificate_file = *file;
+    }
+  }
+  ReadAudiences(reader, out.audiences);
+  if (auto skew = reader.Int("clock_skew_seconds", 0, kMaxSamlClockSkewSeconds)) {
+    out.clock_skew_seconds = *skew;
+  }
+  reader.Finish();
+}
+
+void ReadSamlIdps(TableReader& root, std::string_view source, const std::vector<IdpSection>& idps,
+                  std::vector<SamlIdpSection>& out, std::vector<std::string>& errors) {
+  const toml::node* node = root.Peek("saml_idp");
+  root.MarkRead("saml_idp");
+  if (node == nullptr) return;
+  const toml::array* array = node->as_array();
+  if (array == nullptr || !array->is_array_of_tables()) {
+    root.AddError(node, "'saml_idp' must be written as [[saml_idp]] tables");
+    return;
+  }
+  SamlIdpsSeen seen;
+  for (const IdpSection& idp : idps) seen.names.insert(idp.name);
+  for (const toml::node& element : *array) {
+    SamlIdpSection saml_idp;
+    ReadSamlIdp(*element.as_table(), source, seen, saml_idp, errors);
+    out.push_back(std::move(saml_idp));
+  }
+}
+
 }  // namespace
 
 std::string LoopbackEndpoint::HostPort() const {
@@ -375,6 +444,7 @@ Result<AgentConfig> ParseAgentConfig(std::string_view text, std::string_view sou
     }
     if (const toml::table* t = reader.Table("audit")) ReadAudit(*t, source_name, config.audit, errors);
     ReadIdps(reader, source_name, config.idps, errors);
+    ReadSamlIdps(reader, source_name, config.idps, config.saml_idps, errors);
     if (const toml::table* t = reader.Table("federation")) {
       ReadFederation(*t, source_name, config.federation, errors);
     }

@@ -122,6 +122,19 @@ struct IdpSection {
   std::vector<std::string> claims{};  // claim names that become attributes ("groups", "email")
 };
 
+// One SAML 2.0 identity provider whose signed assertions callers may present ([[saml_idp]]
+// tables). A verified assertion's Issuer, NameID and attributes become saml.* policy
+// attributes; it never replaces the kernel's identity of the caller. The agent reads the
+// certificate file at start-up and checks the whole with ValidateSamlPolicy.
+struct SamlIdpSection {
+  std::string name{};       // as [[idp]] names; unique among [[idp]] and [[saml_idp]] names
+  std::string entity_id{};  // an assertion's Issuer must equal it exactly; unique, printable
+  std::string certificate_file{};        // absolute path: PEM, one or more signing certificates
+  std::vector<std::string> audiences{};  // "audience": a string or a list; each of an
+                                         // assertion's AudienceRestrictions must name one
+  std::int64_t clock_skew_seconds = 60;  // 0..600
+};
+
 // Workload identity federation: the JWTs the agent signs for its federated credentials
 // (enroll --federated) and exchanges for Databricks tokens (RFC 8693).
 struct FederationSection {
@@ -143,6 +156,7 @@ struct AgentConfig {
   AuditSection audit;
   std::vector<IdpSection> idps;  // in file order
   FederationSection federation;
+  std::vector<SamlIdpSection> saml_idps;  // in file order
 };
 
 // Parses agent.toml. Unknown sections or keys, wrong types, relative paths and out-of-range values

@@ -127,7 +127,8 @@ CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
       .facts = &evaluated,
       .granted_roles = &out.granted_roles,
       .jwt = subject.jwt,
-      .jwt_idp = subject.jwt_idp};
+      .jwt_idp = subject.jwt_idp,
+      .saml = subject.saml};
   DecideByPolicy(policy, input, out, trace);
   return out;
 }

@@ -43,6 +43,9 @@ struct DecisionSubject {
   // [[idp]] that verified it; null when it presented none. jwt.* conditions read it.
   const JwtAttributes* jwt = nullptr;
   std::string jwt_idp{};
+  // The caller's verified SAML assertion as attributes (SamlPolicyAttributes,
+  // common/identity/saml_providers.hpp); null when it presented none. saml.* conditions read it.
+  const SamlAttributes* saml = nullptr;
 };
 
 // What Decide found. Everything is a copy except `service`.

@@ -158,6 +158,7 @@ struct EvalInput {
   const std::vector<std::string>* granted_roles = nullptr;  // runtime grants; may be null
   const JwtAttributes* jwt = nullptr;  // the caller's verified JWT (EvalSubject); may be null
   std::string_view jwt_idp{};
+  const SamlAttributes* saml = nullptr;  // its verified SAML assertion (EvalSubject); may be null
 };
 
 // The decision for `input.facts->action`:

@@ -231,7 +231,7 @@ Decision Evaluate(const Policy& policy, const EvalInput& input, std::vector<Trac
   const std::string& action = input.facts->action;
   const EvalSubject subject{.service = input.service, .identity = input.identity,
                             .group_names = input.group_names, .facts = input.facts,
-                            .jwt = input.jwt, .jwt_idp = input.jwt_idp};
+                            .jwt = input.jwt, .jwt_idp = input.jwt_idp, .saml = input.saml};
   std::vector<std::size_t> scratch;
   const std::span<const std::size_t> candidates = policy.CandidateRules(action, scratch);
   std::string why;
@@ -301,21 +301,21 @@ std::string RawTokenBypass(const Policy& policy, const EvalInput& input, std::st
   const std::vector<std::string> reach = ScopeReach(scope);
   if (reach.empty()) return {};
   const std::span<const std::string_view> known = KnownActions();
-  std::uint32_t reachable = 0;
+  KnownActionSet reachable;
   for (std::size_t k = 0; k < known.size(); ++k) {
-    if (AnyActionMatches(reach, known[k])) reachable |= std::uint32_t{1} << k;
+    if (AnyActionMatches(reach, known[k])) reachable.set(k);
   }
   // Each reachable action the rule covers is tried as the request's action: a condition on
   // request.action must see the call the token could make, not the token request itself.
   RequestFacts probe = *input.facts;
   const EvalSubject subject{.service = input.service, .identity = input.identity,
                             .group_names = input.group_names, .facts = &probe,
-                            .jwt = input.jwt, .jwt_idp = input.jwt_idp};
+                            .jwt = input.jwt, .jwt_idp = input.jwt_idp, .saml = input.saml};
   for (const Rule& rule : policy.rules) {
     if (rule.effect != RuleEffect::kDeny) continue;
-    const std::uint32_t covered = rule.known_actions & reachable;
-    for (std::size_t k = 0; covered != 0 && k < known.size(); ++k) {
-      if ((covered & (std::uint32_t{1} << k)) == 0) continue;
+    const KnownActionSet covered = rule.known_actions & reachable;
+    for (std::size_t k = 0; covered.any() && k < known.size(); ++k) {
+      if (!covered.test(k)) continue;
       probe.action.assign(known[k]);
       if (RuleApplies(rule, subject, false, nullptr) != Applies::kNo) return rule.id;
     }
@@ -324,7 +324,7 @@ std::string RawTokenBypass(const Policy& policy, const EvalInput& input, std::st
   // reaches any call the role allows (a raw token is neither inspected nor paced).
   auto reaches_role_call = [&](const Role& role) {
     for (std::size_t k = 0; k < known.size(); ++k) {
-      if ((reachable & (std::uint32_t{1} << k)) != 0 && AnyActionMatches(role.actions, known[k])) {
+      if (reachable.test(k) && AnyActionMatches(role.actions, known[k])) {
         return true;
       }
     }

@@ -74,7 +74,7 @@ class ConditionReader {
       if (!attribute) {
         rule_.AddError(&value, "unknown attribute '" + name +
                                    "' (service.*, caller.*, request.*, time.utc, time.weekday, "
-                                   "jwt.*)");
+                                   "jwt.*, saml.*)");
         continue;
       }
       if (nested != nullptr) {
@@ -96,8 +96,10 @@ class ConditionReader {
     Condition condition{.attribute = attribute, .op = op, .operands = {}, .text = text};
     if (attribute.ListValued() && IsOrdering(op)) {
       return Fail(operand, "'" + text + "': " + attribute.name +
-                               " is a token claim (a string or a list of strings); lt, le, gt, "
-                               "ge and between do not apply to it");
+                               (attribute.kind == AttributeKind::kJwtClaim
+                                    ? " is a token claim (a string or a list of strings)"
+                                    : " is a SAML attribute (a list of strings)") +
+                               "; lt, le, gt, ge and between do not apply to it");
     }
     if (op == ConditionOp::kPresent) {
       const auto* flag = operand.as_boolean();

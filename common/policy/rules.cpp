@@ -15,7 +15,7 @@ struct NamedAttribute {
   AttributeKind kind;
 };
 
-constexpr std::array<NamedAttribute, 22> kAttributes = {{
+constexpr std::array<NamedAttribute, 25> kAttributes = {{
     {"service.name", AttributeKind::kServiceName},
     {"caller.uid", AttributeKind::kCallerUid},
     {"caller.gid", AttributeKind::kCallerGid},
@@ -36,6 +36,9 @@ constexpr std::array<NamedAttribute, 22> kAttributes = {{
     {"request.node_type", AttributeKind::kRequestNodeType},
     {"request.driver_node_type", AttributeKind::kRequestDriverNodeType},
     {"request.num_workers", AttributeKind::kRequestNumWorkers},
+    {"request.secret_scope", AttributeKind::kRequestSecretScope},
+    {"request.secret_key", AttributeKind::kRequestSecretKey},
+    {"request.target_path", AttributeKind::kRequestTargetPath},
     {"time.utc", AttributeKind::kTimeUtc},
     {"time.weekday", AttributeKind::kTimeWeekday},
 }};
@@ -90,7 +93,7 @@ bool Between(const AttributeValue& value, const ConditionValue& low, const Condi
 
 bool Holds(const Condition& condition, const std::optional<AttributeValue>& value);
 
-// A list-valued attribute (jwt.*): eq, in and glob hold when some element passes, ne and
+// A list-valued attribute (jwt.*, saml.*): eq, in and glob hold when some element passes, ne and
 // not_in when every element does (no element matches); ordering tests never hold.
 bool HoldsForList(const Condition& condition, std::span<const std::string> list) {
   const auto element_holds = [&condition](const std::string& element) {
@@ -159,6 +162,9 @@ bool AttributeRef::CallLevel() const {
     case AttributeKind::kRequestNodeType:
     case AttributeKind::kRequestDriverNodeType:
     case AttributeKind::kRequestNumWorkers:
+    case AttributeKind::kRequestSecretScope:
+    case AttributeKind::kRequestSecretKey:
+    case AttributeKind::kRequestTargetPath:
       return true;
     default:
       return false;
@@ -196,6 +202,12 @@ std::optional<AttributeRef> ParseAttributeRef(std::string_view name) {
   if (name.starts_with(kJwtPrefix) && IsValidClaimName(name.substr(kJwtPrefix.size()))) {
     return AttributeRef{.kind = AttributeKind::kJwtClaim,
                         .key = std::string(name.substr(kJwtPrefix.size())),
+                        .name = std::string(name)};
+  }
+  constexpr std::string_view kSamlPrefix = "saml.";
+  if (name.starts_with(kSamlPrefix) && IsValidClaimName(name.substr(kSamlPrefix.size()))) {
+    return AttributeRef{.kind = AttributeKind::kSamlAttribute,
+                        .key = std::string(name.substr(kSamlPrefix.size())),
                         .name = std::string(name)};
   }
   return std::nullopt;
@@ -239,6 +251,9 @@ std::optional<AttributeValue> LookupAttribute(const AttributeRef& ref, const Eva
     case AttributeKind::kRequestNodeType: return Maybe(facts.node_type);
     case AttributeKind::kRequestDriverNodeType: return Maybe(facts.driver_node_type);
     case AttributeKind::kRequestNumWorkers: return Maybe(facts.num_workers);
+    case AttributeKind::kRequestSecretScope: return Maybe(facts.secret_scope);
+    case AttributeKind::kRequestSecretKey: return Maybe(facts.secret_key);
+    case AttributeKind::kRequestTargetPath: return Maybe(facts.target_path);
     case AttributeKind::kTimeUtc: {
       thread_local char text[8];
       const std::tm utc = Utc(facts.now_unix);
@@ -259,6 +274,12 @@ std::optional<AttributeValue> LookupAttribute(const AttributeRef& ref, const Eva
         return AttributeValue(std::span<const std::string>(text, 1));
       }
       return AttributeValue(std::span<const std::string>(std::get<1>(found->second)));
+    }
+    case AttributeKind::kSamlAttribute: {
+      if (s.saml == nullptr) return std::nullopt;
+      auto found = s.saml->find(ref.name);  // keyed by the full name, as jwt.* are
+      if (found == s.saml->end()) return std::nullopt;
+      return AttributeValue(std::span<const std::string>(found->second));
     }
   }
   return std::nullopt;

@@ -313,7 +313,105 @@ def jwt():
     write(t, "jwks", json.dumps(jwks, separators=(",", ":")))
 
 
+# The fixed key of saml_fuzz.cpp's certificate: a P-256 key derived from a fixed label, so
+# rerunning this script keeps the public key the target pins. The certificate itself is signed
+# deterministically too (its bytes are pasted into saml_fuzz.cpp).
+def saml_fuzz_key():
+    from cryptography.hazmat.primitives.asymmetric import ec
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    scalar = int.from_bytes(hashlib.sha512(b"dbproxy saml_fuzz p256").digest(), "big") % order
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def saml_fuzz_certificate():
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+    key = saml_fuzz_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "saml_fuzz idp")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+            .not_valid_after(datetime.datetime(2036, 1, 1, tzinfo=datetime.timezone.utc))
+            .sign(key, hashes.SHA256(), ecdsa_deterministic=True))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def saml():
+    """Assertions signed with saml_fuzz_key(), written already in exclusive canonical form (no
+    whitespace between elements, attributes in order, no empty-element tags), so that the digest
+    and the signature can be computed without an XML library."""
+    import base64
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    t = "saml_fuzz"
+    now = 1800000000  # the target's clock: 2027-01-15T08:00:00Z
+
+    def time(seconds):
+        import datetime
+        moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def assertion(aid, name_id, groups, signature):
+        values = "".join(f"<saml:AttributeValue>{g}</saml:AttributeValue>" for g in groups)
+        return (
+            '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
+            f'ID="{aid}" IssueInstant="{time(now - 10)}" Version="2.0">'
+            "<saml:Issuer>https://idp.example.com/saml</saml:Issuer>" + signature +
+            "<saml:Subject><saml:NameID>" + name_id + "</saml:NameID>"
+            '<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
+            f'<saml:SubjectConfirmationData NotOnOrAfter="{time(now + 300)}">'
+            "</saml:SubjectConfirmationData></saml:SubjectConfirmation></saml:Subject>"
+            f'<saml:Conditions NotBefore="{time(now - 10)}" NotOnOrAfter="{time(now + 300)}">'
+            "<saml:AudienceRestriction><saml:Audience>https://dbproxy.example.com</saml:Audience>"
+            "</saml:AudienceRestriction></saml:Conditions>"
+            '<saml:AttributeStatement><saml:Attribute Name="groups">' + values +
+            "</saml:Attribute></saml:AttributeStatement></saml:Assertion>")
+
+    def signed(aid, name_id, groups):
+        digest = base64.b64encode(hashlib.sha256(
+            assertion(aid, name_id, groups, "").encode()).digest()).decode()
+        signed_info = (
+            '<ds:SignedInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">'
+            '<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#">'
+            "</ds:CanonicalizationMethod>"
+            '<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256">'
+            f'</ds:SignatureMethod><ds:Reference URI="#{aid}"><ds:Transforms>'
+            '<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature">'
+            '</ds:Transform><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#">'
+            "</ds:Transform></ds:Transforms>"
+            '<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256">'
+            f"</ds:DigestMethod><ds:DigestValue>{digest}</ds:DigestValue></ds:Reference>"
+            "</ds:SignedInfo>")
+        der = saml_fuzz_key().sign(signed_info.encode(),
+                                   ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        r, s = decode_dss_signature(der)
+        value = base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
+        signature = ('<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">' +
+                     signed_info.replace(' xmlns:ds="http://www.w3.org/2000/09/xmldsig#"', "") +
+                     f"<ds:SignatureValue>{value}</ds:SignatureValue></ds:Signature>")
+        return assertion(aid, name_id, groups, signature)
+
+    def response(children):
+        return ('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+                'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" '
+                f'IssueInstant="{time(now)}"><saml:Issuer>https://idp.example.com/saml'
+                "</saml:Issuer>" + children + "</samlp:Response>")
+
+    valid = signed("_s1", "alice@corp.example", ["eng", "oncall"])
+    evil = assertion("_evil", "admin@corp.example", ["admins"], "")
+    write(t, "assertion_xml", valid)
+    write(t, "assertion_base64", base64.b64encode(valid.encode()))
+    write(t, "response_xml", response(valid))
+    write(t, "wrapped_xml", response(evil + valid))
+    write(t, "comment_in_name_id_xml", valid.replace("alice@corp.example<", "alice@corp<!---->"
+                                                     ".example<", 1))
+    write(t, "certificate_pem", saml_fuzz_certificate())
+
+
 if __name__ == "__main__":
     for generator in (http_request, http_target, proxy_headers, policy_toml, policy_bundle,
-                      request_body, runtime_api, existing, jwt):
+                      request_body, runtime_api, existing, jwt, saml):
         generator()

@@ -27,8 +27,10 @@ sed "s|^\[agent\]|[agent]\npolicy_dir = \"$example_policy\"|" \
   "$source_dir/packaging/agent.toml" >"$work/shipped.toml"
 check "$work/shipped.toml"
 
+# The [[saml_idp]] certificate_file is read by check-config: a test certificate stands in.
 sed -e 's/^#\([a-z_]* = \)/\1/' -e 's/^#\(\[\{1,2\}[a-z_]*\]\{1,2\}\)$/\1/' \
   -e "s|^policy_dir = .*|policy_dir = \"$example_policy\"|" \
+  -e "s|^certificate_file = .*|certificate_file = \"$source_dir/tests/packaging/saml_idp_certificate.pem\"|" \
   "$source_dir/packaging/agent.toml" >"$work/uncommented.toml"
 documented=$(grep -c '^[a-z_]* = ' "$work/uncommented.toml")
 if ((documented < 20)); then

@@ -140,12 +140,19 @@ TEST(AuditRecordTest, OptionalFieldsAppearWhenSet) {
   r.jwt_idp = "corp";
   r.jwt_iss = "https://idp.example";
   r.jwt_sub = "alice@example.com";
+  r.saml_idp = "corp-saml";
+  r.saml_issuer = "https://idp.example/saml";
+  r.saml_name_id = "alice@corp.example";
   const nlohmann::json json = nlohmann::json::parse(FormatAuditRecord(r), nullptr, false);
   ASSERT_FALSE(json.is_discarded());
   EXPECT_EQ(json.at("jwt_idp"), "corp");
   EXPECT_EQ(json.at("jwt_iss"), "https://idp.example");
   EXPECT_EQ(json.at("jwt_sub"), "alice@example.com");
   EXPECT_FALSE(json.contains("jwt_error"));
+  EXPECT_EQ(json.at("saml_idp"), "corp-saml");
+  EXPECT_EQ(json.at("saml_issuer"), "https://idp.example/saml");
+  EXPECT_EQ(json.at("saml_name_id"), "alice@corp.example");
+  EXPECT_FALSE(json.contains("saml_error"));
   EXPECT_EQ(json.at("query"), r.query);
   EXPECT_EQ(json.at("attributes").at("service.env"), "production");
   EXPECT_EQ(json.at("attributes").at("request.row_limit"), "500");
@@ -263,6 +270,12 @@ std::string ReferenceLine(const AuditRecord& r) {
     line["jwt_sub"] = r.jwt_sub;
   }
   if (!r.jwt_error.empty()) line["jwt_error"] = r.jwt_error;
+  if (!r.saml_issuer.empty()) {
+    line["saml_idp"] = r.saml_idp;
+    line["saml_issuer"] = r.saml_issuer;
+    line["saml_name_id"] = r.saml_name_id;
+  }
+  if (!r.saml_error.empty()) line["saml_error"] = r.saml_error;
   if (!r.query.empty()) line["query"] = r.query;
   auto pairs = [](const auto& list) {
     nlohmann::ordered_json object = nlohmann::ordered_json::object();
@@ -300,6 +313,10 @@ TEST(AuditRecordTest, SameBytesAsAJsonLibraryForValidText) {
   r.jwt_iss = "https://idp.example";
   r.jwt_sub = "alice@example.com";
   r.jwt_error = "token expired";
+  r.saml_idp = "corp-saml";
+  r.saml_issuer = "https://idp.example/saml";
+  r.saml_name_id = "alice@corp.example";
+  r.saml_error = "assertion expired at 2027-01-15T08:00:00Z";
   r.attributes = {{"service.env", "prod"}, {"request.row_limit", "500"}, {"service.env", "dev"}};
   r.detail = {{"role", "etl"}};
   r.upstream_status = 429;

@@ -46,6 +46,8 @@ TEST(ProxyHeadersTest, RequestDropsCredentialsHopByHopAndLocalIdentity) {
       {"x-forwarded-user", "alice"},
       {"X-Real-IP", "10.0.0.1"},
       {"X-Dbproxy-Workspace", "prod"},
+      {"X-Dbproxy-SAML-Assertion", "PHNhbWw6QXNzZXJ0aW9uLz4="},
+      {"x-dbproxy-identity", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"},
       {"Content-Type", "application/json"},
       {"Accept", "*/*"},
       {"X-Databricks-Org-Id", "123"},

@@ -272,6 +272,36 @@ TEST(ConfigTest, NoIdpMeansNone) {
   Result<AgentConfig> config = ParseAgentConfig("", kFile);
   ASSERT_TRUE(config) << config.error().message;
   EXPECT_TRUE(config->idps.empty());
+  EXPECT_TRUE(config->saml_idps.empty());
+}
+
+TEST(ConfigTest, ReadsSamlIdpTables) {
+  const std::string text = R"([[saml_idp]]
+name = "corp-saml"
+entity_id = "https://sts.example.com/adfs/services/trust"
+certificate_file = "/etc/dbproxy/saml/corp.pem"
+audience = "https://dbproxy.example.com"
+
+[[saml_idp]]
+name = "okta"
+entity_id = "http://www.okta.com/exk1"
+certificate_file = "/etc/dbproxy/saml/okta.pem"
+audience = ["dbproxy", "urn:dbproxy"]
+clock_skew_seconds = 0
+)";
+  Result<AgentConfig> config = ParseAgentConfig(text, kFile);
+  ASSERT_TRUE(config) << config.error().message;
+  ASSERT_EQ(config->saml_idps.size(), 2u);
+  const SamlIdpSection& corp = config->saml_idps[0];
+  EXPECT_EQ(corp.name, "corp-saml");
+  EXPECT_EQ(corp.entity_id, "https://sts.example.com/adfs/services/trust");
+  EXPECT_EQ(corp.certificate_file, "/etc/dbproxy/saml/corp.pem");
+  EXPECT_EQ(corp.audiences, std::vector<std::string>{"https://dbproxy.example.com"});
+  EXPECT_EQ(corp.clock_skew_seconds, 60);
+  const SamlIdpSection& okta = config->saml_idps[1];
+  EXPECT_EQ(okta.entity_id, "http://www.okta.com/exk1") << "any printable entity ID";
+  EXPECT_EQ(okta.audiences, (std::vector<std::string>{"dbproxy", "urn:dbproxy"}));
+  EXPECT_EQ(okta.clock_skew_seconds, 0);
 }
 
 // One bad config, the line its error must name, and words its message must contain.
@@ -287,6 +317,10 @@ void PrintTo(const BadConfigCase& c, std::ostream* os) {
 }
 
 constexpr char kIdp[] = "[[idp]]\nname = \"corp\"\nissuer = \"https://idp.example.com\"\naudience = \"dbproxy\"\n";
+// Five lines; the name "saml" starts at offset 21.
+constexpr char kSamlIdp[] =
+    "[[saml_idp]]\nname = \"saml\"\nentity_id = \"https://idp.example.com/saml\"\n"
+    "certificate_file = \"/etc/dbproxy/saml.pem\"\naudience = \"dbproxy\"\n";
 
 class ConfigRejectTest : public ::testing::TestWithParam<BadConfigCase> {};
 
@@ -418,7 +452,45 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfigCase{"idp unknown key", std::string(kIdp) + "jwks = \"x\"\n", 5,
                       "[[idp]] 'corp': unknown key 'jwks'"},
         BadConfigCase{"idp with an empty claim", std::string(kIdp) + "claims = [\"\"]\n", 5,
-                      "a claim name is empty"}));
+                      "a claim name is empty"},
+        BadConfigCase{"saml_idp as a table", "[saml_idp]\nname = \"x\"\n", 1,
+                      "[[saml_idp]] tables"},
+        BadConfigCase{"saml_idp named like an idp",
+                      std::string(kIdp) + std::string(kSamlIdp).replace(21, 4, "corp"), 6,
+                      "idp 'corp' is defined twice"},
+        BadConfigCase{"saml_idp defined twice",
+                      std::string(kSamlIdp) +
+                          "[[saml_idp]]\nname = \"saml\"\nentity_id = \"e2\"\n"
+                          "certificate_file = \"/c.pem\"\naudience = \"a\"\n",
+                      7,
+                      "idp 'saml' is defined twice"},
+        BadConfigCase{"saml_idp entity_id used twice",
+                      std::string(kSamlIdp) + std::string(kSamlIdp).replace(21, 4, "sam2"), 8,
+                      "another [[saml_idp]] has the same entity_id"},
+        BadConfigCase{"saml_idp without entity_id",
+                      "[[saml_idp]]\nname = \"s\"\ncertificate_file = \"/c.pem\"\n"
+                      "audience = \"a\"\n",
+                      1, "missing required key 'entity_id'"},
+        BadConfigCase{"saml_idp entity_id with a newline",
+                      "[[saml_idp]]\nname = \"s\"\nentity_id = \"a\\nb\"\n"
+                      "certificate_file = \"/c.pem\"\naudience = \"a\"\n",
+                      3, "'entity_id' must be non-empty printable text"},
+        BadConfigCase{"saml_idp without certificate_file",
+                      "[[saml_idp]]\nname = \"s\"\nentity_id = \"e\"\naudience = \"a\"\n", 1,
+                      "missing required key 'certificate_file'"},
+        BadConfigCase{"saml_idp with a relative certificate_file",
+                      "[[saml_idp]]\nname = \"s\"\nentity_id = \"e\"\n"
+                      "certificate_file = \"c.pem\"\naudience = \"a\"\n",
+                      4, "'certificate_file' must be an absolute path"},
+        BadConfigCase{"saml_idp without audience",
+                      "[[saml_idp]]\nname = \"s\"\nentity_id = \"e\"\n"
+                      "certificate_file = \"/c.pem\"\n",
+                      1, "missing required key 'audience'"},
+        BadConfigCase{"saml_idp skew too large",
+                      std::string(kSamlIdp) + "clock_skew_seconds = 601\n", 6,
+                      "'clock_skew_seconds' must be between 0 and 600"},
+        BadConfigCase{"saml_idp unknown key", std::string(kSamlIdp) + "claims = [\"x\"]\n", 6,
+                      "[[saml_idp]] 'saml': unknown key 'claims'"}));
 
 // toml++ reports "file:line:col: description" for syntax errors.
 struct SyntaxCase {

@@ -1,11 +1,10 @@
-// SAML assertion verification (common/identity/saml.hpp). SamlKeys and certificates are generated at
-// run time, and assertions are signed here with xmlsec directly (not through the code under
-// test), then wrapped, tampered with and rearranged as text.
+// SAML assertion verification (common/identity/saml.hpp) and the choice among providers
+// (saml_providers.hpp). Keys and certificates are generated at run time, and assertions are
+// signed with xmlsec directly (saml_test_support.hpp, not through the code under test), then
+// wrapped, tampered with and rearranged as text.
 #include "common/identity/saml.hpp"
 
 #include <gtest/gtest.h>
-
-#include <time.h>
 
 #include <array>
 #include <cstddef>
@@ -16,105 +15,36 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/valid.h>
-#include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <xmlsec/keys.h>
-#include <xmlsec/openssl/evp.h>
-#include <xmlsec/strings.h>
-#include <xmlsec/xmldsig.h>
-#include <xmlsec/xmltree.h>
 
 #include "common/identity/openssl_ptr.hpp"
+#include "common/identity/saml_providers.hpp"
+#include "tests/common/identity/saml_test_support.hpp"
 
 namespace dbproxy {
 namespace {
 
-constexpr std::int64_t kSamlNow = 1'800'000'000;
-constexpr char kIdp[] = "https://idp.example.com/saml";
-constexpr char kAudience[] = "https://dbproxy.example.com";
-constexpr char kRsaSha256[] = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
-constexpr char kEcdsaSha256[] = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
-constexpr char kRsaSha1[] = "http://www.w3.org/2000/09/xmldsig#rsa-sha1";
-constexpr char kSha256[] = "http://www.w3.org/2001/04/xmlenc#sha256";
-constexpr char kSha1[] = "http://www.w3.org/2000/09/xmldsig#sha1";
-constexpr char kExcC14n[] = "http://www.w3.org/2001/10/xml-exc-c14n#";
-constexpr char kInclusiveC14n[] = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
-constexpr char kEnveloped[] = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
-
-struct X509Free {
-  void operator()(X509* cert) const noexcept { X509_free(cert); }
-};
-struct BioFree {
-  void operator()(BIO* bio) const noexcept { BIO_free(bio); }
-};
-struct XmlDocFree {
-  void operator()(xmlDoc* doc) const noexcept { xmlFreeDoc(doc); }
-};
-struct DsigCtxFree {
-  void operator()(xmlSecDSigCtx* ctx) const noexcept { xmlSecDSigCtxDestroy(ctx); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using XmlDocPtr = std::unique_ptr<xmlDoc, XmlDocFree>;
-using DsigCtxPtr = std::unique_ptr<xmlSecDSigCtx, DsigCtxFree>;
-
-std::string Base64(std::string_view bytes) {
-  std::string text(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int size = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()),
-                                   reinterpret_cast<const unsigned char*>(bytes.data()),
-                                   static_cast<int>(bytes.size()));
-  text.resize(static_cast<std::size_t>(size));
-  return text;
-}
-
-std::string Time(std::int64_t seconds) {
-  const time_t t = static_cast<time_t>(seconds);
-  tm parts{};
-  gmtime_r(&t, &parts);
-  std::array<char, 32> text{};
-  strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text.data();
-}
-
-// A key with a self-signed certificate, its PEM and its DER in base64 (for KeyInfo).
-struct Signer {
-  EvpPkeyPtr key;
-  X509Ptr cert;
-  std::string pem;
-  std::string der_base64;
-};
-
-Signer MakeSigner(EvpPkeyPtr key) {
-  if (key == nullptr) throw std::runtime_error("key generation failed");
-  X509Ptr cert(X509_new());
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-  X509_set_pubkey(cert.get(), key.get());
-  X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("test idp"), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), name);
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) throw std::runtime_error("X509_sign");
-  const BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert.get());
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  std::string pem(data, static_cast<std::size_t>(size));
-  unsigned char* der = nullptr;
-  const int der_size = i2d_X509(cert.get(), &der);
-  std::string der_base64 = Base64(std::string_view(reinterpret_cast<char*>(der), der_size));
-  OPENSSL_free(der);
-  return Signer{std::move(key), std::move(cert), std::move(pem), std::move(der_base64)};
-}
+using saml_testing::AssertionXml;
+using saml_testing::Base64;
+using saml_testing::EvilAssertion;
+using saml_testing::InsertBefore;
+using saml_testing::kAudience;
+using saml_testing::kEnveloped;
+using saml_testing::kEcdsaSha256;
+using saml_testing::kIdp;
+using saml_testing::kInclusiveC14n;
+using saml_testing::kRsaSha1;
+using saml_testing::kSamlNow;
+using saml_testing::kSha1;
+using saml_testing::MakeSigner;
+using saml_testing::ResponseXml;
+using saml_testing::Sign;
+using saml_testing::Signer;
+using saml_testing::Spec;
+using saml_testing::Time;
 
 // Generated once per test binary: RSA generation is slow under ASan.
 struct SamlTestKeys {
@@ -133,140 +63,8 @@ const SamlTestKeys& SamlKeys() {
   return *keys;
 }
 
-// What goes into a test assertion; the defaults make a valid one.
-struct Spec {
-  std::string id = "_a1";
-  std::string issuer = kIdp;
-  std::string name_id = "alice@corp.example";
-  std::string audience = kAudience;
-  std::int64_t issued = kSamlNow - 10;
-  std::int64_t not_before = kSamlNow - 10;
-  std::optional<std::int64_t> not_on_or_after = kSamlNow + 300;
-  std::optional<std::int64_t> confirmation_not_on_or_after = kSamlNow + 300;
-  std::string c14n = kExcC14n;
-  std::string signature_method = kRsaSha256;
-  std::string digest_method = kSha256;
-  bool is_signed = true;
-  bool signature_in_subject = false;
-  std::string attributes =
-      "<saml:Attribute Name=\"groups\"><saml:AttributeValue>eng</saml:AttributeValue>"
-      "<saml:AttributeValue>oncall</saml:AttributeValue></saml:Attribute>\n"
-      "<saml:Attribute Name=\"email\"><saml:AttributeValue>alice@corp.example"
-      "</saml:AttributeValue></saml:Attribute>\n"
-      "<saml:Attribute Name=\"empty\"/>";
-};
-
-std::string SignatureTemplate(const Spec& spec) {
-  return "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">\n<ds:SignedInfo>"
-         "<ds:CanonicalizationMethod Algorithm=\"" +
-         spec.c14n +
-         "\"/>"
-         "<ds:SignatureMethod Algorithm=\"" +
-         spec.signature_method +
-         "\"/>"
-         "<ds:Reference URI=\"#" +
-         spec.id +
-         "\"><ds:Transforms>"
-         "<ds:Transform Algorithm=\"" +
-         std::string(kEnveloped) +
-         "\"/>"
-         "<ds:Transform Algorithm=\"" +
-         std::string(kExcC14n) +
-         "\"/></ds:Transforms>"
-         "<ds:DigestMethod Algorithm=\"" +
-         spec.digest_method +
-         "\"/>"
-         "<ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo>\n"
-         "<ds:SignatureValue></ds:SignatureValue></ds:Signature>\n";
-}
-
-std::string AssertionXml(const Spec& spec) {
-  const std::string signature = spec.is_signed ? SignatureTemplate(spec) : "";
-  const std::string expiry =
-      spec.not_on_or_after ? " NotOnOrAfter=\"" + Time(*spec.not_on_or_after) + "\"" : "";
-  const std::string confirmation =
-      spec.confirmation_not_on_or_after
-          ? " NotOnOrAfter=\"" + Time(*spec.confirmation_not_on_or_after) + "\""
-          : "";
-  return "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"" + spec.id +
-         "\" Version=\"2.0\" IssueInstant=\"" + Time(spec.issued) + "\">\n" + "<saml:Issuer>" +
-         spec.issuer + "</saml:Issuer>\n" + (spec.signature_in_subject ? "" : signature) +
-         "<saml:Subject><saml:NameID "
-         "Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">" +
-         spec.name_id + "</saml:NameID>" +
-         "<saml:SubjectConfirmation Method=\"urn:oasis:names:tc:SAML:2.0:cm:bearer\">"
-         "<saml:SubjectConfirmationData" +
-         confirmation + "/></saml:SubjectConfirmation>" +
-         (spec.signature_in_subject ? signature : "") + "</saml:Subject>\n" +
-         "<saml:Conditions NotBefore=\"" + Time(spec.not_before) + "\"" + expiry + ">" +
-         "<saml:AudienceRestriction><saml:Audience>" + spec.audience +
-         "</saml:Audience></saml:AudienceRestriction></saml:Conditions>\n" +
-         "<saml:AuthnStatement AuthnInstant=\"" + Time(spec.issued) +
-         "\"><saml:AuthnContext>"
-         "<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:"
-         "PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext>"
-         "</saml:AuthnStatement>\n" +
-         "<saml:AttributeStatement>" + spec.attributes + "</saml:AttributeStatement>\n" +
-         "</saml:Assertion>";
-}
-
-// Signs the ds:Signature template in `xml` (whose root element carries ID `id`) with `key`, as
-// an IdP would, and returns the root element serialised.
-std::string Sign(const std::string& xml, EVP_PKEY* key, const std::string& id = "_a1") {
-  const XmlDocPtr doc(
-      xmlReadMemory(xml.data(), static_cast<int>(xml.size()), nullptr, "UTF-8", XML_PARSE_NONET));
-  if (doc == nullptr) throw std::runtime_error("Sign: template does not parse");
-  xmlNode* root = xmlDocGetRootElement(doc.get());
-  xmlAttr* id_attr = xmlHasNsProp(root, reinterpret_cast<const xmlChar*>("ID"), nullptr);
-  xmlAddID(nullptr, doc.get(), reinterpret_cast<const xmlChar*>(id.c_str()), id_attr);
-  xmlNode* signature = xmlSecFindNode(root, xmlSecNodeSignature, xmlSecDSigNs);
-  const DsigCtxPtr ctx(xmlSecDSigCtxCreate(nullptr));
-  EVP_PKEY_up_ref(key);
-  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(key);
-  ctx->signKey = xmlSecKeyCreate();
-  if (data == nullptr || xmlSecKeySetValue(ctx->signKey, data) < 0 || signature == nullptr ||
-      xmlSecDSigCtxSign(ctx.get(), signature) < 0) {
-    throw std::runtime_error("Sign: xmlsec failed");
-  }
-  xmlBuffer* buffer = xmlBufferCreate();
-  xmlNodeDump(buffer, doc.get(), root, 0, 0);
-  std::string out(reinterpret_cast<const char*>(xmlBufferContent(buffer)),
-                  static_cast<std::size_t>(xmlBufferLength(buffer)));
-  xmlBufferFree(buffer);
-  return out;
-}
-
 std::string SignedAssertion(const Spec& spec = Spec(), EVP_PKEY* key = SamlKeys().rsa.key.get()) {
   return Sign(AssertionXml(spec), key, spec.id);
-}
-
-// An unsigned assertion naming an administrator: what a wrapping attack wants read.
-std::string EvilAssertion(const std::string& id = "_evil") {
-  Spec spec;
-  spec.id = id;
-  spec.is_signed = false;
-  spec.name_id = "admin@corp.example";
-  spec.attributes =
-      "<saml:Attribute Name=\"groups\"><saml:AttributeValue>admins</saml:AttributeValue>"
-      "</saml:Attribute>";
-  return AssertionXml(spec);
-}
-
-std::string ResponseXml(const std::string& children) {
-  return "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" "
-         "xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_r1\" Version=\"2.0\" "
-         "IssueInstant=\"" +
-         Time(kSamlNow) + "\"><saml:Issuer>" + std::string(kIdp) +
-         "</saml:Issuer><samlp:Status><samlp:StatusCode "
-         "Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>" +
-         children + "</samlp:Response>";
-}
-
-// `text` with `insertion` placed before the first `marker`.
-std::string InsertBefore(std::string text, std::string_view marker, std::string_view insertion) {
-  const std::size_t at = text.find(marker);
-  if (at == std::string::npos) throw std::runtime_error("marker not found");
-  return text.insert(at, insertion);
 }
 
 std::string Replace(std::string text, std::string_view from, std::string_view to) {
@@ -712,6 +510,98 @@ TEST(SamlPolicyTest, ValidatesFields) {
     EXPECT_NE(status.error().message.find(c.message_part), std::string::npos)
         << c.name << ": " << status.error().message;
   }
+}
+
+// [[saml_idp]] providers (saml_providers.hpp).
+std::vector<SamlProvider> TwoProviders() {
+  SamlPolicy other = Policy();
+  other.entity_id = "https://other-idp.example.com";
+  other.certificates_pem = {SamlKeys().untrusted.pem};
+  return {SamlProvider{.name = "other", .policy = other},
+          SamlProvider{.name = "corp", .policy = Policy()}};
+}
+
+SamlVerdict VerifyWithBoth(const std::string& xml) {
+  return VerifyWithSamlProviders(TwoProviders(), Base64(xml), kSamlNow);
+}
+
+TEST_F(SamlTest, ProvidersAcceptWithTheOneThatVerifies) {
+  const SamlVerdict verdict = VerifyWithBoth(SignedAssertion());
+  ASSERT_EQ(verdict.kind, SamlVerdict::Kind::kVerified) << verdict.reason;
+  EXPECT_EQ(verdict.idp, "corp");
+  EXPECT_EQ(verdict.saml.name_id, "alice@corp.example");
+}
+
+TEST_F(SamlTest, ProvidersGiveTheReasonOfTheProviderThatKnowsTheAssertion) {
+  Spec expired;
+  expired.not_on_or_after = kSamlNow - 60;
+  const SamlVerdict late = VerifyWithBoth(SignedAssertion(expired));
+  EXPECT_EQ(late.kind, SamlVerdict::Kind::kRefused);
+  EXPECT_EQ(late.idp, "corp");
+  EXPECT_NE(late.reason.find("assertion expired at"), std::string::npos) << late.reason;
+
+  const SamlVerdict tampered = VerifyWithBoth(Replace(SignedAssertion(), ">eng<", ">admins<"));
+  EXPECT_EQ(tampered.kind, SamlVerdict::Kind::kRefused);
+  EXPECT_EQ(tampered.idp, "") << "no provider's certificate verified it";
+  EXPECT_NE(tampered.reason.find("does not verify"), std::string::npos) << tampered.reason;
+
+  const SamlVerdict wrapped = VerifyWithBoth(ResponseXml(EvilAssertion() + SignedAssertion()));
+  EXPECT_EQ(wrapped.kind, SamlVerdict::Kind::kRefused);
+  EXPECT_NE(wrapped.reason.find("2 assertions"), std::string::npos) << wrapped.reason;
+
+  const SamlVerdict none = VerifyWithSamlProviders({}, Base64(SignedAssertion()), kSamlNow);
+  EXPECT_EQ(none.kind, SamlVerdict::Kind::kRefused);
+  EXPECT_EQ(none.reason, "no SAML identity provider is configured");
+
+  std::vector<SamlProvider> broken = TwoProviders();
+  broken[0].policy.audiences.clear();
+  EXPECT_EQ(VerifyWithSamlProviders(broken, Base64(SignedAssertion()), kSamlNow).kind,
+            SamlVerdict::Kind::kFailed);
+}
+
+TEST_F(SamlTest, PolicyAttributesNameTheVerifiedIssuerAndNameId) {
+  Spec spec;
+  spec.attributes =
+      "<saml:Attribute Name=\"groups\"><saml:AttributeValue>eng</saml:AttributeValue>"
+      "</saml:Attribute><saml:Attribute Name=\"name_id\"><saml:AttributeValue>root"
+      "</saml:AttributeValue></saml:Attribute><saml:Attribute Name=\"issuer\"/>";
+  const SamlVerification result = Verify(SignedAssertion(spec));
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  const SamlAttributes expected = {{"saml.issuer", {kIdp}},
+                                   {"saml.name_id", {"alice@corp.example"}},
+                                   {"saml.groups", {"eng"}}};
+  EXPECT_EQ(SamlPolicyAttributes(*result), expected);
+}
+
+TEST(SamlProvidersTest, SplitsACertificateFile) {
+  const std::string first = SamlKeys().rsa.pem;
+  const std::string second = SamlKeys().ec.pem;
+  Result<std::vector<std::string>> split =
+      SplitPemCertificates("subject=CN = test idp\n" + first + "\n# next\n" + second);
+  ASSERT_TRUE(split.has_value()) << split.error().message;
+  ASSERT_EQ(split->size(), 2U);
+  EXPECT_EQ((*split)[0], first);
+  EXPECT_EQ((*split)[1], second);
+  SamlPolicy policy = Policy();
+  policy.certificates_pem = *split;
+  EXPECT_TRUE(ValidateSamlPolicy(policy).ok());
+
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"", "holds no PEM certificate"},
+      {"hello\n", "holds no PEM certificate"},
+      {first + "-----BEGIN PRIVATE KEY-----\nMC4=\n-----END PRIVATE KEY-----\n",
+       "not a certificate (PRIVATE KEY)"},
+      {first.substr(0, first.size() - 10), "certificate 1 has no END CERTIFICATE line"},
+      {first.substr(0, 40) + second, "certificate 1 has no END CERTIFICATE line"},
+  };
+  for (const auto& [text, message] : refused) {
+    Result<std::vector<std::string>> bad = SplitPemCertificates(text);
+    ASSERT_FALSE(bad.has_value()) << message;
+    EXPECT_NE(bad.error().message.find(message), std::string::npos) << bad.error().message;
+  }
+  std::string many;
+  for (int i = 0; i < 17; ++i) many += first;
+  EXPECT_FALSE(SplitPemCertificates(many).has_value());
 }
 
 }  // namespace

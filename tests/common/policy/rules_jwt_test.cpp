@@ -1,5 +1,6 @@
 // jwt.* conditions (claims of a verified identity token, strings or lists of strings), the
-// service option require_jwt, lint of claim conditions and explain bodies carrying claims.
+// service option require_jwt, lint of claim conditions and explain bodies carrying claims; and
+// saml.* conditions (attributes of a verified SAML assertion), which work the same way.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -229,6 +230,96 @@ TEST(RulesJwtTest, LintTreatsClaimsAsLists) {
       LintPolicy(MustParse(RuleWhen(R"("jwt.level" = 3)")));
   ASSERT_EQ(integer.size(), 1U);
   EXPECT_EQ(integer[0].code, "type-mismatch");
+}
+
+// saml.* conditions: the attributes of a verified SAML assertion, lists of strings.
+const SamlAttributes kAliceAssertion = {
+    {"saml.issuer", {"https://idp.example.com/saml"}},
+    {"saml.name_id", {"alice@corp.example"}},
+    {"saml.groups", {"data-eng", "oncall"}},
+    {"saml.http://schemas.microsoft.com/ws/2008/06/identity/claims/role", {"reader"}},
+};
+
+// Whether the one `when` condition of a rule written as `condition` holds for `saml`.
+bool WhenAssertion(const std::string& condition, const SamlAttributes* saml) {
+  const Policy policy = MustParse(RuleWhen(condition));
+  if (policy.rules.size() != 1 || policy.rules[0].when.size() != 1) {
+    ADD_FAILURE() << condition;
+    return false;
+  }
+  const CallerIdentity identity{};
+  const std::vector<std::string> no_groups;
+  const RequestFacts facts{.action = "jobs.run", .now_unix = kMonday1030};
+  const EvalSubject subject{.service = &policy.services[0], .identity = &identity,
+                            .group_names = &no_groups, .facts = &facts, .saml = saml};
+  return EvaluateCondition(policy.rules[0].when[0], subject).value_or(false);
+}
+
+TEST(RulesSamlTest, ParsesSamlAttributes) {
+  for (const char* name : {"saml.issuer", "saml.name_id", "saml.groups",
+                           "saml.urn:oid:1.3.6.1.4.1.5923.1.1.1.7"}) {
+    std::optional<AttributeRef> ref = ParseAttributeRef(name);
+    ASSERT_TRUE(ref.has_value()) << name;
+    EXPECT_EQ(ref->kind, AttributeKind::kSamlAttribute);
+    EXPECT_EQ("saml." + ref->key, name);
+    EXPECT_TRUE(ref->ListValued());
+    EXPECT_FALSE(ref->IntegerValued());
+    EXPECT_FALSE(ref->CallLevel());
+  }
+  for (const char* name : {"saml.", "saml", "saml.a b", "saml.grou*", "samlgroups"}) {
+    EXPECT_FALSE(ParseAttributeRef(name).has_value()) << name;
+  }
+}
+
+TEST(RulesSamlTest, AttributesAreListsAndAbsentWithoutAnAssertion) {
+  EXPECT_TRUE(WhenAssertion(R"("saml.name_id" = "alice@corp.example")", &kAliceAssertion));
+  EXPECT_TRUE(WhenAssertion(R"("saml.issuer" = { glob = "https://idp.example.com/*" })",
+                            &kAliceAssertion));
+  EXPECT_TRUE(WhenAssertion(R"("saml.groups" = "oncall")", &kAliceAssertion));
+  EXPECT_FALSE(WhenAssertion(R"("saml.groups" = { ne = "oncall" })", &kAliceAssertion));
+  EXPECT_TRUE(WhenAssertion(
+      R"("saml.http://schemas.microsoft.com/ws/2008/06/identity/claims/role" = "reader")",
+      &kAliceAssertion));
+  EXPECT_TRUE(WhenAssertion(R"(saml = { groups = ["finance", "data-eng"] })", &kAliceAssertion));
+  EXPECT_FALSE(WhenAssertion(R"("saml.groups" = "data-eng")", nullptr));
+  EXPECT_TRUE(WhenAssertion(R"("saml.name_id" = { present = false })", nullptr));
+  EXPECT_TRUE(WhenAssertion(R"("saml.email" = { ne = "x" })", &kAliceAssertion));
+  // A JWT's claims are not the assertion's attributes.
+  EXPECT_FALSE(When(R"("saml.groups" = "data-eng")", &kAlice));
+}
+
+TEST(RulesSamlTest, OrderingTestsAreRefusedAndLintTreatsThemAsLists) {
+  const std::string error = ParseError(RuleWhen(R"("saml.level" = { lt = "m" })"));
+  EXPECT_NE(error.find("saml.level is a SAML attribute"), std::string::npos) << error;
+  EXPECT_NE(ParseError(RuleWhen(R"("saml.a b" = "x")")).find("saml.*"), std::string::npos);
+  EXPECT_TRUE(LintPolicy(MustParse(RuleWhen(R"("saml.groups" = { eq = "a", in = ["b"] })")))
+                  .empty());
+  const std::vector<LintFinding> absent =
+      LintPolicy(MustParse(RuleWhen(R"("saml.groups" = { eq = "a", present = false })")));
+  ASSERT_EQ(absent.size(), 1U);
+  EXPECT_EQ(absent[0].code, "never-matches");
+}
+
+TEST(RulesSamlTest, DecideReadsTheAssertionBesideTheToken) {
+  const Policy policy = MustParse(std::string(kGuarded) + R"(
+[[rule]]
+id = "jobs-run-saml-oncall"
+effect = "deny"
+actions = ["jobs.run"]
+unless = { "saml.groups" = "oncall" }
+)");
+  CallerIdentity identity{};
+  identity.uid = 1000;
+  const RequestFacts facts{.action = "jobs.run", .workspace = "prod", .now_unix = kMonday1030};
+  const DecisionSubject both{.identity = &identity, .jwt = &kAlice, .jwt_idp = "corp",
+                             .saml = &kAliceAssertion};
+  const CallDecision allowed = Decide(policy, RuntimeView{}, both, facts);
+  EXPECT_TRUE(allowed.allow) << allowed.reason;
+  const DecisionSubject jwt_only{.identity = &identity, .jwt = &kAlice, .jwt_idp = "corp"};
+  EXPECT_EQ(Decide(policy, RuntimeView{}, jwt_only, facts).rule, "jobs-run-saml-oncall");
+  // An assertion does not satisfy require_jwt.
+  const DecisionSubject saml_only{.identity = &identity, .saml = &kAliceAssertion};
+  EXPECT_EQ(Decide(policy, RuntimeView{}, saml_only, facts).rule, "require_jwt");
 }
 
 TEST(ExplainRequestJwtTest, ParsesIdpAndClaims) {
