@@ -28,6 +28,9 @@ struct ExplainOptions {
   std::optional<std::string> job_id;
   std::optional<std::string> node_type;
   std::optional<std::string> driver_node_type;
+  std::optional<std::string> secret_scope;
+  std::optional<std::string> secret_key;
+  std::optional<std::string> target_path;
   // A verified identity token the caller would present: its idp and "key=value" claims.
   std::string jwt_idp;
   std::vector<std::string> jwt_claims;
@@ -72,6 +75,9 @@ nlohmann::json ExplainBody(const ExplainOptions& o) {
   add("job_id", o.job_id);
   add("node_type", o.node_type);
   add("driver_node_type", o.driver_node_type);
+  add("secret_scope", o.secret_scope);
+  add("secret_key", o.secret_key);
+  add("target_path", o.target_path);
   if (!o.jwt_idp.empty()) {
     body["jwt"] = {{"idp", o.jwt_idp}, {"claims", ClaimsObject(o.jwt_claims)}};
   }
@@ -154,6 +160,10 @@ void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, Comman
                       "request driver_node_type_id (clusters)");
   command->add_option("--num-workers", explain.num_workers,
                       "request num_workers or autoscale max_workers (clusters)");
+  command->add_option("--secret-scope", explain.secret_scope, "request secret scope (secrets)");
+  command->add_option("--secret-key", explain.secret_key, "request secret key (secrets)");
+  command->add_option("--target-path", explain.target_path,
+                      "request path (workspace, DBFS, Files; also read from \"METHOD PATH?QUERY\")");
   CLI::Option* idp = command->add_option(
       "--jwt-idp", explain.jwt_idp, "the caller presents a token verified by this [[idp]]");
   command
@@ -165,7 +175,7 @@ void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, Comman
         const std::size_t equals = pair.find('=');
         return equals == std::string::npos || equals == 0 ? "expected KEY=VALUE" : "";
       });
-  command->add_option("what", explain.what, "ACTION or \"METHOD PATH\"")->required();
+  command->add_option("what", explain.what, "ACTION or \"METHOD PATH[?QUERY]\"")->required();
   command->callback([&options, &action] {
     action = [&options] { return RunExplain(options, explain); };
   });

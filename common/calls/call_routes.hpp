@@ -33,7 +33,7 @@ std::span<const CallRoute> CallRoutes();
 
 // The action for a call whose path matches a row of `resource` but whose method matches none:
 // the most privileged action of that API, or "api.unknown" when no single action of the API
-// covers all the others (secrets: reading values vs. managing them; SCIM beyond /Me).
+// covers all the others (secrets: reading values vs. managing them).
 // "api.unknown" for an unknown resource.
 std::string_view FallbackAction(std::string_view resource);
 

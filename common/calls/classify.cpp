@@ -27,9 +27,21 @@ Error Invalid(std::string_view why) {
   return MakeError(Errc::kInvalidRequest, "request path rejected: " + std::string(why));
 }
 
+// Besides unreserved characters, a segment may hold raw the rest of RFC 3986's pchar (minus
+// ';', which some servers strip as a path parameter) and non-ASCII bytes (UTF-8 names).
+bool IsRawPathChar(char c) {
+  static constexpr std::string_view kSubDelims = "!$&'()*+,=:@";
+  return IsUnreserved(c) || kSubDelims.find(c) != std::string_view::npos ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+bool IsControlByte(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
 // One raw segment (no '/') to its decoded form, or the reason it must not be forwarded.
-// Only unreserved characters survive, so decoding cannot create a separator, a dot-segment
-// spelt differently from what the workspace sees, or anything a server might strip (';').
+// Decoding must never create a separator ('/', '\\'), a dot-segment spelt differently from
+// what the workspace sees, a second round of escapes ('%'), a control byte or anything a
+// server might strip (';'). Everything else (spaces, non-ASCII, '+', '@'...) is a valid name
+// character; JoinPath re-encodes it.
 Result<std::string> DecodeSegment(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());
@@ -41,16 +53,35 @@ Result<std::string> DecodeSegment(std::string_view raw) {
       if (high < 0 || low < 0) return Invalid("malformed percent-escape");
       c = static_cast<char>(high * 16 + low);
       if (c == '/' || c == '\\') return Invalid("encoded slash or backslash");
-      if (!IsUnreserved(c)) return Invalid("percent-escape of a reserved or control character");
+      if (c == ';' || c == '%' || IsControlByte(c)) {
+        return Invalid("percent-escape of a reserved or control character");
+      }
       i += 2;
     } else if (c == '\\') {
       return Invalid("backslash");
-    } else if (!IsUnreserved(c)) {
-      return Invalid("character outside [A-Za-z0-9-._~/]");
+    } else if (!IsRawPathChar(c)) {
+      return Invalid("character outside the path characters");
     }
     out.push_back(c);
   }
   if (out.find_first_not_of('.') == std::string::npos) return Invalid("dot segment");
+  return out;
+}
+
+bool IsPlainSegment(std::string_view segment) {
+  for (char c : segment) {
+    if (!IsUnreserved(c)) return false;
+  }
+  return true;
+}
+
+// `segment` without the characters outside [A-Za-z0-9-._~]: the name a server that trims or
+// drops unusual characters would see.
+std::string LooseSegment(std::string_view segment) {
+  std::string out;
+  for (char c : segment) {
+    if (IsUnreserved(c)) out.push_back(c);
+  }
   return out;
 }
 
@@ -155,11 +186,23 @@ Match MatchRoute(std::span<const std::string> segments, std::string_view method,
   return Match{};
 }
 
+// The one spelling of decoded segments: unreserved characters raw, every other byte as an
+// upper-case percent-escape.
 std::string JoinPath(const std::vector<std::string>& segments) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string path;
   for (const std::string& segment : segments) {
     path.push_back('/');
-    path += segment;
+    for (char c : segment) {
+      if (IsUnreserved(c)) {
+        path.push_back(c);
+        continue;
+      }
+      const auto byte = static_cast<unsigned char>(c);
+      path.push_back('%');
+      path.push_back(kHex[byte >> 4]);
+      path.push_back(kHex[byte & 0x0f]);
+    }
   }
   return path;
 }
@@ -180,11 +223,23 @@ Result<Classification> ClassifyCall(std::string_view method, std::string_view pa
 
   const std::string_view effective_method = method == "HEAD" ? std::string_view("GET") : method;
   const Match exact = MatchRoute(*segments, effective_method, Case::kExact);
-  // "/api/2.1/Jobs/Run-Now" or ".../unity-catalog/Temporary-table-credentials" match another
-  // row (or none) than their lower-case spelling; a server that ignores case would run the
-  // other call, which may be the more privileged one.
-  if (MatchRoute(*segments, effective_method, Case::kFold).action != exact.action) {
-    return Invalid("path differs from a known Databricks call only in letter case");
+  // Unusual characters are names inside a known API (a UC table, a volume file), never parts
+  // of an unknown call.
+  std::vector<std::string> loose;
+  bool plain = true;
+  for (const std::string& segment : *segments) {
+    plain = plain && IsPlainSegment(segment);
+    loose.push_back(LooseSegment(segment));
+  }
+  if (!plain && exact.resource.empty()) {
+    return Invalid("unusual characters outside a known Databricks API");
+  }
+  // "/api/2.1/Jobs/Run-Now", ".../unity-catalog/Temporary-table-credentials" or
+  // ".../unity-catalog/permissions%20/..." match another row (or none) than their lower-case,
+  // trimmed spelling; a server that ignores case or drops odd characters would run the other
+  // call, which may be the more privileged one.
+  if (MatchRoute(loose, effective_method, Case::kFold).action != exact.action) {
+    return Invalid("path differs from a known Databricks call only in letter case or symbols");
   }
   out.action = std::string(exact.action);
   out.resource = std::string(exact.resource);

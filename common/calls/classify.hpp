@@ -23,22 +23,27 @@ struct Classification {
 
 // Normalises `path` and classifies it with the table in call_routes.hpp.
 //
-// Normalisation: empty segments are dropped ("//" collapses, a trailing '/' goes away), and
-// percent-escapes of unreserved characters are decoded ("run%2Dnow" -> "run-now"), so the
-// normalised path contains only [A-Za-z0-9-._~] and '/'. Callers MUST forward
-// `normalized_path`, never the original, so the workspace sees exactly what was classified.
+// Normalisation: empty segments are dropped ("//" collapses, a trailing '/' goes away), each
+// segment is percent-decoded, and re-encoded in one spelling: [A-Za-z0-9-._~] raw, every other
+// byte as an upper-case escape ("run%2Dnow" -> "run-now", "my%20table" stays "my%20table",
+// "caf\xC3\xA9" and "caf%c3%a9" -> "caf%C3%A9", "a+b" -> "a%2Bb"). Callers MUST
+// forward `normalized_path`, never the original, so the workspace sees exactly what was
+// classified.
 //
 // kInvalidRequest (never forward) when the path:
 //   - does not start with "/api/<something>" or "/serving-endpoints/" once normalised (model
 //     serving invocations live outside /api/), or is longer than 4096 bytes;
-//   - contains a byte outside [A-Za-z0-9-._~/%]: "\\", NUL and control bytes, ';', '?', '#',
-//     spaces, non-ASCII...;
-//   - contains a percent-escape that is malformed or decodes to anything but an unreserved
-//     character ("%2F", "%5c", "%00", "%3B"...);
-//   - has a segment made only of dots (".", "..", also when spelt "%2e%2E").
-//   - matches no row exactly but would match one if letter case were ignored
-//     ("/api/2.1/Jobs/run-now", "/api/2.0/preview/scim/v2/me"): a server that ignores case
-//     would execute the known call, so it must not pass as api.unknown.
+//   - contains raw a byte outside [A-Za-z0-9-._~/%!$&'()*+,=:@] and non-ASCII: "\\", NUL and
+//     control bytes, ';', '?', '#', spaces...;
+//   - contains a percent-escape that is malformed or decodes to '/', '\\', ';', '%' (double
+//     encoding) or a control byte ("%2F", "%5c", "%00", "%3B", "%25"...);
+//   - has a segment made only of dots (".", "..", also when spelt "%2e%2E");
+//   - has a segment with characters outside [A-Za-z0-9-._~] (spaces, non-ASCII, '+'...) and
+//     matches no row: unusual names are accepted only inside a known API;
+//   - matches no row exactly but would match another one if letter case were ignored and
+//     characters outside [A-Za-z0-9-._~] were dropped ("/api/2.1/Jobs/run-now",
+//     "/api/2.0/preview/scim/v2/me", "/api/2.1/jobs/list%20"): a server that ignores case or
+//     trims names would execute the other call, so it must not pass as a cheaper one.
 // Matching is otherwise case-sensitive (identifiers in {id} segments keep their case).
 // `method` is case-sensitive too; HEAD is classified as GET. A method that no row lists for a
 // known path gets the API's most privileged action (FallbackAction), never a read.

@@ -5,6 +5,15 @@
 //   GET  jobs get, runs/list (query)                               job_id
 //   POST clusters create, edit, resize   node_type_id, driver_node_type_id, num_workers,
 //                                        autoscale.max_workers
+//   POST clusters update                 the same, under "cluster"
+//   POST jobs create, reset, update, runs/submit   the same, in every "new_cluster" object at
+//                                        any depth (tasks, job_clusters, new_settings...): the
+//                                        largest worker count; node types must agree across
+//                                        clusters (refused otherwise: one fact, one value)
+//   POST secrets put, delete, scopes/create, scopes/delete, acls/put, acls/delete   scope, key
+//   POST workspace mkdirs, delete; dbfs mkdirs, delete, create                      path
+//   (workspace/import and dbfs/put carry file contents: streamed unread, their path is absent)
+//   GET/... secrets (query)  scope, key;  workspace, dbfs (query)  path;  Files API: the URL path
 //
 // A fact the body does not carry stays absent, and an absent fact fails every rule test except
 // `present = false`, `ne`, `not_in`: a caller cannot pass a rule by leaving a field out.
@@ -40,6 +49,11 @@ struct BodyFacts {
   std::optional<std::string> driver_node_type{};  // clusters: driver_node_type_id
   // clusters: the largest of num_workers and autoscale.max_workers that the body sets.
   std::optional<std::int64_t> num_workers{};
+  std::optional<std::string> secret_scope{};  // secrets: scope (query or body)
+  std::optional<std::string> secret_key{};    // secrets: key (query or body)
+  // workspace and dbfs: path (query or body); files: the path in the URL. Absolute, decoded,
+  // in one spelling (see InspectQuery).
+  std::optional<std::string> target_path{};
   // The body was read as a statement submission, so a clamping role may rewrite it.
   bool sql_statement = false;
 };
@@ -56,13 +70,19 @@ bool BodyNeedsInspection(const Classification& call, std::string_view method);
 // REQUIRES: the caller bounded `body` (config: proxy.inspect_body_limit).
 Result<BodyFacts> InspectBody(const Classification& call, std::string_view body);
 
-// Reads job_id from the raw query string of a jobs call (GET jobs/get, jobs/runs/list...) into
-// `facts`; when `facts` already holds a job_id (from InspectBody), the query's must be the same.
+// Reads job_id from the raw query string of a jobs call (GET jobs/get, jobs/runs/list...),
+// scope and key from a secrets call's, path from a workspace or DBFS call's, and the path a
+// Files API call names in its URL, into `facts`; when `facts` already holds one (from
+// InspectBody), the query's must be the same. Paths are decoded and must be absolute, without
+// an empty, "." or ".." segment or a control byte ("dbfs:/x" reads as "/x"; one trailing '/' is
+// dropped); a scope or key is letters, digits, '-', '_', '.', '@'; a '+' in those values must
+// be escaped (form decoding reads it as a space).
 // On a statement submission or a cluster create/edit/resize, refuses query keys that name an
 // inspected body field ("?row_limit=", "?autoscale.max_workers="): a server that also reads
 // fields from the query would see a value the policy did not.
-// Errors: kInvalidRequest for a repeated, ambiguous or non-numeric job_id, a job_id that differs
-// from the body's, an inspected field in the query, or a bad escape.
+// Errors: kInvalidRequest for a repeated, ambiguous or non-numeric job_id, scope, key or path,
+// one that differs from the body's, an invalid path or name, an inspected field in the query,
+// or a bad escape.
 Status InspectQuery(const Classification& call, std::string_view query, BodyFacts& facts);
 
 // Copies the facts into the evaluator's request facts (leaves the others alone).

@@ -1,6 +1,8 @@
 #include "common/policy/actions.hpp"
 
+#include <algorithm>
 #include <array>
+#include <optional>
 
 #include "common/oauth/oauth.hpp"
 #include "common/policy/policy.hpp"
@@ -8,36 +10,105 @@
 namespace dbproxy {
 namespace {
 
-constexpr std::array<std::string_view, 25> kActions = {
-    "jobs.read",        "jobs.run",          "jobs.manage",      "clusters.read",
-    "clusters.manage",  "sql.execute",       "sql.read",         "warehouses.read",
-    "warehouses.manage", "uc.read",          "uc.write",         "uc.credentials",
-    "scim.me",          "workspace.read",    "workspace.write",  "dbfs.read",
-    "dbfs.write",       "tokens.manage",     "secrets.read",     "secrets.manage",
-    "permissions.manage", "commands.execute", "serving.query",   "serving.manage",
-    "api.unknown",
+constexpr std::array<std::string_view, 70> kActions = {
+    "jobs.read",          "jobs.run",           "jobs.manage",        "clusters.read",
+    "clusters.manage",    "sql.execute",        "sql.read",           "warehouses.read",
+    "warehouses.manage",  "uc.read",            "uc.write",           "uc.credentials",
+    "scim.me",            "workspace.read",     "workspace.write",    "dbfs.read",
+    "dbfs.write",         "tokens.manage",      "secrets.read",       "secrets.manage",
+    "permissions.manage", "commands.execute",   "serving.query",      "serving.manage",
+    "jobs.submit",        "sql.cancel",         "secrets.list",       "permissions.read",
+    "tokens.read",        "files.read",         "files.write",        "mlflow.read",
+    "mlflow.write",       "mlflow.credentials", "repos.read",         "repos.write",
+    "git.credentials",    "pipelines.read",     "pipelines.run",      "pipelines.manage",
+    "scim.read",          "scim.admin",         "libraries.read",     "libraries.install",
+    "policies.read",      "policies.manage",    "pools.read",         "pools.manage",
+    "queries.read",       "queries.write",      "alerts.read",        "alerts.write",
+    "dashboards.read",    "dashboards.write",   "genie.read",         "genie.query",
+    "genie.manage",       "vectorsearch.read",  "vectorsearch.query", "vectorsearch.write",
+    "apps.read",          "apps.manage",        "initscripts.read",   "initscripts.manage",
+    "settings.read",      "settings.manage",    "database.read",      "database.manage",
+    "database.credentials", "api.unknown",
 };
+static_assert(kActions.size() <= kMaxKnownActions);
 
+// What each Databricks API scope reaches, in our actions. Sources: the workspace "API scopes"
+// reference and the "API scopes:" line of each REST call. A ":read" list holds every action
+// that some GET of the family is classified as (unity-catalog:read reaches the GETs that vend
+// credentials, workspace:read the listing of Git credentials). The one exception: the 1.2
+// command status GETs (classified commands.execute) are left out of clusters:read.
 struct ScopeMapping {
-  std::string_view api;                  // scope base name
-  std::vector<std::string_view> all;     // reached by the plain scope
-  std::vector<std::string_view> read;    // reached by "<api>:read"
+  std::string_view api;                        // scope base name
+  std::vector<std::string_view> all;           // reached by the plain scope
+  std::vector<std::string_view> read;          // reached by "<api>:read"
+  std::vector<std::string_view> restricted{};  // reached by "sql:restricted-query"
 };
 
 const std::vector<ScopeMapping>& Mappings() {
   static const std::vector<ScopeMapping> kMappings = {
-      {"sql", {"sql.*", "warehouses.*"}, {"sql.read", "warehouses.read"}},
-      {"clusters", {"clusters.*"}, {"clusters.read"}},
+      // SQL runs GRANT and DDL, reads secrets (secret()), calls models (ai_query) and reads and
+      // writes volumes; read-only queries still read tables, volumes, secrets and models.
+      {"sql",
+       {"sql.*", "warehouses.*", "queries.*", "alerts.*", "uc.read", "uc.write",
+        "permissions.manage", "files.read", "files.write", "secrets.read", "serving.query"},
+       {"sql.read", "warehouses.read", "queries.read", "alerts.read"},
+       {"sql.execute", "sql.read", "sql.cancel", "uc.read", "files.read", "secrets.read",
+        "serving.query"}},
+      {"clusters",
+       {"clusters.*", "libraries.*", "commands.execute", "pools.*", "policies.*"},
+       {"clusters.read", "libraries.read", "pools.read", "policies.read"}},
       {"jobs", {"jobs.*"}, {"jobs.read"}},
-      {"unity-catalog", {"uc.*"}, {"uc.read"}},
-      {"scim", {"scim.*"}, {"scim.me"}},
-      {"workspace", {"workspace.*"}, {"workspace.read"}},
-      {"files", {"dbfs.*"}, {"dbfs.read"}},
-      {"access-management", {"permissions.*"}, {}},
-      {"authentication", {"tokens.*"}, {}},
+      {"unity-catalog", {"uc.*", "permissions.manage"}, {"uc.read", "uc.credentials"}},
+      {"scim", {"scim.*"}, {"scim.me", "scim.read"}},
+      {"workspace",
+       {"workspace.*", "repos.*", "git.credentials"},
+       {"workspace.read", "repos.read", "git.credentials"}},
+      {"files", {"files.*", "dbfs.*"}, {"files.read", "dbfs.read"}},
+      {"secrets", {"secrets.*"}, {"secrets.read", "secrets.list"}},
+      {"access-management",
+       {"permissions.*", "scim.*"},
+       {"permissions.read", "scim.me", "scim.read"}},
+      {"authentication", {"tokens.*"}, {"tokens.read"}},
       {"serving-endpoints", {"serving.*"}, {"serving.query"}},
+      {"pipelines", {"pipelines.*"}, {"pipelines.read"}},
+      {"mlflow", {"mlflow.*"}, {"mlflow.read", "mlflow.credentials"}},
+      {"dashboards", {"dashboards.*"}, {"dashboards.read"}},
+      {"alerts", {"alerts.*"}, {"alerts.read"}},
+      {"apps", {"apps.*"}, {"apps.read"}},
+      {"genie", {"genie.*"}, {"genie.read"}},
+      {"vector-search", {"vectorsearch.*"}, {"vectorsearch.read"}},
   };
   return kMappings;
+}
+
+const ScopeMapping* FindScopeMapping(std::string_view api) {
+  for (const ScopeMapping& candidate : Mappings()) {
+    if (candidate.api == api) return &candidate;
+  }
+  return nullptr;
+}
+
+// The modifiers of one scope item, parsed exactly: "read" and "restricted-query", each at most
+// once. nullopt for anything else ("reader", "read:read", an empty modifier).
+struct ScopeModifiers {
+  bool read = false;
+  bool restricted_query = false;
+};
+
+std::optional<ScopeModifiers> ParseScopeModifiers(std::string_view rest) {
+  ScopeModifiers modifiers;
+  while (!rest.empty()) {
+    rest.remove_prefix(1);  // the ':'
+    const std::size_t colon = rest.find(':');
+    const std::string_view modifier = rest.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon);
+    bool* flag = modifier == "read"               ? &modifiers.read
+                 : modifier == "restricted-query" ? &modifiers.restricted_query
+                                                  : nullptr;
+    if (flag == nullptr || *flag) return std::nullopt;
+    *flag = true;
+  }
+  return modifiers;
 }
 
 }  // namespace
@@ -93,15 +164,25 @@ std::vector<std::string> ScopeReach(std::string_view scope) {
         item == "offline_access") {
       continue;
     }
-    const std::string_view api = item.substr(0, item.find(':'));
-    const bool read_only = item.find(":read") != std::string_view::npos;
-    const ScopeMapping* mapping = nullptr;
-    for (const ScopeMapping& candidate : Mappings()) {
-      if (candidate.api == api) mapping = &candidate;
+    if (item == "all-apis") return {"*"};
+    const std::size_t colon = item.find(':');
+    const ScopeMapping* mapping = FindScopeMapping(item.substr(0, colon));
+    const std::optional<ScopeModifiers> modifiers =
+        ParseScopeModifiers(colon == std::string_view::npos ? std::string_view()
+                                                            : item.substr(colon));
+    // Unknown scopes and modifiers: assume the worst.
+    if (mapping == nullptr || !modifiers) return {"*"};
+    if (modifiers->restricted_query && mapping->restricted.empty()) return {"*"};
+    std::vector<std::string_view> patterns;
+    if (!modifiers->read && !modifiers->restricted_query) patterns = mapping->all;
+    if (modifiers->read) patterns = mapping->read;
+    if (modifiers->restricted_query) {
+      patterns.insert(patterns.end(), mapping->restricted.begin(), mapping->restricted.end());
     }
-    if (item == "all-apis" || mapping == nullptr) return {"*"};  // unknown: assume the worst
-    for (std::string_view pattern : read_only ? mapping->read : mapping->all) {
-      reach.emplace_back(pattern);
+    for (std::string_view pattern : patterns) {
+      if (std::find(reach.begin(), reach.end(), pattern) == reach.end()) {
+        reach.emplace_back(pattern);
+      }
     }
   }
   return reach;

@@ -1,6 +1,8 @@
 // The action vocabulary of policies, and which actions a Databricks OAuth scope reaches.
 #pragma once
 
+#include <bitset>
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
@@ -10,7 +12,13 @@
 
 namespace dbproxy {
 
-// Every call-level action the classifier can produce ("jobs.run", "sql.execute", ...).
+// Room for the action vocabulary; a set of known actions is indexed like KnownActions().
+inline constexpr std::size_t kMaxKnownActions = 128;
+using KnownActionSet = std::bitset<kMaxKnownActions>;
+
+// Every call-level action the classifier can produce ("jobs.run", "sql.execute", ...), in a
+// fixed order (indexes are stable for one build, not across versions). At most
+// kMaxKnownActions.
 std::span<const std::string_view> KnownActions();
 
 // Index of `action` in KnownActions(), or -1.
@@ -29,9 +37,12 @@ bool MayMatchTokenAction(std::string_view pattern);
 Result<std::string> NormalizeActionPattern(std::string_view pattern);
 
 // Action patterns a raw token of `scope` (canonical, space-separated) could perform at Databricks.
-// "all-apis" and unknown scope names reach everything ("*"); "sql" reaches sql.* and
-// warehouses.*; "<api>:read" only the read action of that API; identity scopes (openid, email,
-// profile, offline_access) nothing.
+// Each item is "<api>" or "<api>:<modifier>[:<modifier>]", modifiers being exactly "read" (GET
+// and HEAD calls of that API) and, for "sql" only, "restricted-query" (read-only queries).
+// "all-apis", unknown scope names and unknown or repeated modifiers reach everything ("*");
+// identity scopes (openid, email, profile, offline_access) nothing. A scope whose reach the
+// Databricks documentation leaves open is taken to reach everything its API family can do;
+// "sql" also reaches what SQL statements can do (GRANT and DDL, secret(), ai_query, volumes).
 std::vector<std::string> ScopeReach(std::string_view scope);
 
 }  // namespace dbproxy

@@ -7,15 +7,18 @@
 #include <nlohmann/json.hpp>
 
 #include "common/calls/classify.hpp"
+#include "common/calls/http_target.hpp"
 #include "common/calls/request_body.hpp"
 #include "common/policy/actions.hpp"
 
 namespace dbproxy {
 namespace {
 
-constexpr std::array<std::string_view, 13> kStrings = {
-    "user",   "unit", "exe",       "service",     "workspace", "action",          "method",
-    "path",   "warehouse", "disposition", "node_type", "driver_node_type", "job_id"};
+constexpr std::array<std::string_view, 16> kStrings = {
+    "user",        "unit",       "exe",         "service",          "workspace",
+    "action",      "method",     "path",        "warehouse",        "disposition",
+    "node_type",   "driver_node_type", "job_id", "secret_scope",    "secret_key",
+    "target_path"};
 constexpr std::array<std::string_view, 7> kCounts = {
     "uid", "gid", "row_limit", "byte_limit", "statement_bytes", "num_workers", "time"};
 
@@ -82,9 +85,13 @@ Status AddCallFacts(const nlohmann::json& body, BodyFacts base, RequestFacts& fa
   if (base.byte_limit == 0) base.byte_limit.reset();
   base.statement_bytes = OptionalCount(body, "statement_bytes");
   base.num_workers = OptionalCount(body, "num_workers");
+  // Given ones win over those read from the path's query (the operator asks "what if").
+  if (body.contains("secret_scope")) base.secret_scope = OptionalString(body, "secret_scope");
+  if (body.contains("secret_key")) base.secret_key = OptionalString(body, "secret_key");
+  if (body.contains("target_path")) base.target_path = OptionalString(body, "target_path");
   Result<std::optional<std::string>> job_id = JobId(body);
   if (!job_id) return std::move(job_id).error();
-  base.job_id = std::move(*job_id);
+  if (*job_id) base.job_id = std::move(*job_id);  // else the query's, if any
   AddToRequestFacts(base, facts);
   return Status::Ok();
 }
@@ -168,7 +175,9 @@ Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int6
     facts.action = std::move(*action);
   } else {
     const std::string method = body.value("method", "");
-    Result<Classification> call = ClassifyCall(method, body.value("path", ""));
+    const std::string target = body.value("path", "");
+    const SplitTarget split = SplitRequestTarget(target);
+    Result<Classification> call = ClassifyCall(method, split.path);
     if (!call) return std::move(call).error();
     facts.action = call->action;
     facts.method = method;
@@ -177,6 +186,11 @@ Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int6
     if (BodyNeedsInspection(*call, method)) {
       Result<BodyFacts> inspected = InspectBody(*call, "{}");
       if (inspected) base = std::move(*inspected);
+    }
+    // The query's (and a Files URL's) job_id, secret scope and key, and path, as the proxy
+    // reads them.
+    if (Status query = InspectQuery(*call, split.query, base); !query) {
+      return std::move(query).error();
     }
   }
   if (Status added = AddCallFacts(body, std::move(base), facts); !added) {

@@ -212,11 +212,11 @@ void BuildIndex(Policy& policy) {
         if (list.empty() || list.back() != i) list.push_back(i);
       }
       for (std::size_t k = 0; k < known.size(); ++k) {
-        if (ActionMatches(action, known[k])) rule.known_actions |= std::uint32_t{1} << k;
+        if (ActionMatches(action, known[k])) rule.known_actions.set(k);
       }
     }
     for (std::size_t k = 0; k < known.size(); ++k) {
-      if (rule.known_actions & (std::uint32_t{1} << k)) policy.rules_by_known_action[k].push_back(i);
+      if (rule.known_actions.test(k)) policy.rules_by_known_action[k].push_back(i);
     }
     if (token_pattern) policy.token_pattern_rules.push_back(i);
     if (has_pattern) ++policy.pattern_rule_count;

@@ -155,6 +155,12 @@ struct WorkspaceState {
   std::map<std::string, nlohmann::json> warehouses;  // fixed at start
   BoundedJsonMap<std::string> external_results;      // "<statement_id>/<chunk>" -> rows
   BoundedJsonMap<std::int64_t> runs;                 // run_id -> run, as runs/get answers
+  // Files API path (as sent) -> contents; few, small files (files_api.hpp).
+  BoundedJsonMap<std::string> files = [] {
+    BoundedJsonMap<std::string> map;
+    map.limit = 100;
+    return map;
+  }();
   BoundedJsonMap<std::string> run_idempotency;       // idempotency_token -> run_id
   std::int64_t next_run_id = 1000;
   std::int64_t next_cluster_serial = 1;

@@ -27,13 +27,14 @@ struct Call {
   std::string_view method;
   std::string_view path;
 };
-constexpr std::array<Call, 11> kCalls = {{
+constexpr std::array<Call, 14> kCalls = {{
     {"POST", "/api/2.0/sql/statements"},      {"POST", "/api/2.2/jobs/run-now"},
     {"POST", "/api/2.1/jobs/reset"},          {"POST", "/api/2.1/jobs/update"},
     {"POST", "/api/2.1/jobs/delete"},         {"POST", "/api/2.1/jobs/runs/cancel-all"},
     {"POST", "/api/2.1/clusters/create"},     {"POST", "/api/2.1/clusters/edit"},
     {"POST", "/api/2.1/clusters/resize"},     {"GET", "/api/2.1/jobs/get"},
-    {"GET", "/api/2.2/jobs/runs/list"},
+    {"GET", "/api/2.2/jobs/runs/list"},       {"POST", "/api/2.2/jobs/create"},
+    {"POST", "/api/2.2/jobs/runs/submit"},    {"POST", "/api/2.1/clusters/update"},
 }};
 
 bool IsCanonicalDecimal(const std::string& text) {

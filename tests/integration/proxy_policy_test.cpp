@@ -51,7 +51,7 @@ constexpr char kExampleRules[] = R"(
 [[rule]]
 id = "jobs-run-production-only"
 effect = "deny"
-actions = ["jobs.run"]
+actions = ["jobs.run", "jobs.submit"]
 unless = { "service.env" = "production" }
 
 [[rule]]
@@ -194,6 +194,97 @@ TEST_F(ProxyPolicyTest, JobRunsOnlyFromProductionServices) {
 
 // The policy decides on one job id: a query job_id that disagrees with the body's is refused
 // rather than letting the body's win (the workspace might read the other one).
+// New API families end to end: a Files API upload and download under a volume path with a
+// space (forwarded in its one normalised spelling), a Repos list, and their own actions in rules.
+TEST_F(ProxyPolicyTest, FilesApiAndReposHaveTheirOwnActions) {
+  StartWithPolicy(
+      ServiceToml("production", "uid = 0", "env = \"production\"", "files") +
+      ServiceToml("staging", "uid = " + std::to_string(kServiceUid), "env = \"staging\"",
+                  "files") +
+      ServiceToml("platform", "uid = " + std::to_string(kStrangerUid), "env = \"production\"",
+                  "files") +
+      R"([[role]]
+name = "files"
+credential = ")" + std::string(kCredential) + R"("
+actions = ["files.*", "repos.read"]
+
+[[rule]]
+id = "files-write-production-only"
+effect = "deny"
+actions = ["files.write"]
+unless = { "service.env" = "production" }
+)");
+  const std::string file = "/api/2.0/fs/files/Volumes/main/etl/landing/daily%20report.csv";
+  const HttpResponse uploaded = AsProduction("PUT", file + "?overwrite=true", "id,total\n1,2\n");
+  ASSERT_EQ(uploaded.status, 204) << uploaded.Describe();
+  EXPECT_EQ(LastUpstreamRequest()["target"], file + "?overwrite=true");
+  const HttpResponse downloaded = AsStaging("GET", file);
+  ASSERT_EQ(downloaded.status, 200) << downloaded.Describe();
+  EXPECT_EQ(downloaded.body, "id,total\n1,2\n");
+
+  const std::int64_t before = UpstreamApiRequests();
+  ExpectRefused(AsStaging("PUT", file, "x"), 403, "policy_denied", "files-write-production-only",
+                before);
+  // SCIM administration is not a Files or Repos action, whatever the role allows elsewhere.
+  ExpectRefused(AsProduction("POST", "/api/2.0/preview/scim/v2/Users", R"({"userName":"x"})"), 403,
+                "policy_denied", "", before);
+
+  const HttpResponse repos = AsPlatform("GET", "/api/2.0/repos");
+  ASSERT_EQ(repos.status, 200) << repos.Describe();
+  EXPECT_EQ(repos.Json()["repos"].size(), 1U) << repos.body;
+}
+
+TEST_F(ProxyPolicyTest, PathAndSecretScopeRulesReadTheUrlQueryAndBody) {
+  StartWithPolicy(
+      ServiceToml("staging", "uid = " + std::to_string(kServiceUid), "env = \"staging\"", "etl") +
+      R"([[role]]
+name = "etl"
+credential = ")" + std::string(kCredential) + R"("
+actions = ["files.*", "workspace.*", "secrets.read", "secrets.manage"]
+
+[[rule]]
+id = "etl-own-paths"
+effect = "deny"
+actions = ["files.*", "workspace.*"]
+unless = { "request.target_path" = { glob = "/Volumes/main/etl/*" } }
+
+[[rule]]
+id = "etl-own-secrets"
+effect = "deny"
+actions = ["secrets.*"]
+unless = { "request.secret_scope" = "etl" }
+)");
+  const std::string own = "/api/2.0/fs/files/Volumes/main/etl/in/a%20b.csv";
+  const HttpResponse uploaded = AsStaging("PUT", own, "id\n1\n");
+  ASSERT_EQ(uploaded.status, 204) << uploaded.Describe();
+  EXPECT_EQ(LastUpstreamRequest()["target"], own);
+
+  const std::int64_t before = UpstreamApiRequests();
+  ExpectRefused(AsStaging("PUT", "/api/2.0/fs/files/Volumes/main/hr/salaries.csv", "x"), 403,
+                "policy_denied", "etl-own-paths", before);
+  ExpectRefused(AsStaging("GET", "/api/2.0/workspace/export?path=/Volumes/main/hr/x"), 403,
+                "policy_denied", "etl-own-paths", before);
+  // workspace/import is streamed unread: no path fact, so the unless test fails and it is denied.
+  ExpectRefused(AsStaging("POST", "/api/2.0/workspace/import", R"({"path":"/Volumes/main/etl/x"})"),
+                403, "policy_denied", "etl-own-paths", before);
+  ExpectRefused(AsStaging("GET", "/api/2.0/workspace/export?path=/Volumes/main/etl/../hr/x"), 400,
+                "invalid_request", "", before);
+  ExpectRefused(AsStaging("GET", "/api/2.0/secrets/get?scope=hr&key=db"), 403, "policy_denied",
+                "etl-own-secrets", before);
+  ExpectRefused(AsStaging("GET", "/api/2.0/secrets/get?scope=etl&key=db&scope=hr"), 400,
+                "invalid_request", "", before);
+  ExpectRefused(AsStaging("POST", "/api/2.0/secrets/put",
+                          R"({"scope":"hr","key":"db","string_value":"x"})"),
+                403, "policy_denied", "etl-own-secrets", before);
+
+  // The allowed ones reach the workspace, as sent.
+  AsStaging("GET", "/api/2.0/secrets/get?scope=etl&key=db");
+  EXPECT_EQ(UpstreamApiRequests(), before + 1);
+  EXPECT_EQ(LastUpstreamRequest()["target"], "/api/2.0/secrets/get?scope=etl&key=db");
+  AsStaging("POST", "/api/2.0/secrets/put", R"({"scope":"etl","key":"db","string_value":"x"})");
+  EXPECT_EQ(UpstreamApiRequests(), before + 2);
+}
+
 TEST_F(ProxyPolicyTest, JobIdInQueryAndBodyMustAgree) {
   StartWithPolicy(Services() + kExampleRules);
   const std::int64_t before = UpstreamApiRequests();

@@ -54,12 +54,24 @@ expect "dbproxyctl maintenance off --" "--service --workspace" "--reason"
 expect "dbproxyctl policy " "lint keygen sign verify"
 expect "dbproxyctl policy sign --" "--key"
 expect "dbproxyctl policy lint " "<files>"
-expect "dbproxyctl explain --unit x.service jobs." "jobs.read jobs.run jobs.manage"
+expect "dbproxyctl explain --unit x.service jobs." "jobs.read jobs.run jobs.manage jobs.submit"
+expect "dbproxyctl explain --unit x.service files." "files.read files.write"
 expect "dbproxyctl grant --" "--for --reason"
 expect "dbproxyctl audit " "tail verify"
 expect "dbproxyctl audit tail --" "--follow --service --decision --action"
 expect "dbproxyctl audit tail --decision " "allow deny error"
 expect "dbproxyctl audit verify " "<files>"
 expect "dbproxyctl re" "reload rekey remove revoke"
+# Every action of the vocabulary (kActions in common/policy/actions.cpp) is offered by explain
+# and documented in the action table of docs/policy.md.
+actions=$(sed -n '/kActions = {/,/^};/p' "$source_dir/common/policy/actions.cpp" |
+  grep -o '"[a-z]*\.[a-z]*"' | tr -d '"' | tr '\n' ' ')
+[[ -n $actions ]] || { echo "FAIL: no actions read from actions.cpp"; status=1; }
+expect "dbproxyctl explain --unit x.service " "$actions"
+for action in $actions; do
+  if ! grep -q "\`$action\`" "$source_dir/docs/policy.md"; then
+    echo "FAIL: docs/policy.md does not document '$action'"; status=1
+  fi
+done
 [[ $status == 0 ]] && echo "ok: dbproxyctl completion"
 exit $status

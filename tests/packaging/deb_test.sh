@@ -31,8 +31,10 @@ field() { dpkg-deb --field "$deb" "$1"; }
 [[ $(field Version) == 0.1.0-1 ]] || fail "Version is $(field Version)"
 [[ $(field Section) == admin ]] || fail "Section is $(field Section)"
 depends=$(field Depends)
-for dep in libc6 libsodium23 libcurl4 libsystemd0 libtomlplusplus3 adduser; do
-  [[ $depends == *"$dep"* ]] || fail "Depends lacks $dep: $depends"
+for dep in libc6 libsodium23 libcurl4 libsystemd0 libtomlplusplus3 libxmlsec1 libxmlsec1-openssl \
+    libxml2 adduser; do
+  # A whole package name ("libxmlsec1" must not be satisfied by "libxmlsec1-openssl").
+  [[ " $depends," =~ [[:space:]]${dep}[[:space:],] ]] || fail "Depends lacks $dep: $depends"
 done
 ok "control: $(field Package) $(field Version) $(field Architecture); Depends: $depends"
 

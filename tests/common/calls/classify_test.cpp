@@ -37,9 +37,10 @@ std::vector<Call> ExpectedCalls() {
   for (const char* tail : {"list", "get", "runs/list", "runs/get", "runs/get-output", "runs/export"}) {
     add("2.0 2.1 2.2", "GET", std::string("/jobs/") + tail, "jobs.read", "jobs");
   }
-  for (const char* tail : {"run-now", "runs/submit", "runs/cancel", "runs/cancel-all", "runs/repair"}) {
+  for (const char* tail : {"run-now", "runs/cancel", "runs/cancel-all", "runs/repair"}) {
     add("2.0 2.1 2.2", "POST", std::string("/jobs/") + tail, "jobs.run", "jobs");
   }
+  add("2.0 2.1 2.2", "POST", "/jobs/runs/submit", "jobs.submit", "jobs");
   for (const char* tail : {"create", "reset", "update", "delete", "runs/delete"}) {
     add("2.0 2.1 2.2", "POST", std::string("/jobs/") + tail, "jobs.manage", "jobs");
   }
@@ -56,7 +57,7 @@ std::vector<Call> ExpectedCalls() {
   add("2.0", "POST", st, "sql.execute", "sql.statements");
   add("2.0", "GET", st + "/01ef-2b3c", "sql.read", "sql.statements");
   add("2.0", "GET", st + "/01ef-2b3c/result/chunks/3", "sql.read", "sql.statements");
-  add("2.0", "POST", st + "/01ef-2b3c/cancel", "sql.execute", "sql.statements");
+  add("2.0", "POST", st + "/01ef-2b3c/cancel", "sql.cancel", "sql.statements");
   const std::string wh = "/sql/warehouses";
   add("2.0", "GET", wh, "warehouses.read", "sql.warehouses");
   add("2.0", "POST", wh, "warehouses.manage", "sql.warehouses");
@@ -103,25 +104,28 @@ std::vector<Call> ExpectedCalls() {
     add("2.0", "POST", std::string("/dbfs/") + tail, "dbfs.write", "dbfs");
   }
   add("2.0", "POST", "/token/create", "tokens.manage", "tokens");
-  add("2.0", "GET", "/token/list", "tokens.manage", "tokens");
+  add("2.0", "GET", "/token/list", "tokens.read", "tokens");
   add("2.0", "POST", "/token/delete", "tokens.manage", "tokens");
-  add("2.0", "GET", "/token-management/tokens", "tokens.manage", "tokens");
+  add("2.0", "GET", "/token-management/tokens", "tokens.read", "tokens");
   add("2.0", "POST", "/token-management/on-behalf-of/tokens", "tokens.manage", "tokens");
   add("2.0", "DELETE", "/token-management/tokens/123", "tokens.manage", "tokens");
   const std::string sp = "/servicePrincipals/42/credentials/secrets";
   add("2.0", "POST", "/accounts/acc-1" + sp, "tokens.manage", "tokens");
-  add("2.0", "GET", "/accounts/acc-1" + sp, "tokens.manage", "tokens");
+  add("2.0", "GET", "/accounts/acc-1" + sp, "tokens.read", "tokens");
   add("2.0", "DELETE", "/accounts/acc-1" + sp + "/s1", "tokens.manage", "tokens");
   add("2.0", "POST", "/accounts" + sp, "tokens.manage", "tokens");
-  for (const char* tail : {"get", "list", "scopes/list", "acls/list", "acls/get"}) {
-    add("2.0", "GET", std::string("/secrets/") + tail, "secrets.read", "secrets");
+  add("2.0", "GET", "/accounts" + sp, "tokens.read", "tokens");
+  add("2.0", "GET", "/token-management/tokens/123", "tokens.read", "tokens");
+  add("2.0", "GET", "/secrets/get", "secrets.read", "secrets");
+  for (const char* tail : {"list", "scopes/list", "acls/list", "acls/get"}) {
+    add("2.0", "GET", std::string("/secrets/") + tail, "secrets.list", "secrets");
   }
   for (const char* tail :
        {"put", "delete", "scopes/create", "scopes/delete", "acls/put", "acls/delete"}) {
     add("2.0", "POST", std::string("/secrets/") + tail, "secrets.manage", "secrets");
   }
-  add("2.0", "GET", "/permissions/clusters/abc", "workspace.read", "permissions");
-  add("2.0", "GET", "/permissions/jobs/1/permissionLevels", "workspace.read", "permissions");
+  add("2.0", "GET", "/permissions/clusters/abc", "permissions.read", "permissions");
+  add("2.0", "GET", "/permissions/jobs/1/permissionLevels", "permissions.read", "permissions");
   add("2.0", "PUT", "/permissions/clusters/abc", "permissions.manage", "permissions");
   add("2.0", "PATCH", "/permissions/clusters/abc", "permissions.manage", "permissions");
   add("1.2", "POST", "/commands/execute", "commands.execute", "commands");
@@ -153,6 +157,21 @@ int Level(const std::string& action) {
       {"clusters.manage", 3},   {"warehouses.manage", 3}, {"uc.credentials", 3},
       {"tokens.manage", 3},     {"secrets.read", 3},      {"secrets.manage", 3},
       {"permissions.manage", 3}, {"commands.execute", 3}, {"serving.manage", 3},
+      {"jobs.submit", 2},       {"sql.cancel", 2},        {"secrets.list", 2},
+      {"permissions.read", 1},  {"tokens.read", 2},       {"files.read", 1},
+      {"files.write", 2},       {"mlflow.read", 1},       {"mlflow.write", 2},
+      {"mlflow.credentials", 3}, {"repos.read", 1},       {"repos.write", 2},
+      {"git.credentials", 3},   {"pipelines.read", 1},    {"pipelines.run", 2},
+      {"pipelines.manage", 3},  {"scim.read", 1},         {"scim.admin", 3},
+      {"libraries.read", 1},    {"libraries.install", 3}, {"policies.read", 1},
+      {"policies.manage", 3},   {"pools.read", 1},        {"pools.manage", 3},
+      {"queries.read", 1},      {"queries.write", 2},     {"alerts.read", 1},
+      {"alerts.write", 2},      {"dashboards.read", 1},   {"dashboards.write", 2},
+      {"genie.read", 1},        {"genie.query", 2},       {"genie.manage", 3},
+      {"vectorsearch.read", 1}, {"vectorsearch.query", 1}, {"vectorsearch.write", 2},
+      {"apps.read", 1},         {"apps.manage", 3},       {"initscripts.read", 2},
+      {"initscripts.manage", 3}, {"settings.read", 1},    {"settings.manage", 3},
+      {"database.read", 1},     {"database.manage", 3},   {"database.credentials", 3},
       {"api.unknown", 4},
   };
   const auto it = kLevels.find(action);
@@ -219,9 +238,11 @@ TEST(ClassifyTest, UnknownPathsAreApiUnknown) {
       {"GET", "/api/2.1/jobs/list/extra"},         {"GET", "/api/3.0/jobs/list"},
       {"GET", "/api/2.3/jobs/list"},               {"GET", "/api/2.2/clusters/list"},
       {"GET", "/api/2.1/sql/statements/x"},        {"POST", "/api/2.0/sql/statements/a/b"},
-      {"GET", "/api/2.0/preview/scim/v2/Users"},   {"GET", "/api/2.0/preview/scim/v2/Me/x"},
-      {"GET", "/api/2.1/preview/scim/v2/Me"},      {"GET", "/api/2.0/repos"},
-      {"POST", "/api/2.0/git-credentials"},        {"GET", "/api/2.0/secrets"},
+      {"GET", "/api/2.0/preview/scim/v1/Users"},   {"GET", "/api/2.1/repos"},
+      {"GET", "/api/2.1/preview/scim/v2/Me"},      {"GET", "/api/2.0/git-credential"},
+      {"POST", "/api/2.2/git-credentials"},        {"GET", "/api/2.0/secrets"},
+      {"GET", "/api/2.0/libraries/list"},          {"POST", "/serving-endpoints/chat"},
+      {"GET", "/api/2.0/fs/file/Volumes/x"},       {"POST", "/api/2.0/mlflowx/runs/create"},
       {"GET", "/api/1.2/libraries/list"},          {"POST", "/api/2.0/commands/execute"},
       {"POST", "/serving-endpoints/m/other"},      {"POST", "/serving-endpoints/m"},
       {"GET", "/api/2.2/unity-catalog/catalogs"},  {"GET", "/api/2.1"},

@@ -51,7 +51,9 @@ TEST(RequestBodyTest, WhichCallsAreInspected) {
       {"POST", "/api/2.1/jobs/update", true},
       {"POST", "/api/2.1/jobs/delete", true},
       {"POST", "/api/2.1/jobs/runs/cancel-all", true},
-      {"POST", "/api/2.1/jobs/runs/submit", false},
+      {"POST", "/api/2.1/jobs/runs/submit", true},
+      {"POST", "/api/2.2/jobs/create", true},
+      {"POST", "/api/2.1/clusters/update", true},
       {"GET", "/api/2.1/jobs/get", false},
       {"POST", "/api/2.1/clusters/create", true},
       {"POST", "/api/2.0/clusters/edit", true},
@@ -181,6 +183,64 @@ TEST(RequestBodyTest, ClusterFacts) {
   EXPECT_NE(InspectError(create, R"({"numWorkers": 99})").find("ambiguously"), std::string::npos);
 }
 
+// A rule on num_workers or node_type must not be bypassed by putting the cluster in another
+// call: clusters/update nests it, jobs carry it in tasks, job_clusters and new_settings.
+TEST(RequestBodyTest, NestedClusterFacts) {
+  const BodyFacts update = MustInspect(
+      Call("POST", "/api/2.1/clusters/update"),
+      R"({"cluster_id":"c1","update_mask":"num_workers","cluster":{"num_workers":40,)"
+      R"("node_type_id":"r5.24xlarge"}})");
+  EXPECT_EQ(update.num_workers, 40);
+  EXPECT_EQ(update.node_type, "r5.24xlarge");
+
+  const BodyFacts create = MustInspect(
+      Call("POST", "/api/2.2/jobs/create"),
+      R"({"name":"j","job_id":7,"tasks":[{"task_key":"a","new_cluster":{"num_workers":2,)"
+      R"("node_type_id":"m5.large"}},{"task_key":"b","job_cluster_key":"k"}],)"
+      R"("job_clusters":[{"job_cluster_key":"k","new_cluster":{"autoscale":{"max_workers":64},)"
+      R"("node_type_id":"m5.large"}}]})");
+  EXPECT_EQ(create.num_workers, 64);
+  EXPECT_EQ(create.node_type, "m5.large");
+  EXPECT_FALSE(create.job_id.has_value()) << "a create body names no job";
+
+  const BodyFacts reset = MustInspect(
+      Call("POST", "/api/2.1/jobs/reset"),
+      R"({"job_id":12,"new_settings":{"tasks":[{"task_key":"a","for_each_task":{"task":)"
+      R"({"task_key":"x","new_cluster":{"num_workers":9}}}}]}})");
+  EXPECT_EQ(reset.job_id, "12");
+  EXPECT_EQ(reset.num_workers, 9);
+
+  const BodyFacts update_job = MustInspect(
+      Call("POST", "/api/2.2/jobs/update"),
+      R"({"job_id":3,"new_settings":{"job_clusters":[{"new_cluster":{"num_workers":5}}]}})");
+  EXPECT_EQ(update_job.job_id, "3");
+  EXPECT_EQ(update_job.num_workers, 5);
+
+  const BodyFacts submit = MustInspect(
+      Call("POST", "/api/2.1/jobs/runs/submit"),
+      R"({"run_name":"r","new_cluster":{"num_workers":3,"driver_node_type_id":"d1"}})");
+  EXPECT_EQ(submit.num_workers, 3);
+  EXPECT_EQ(submit.driver_node_type, "d1");
+
+  const BodyFacts plain = MustInspect(Call("POST", "/api/2.2/jobs/create"), R"({"name":"j"})");
+  EXPECT_FALSE(plain.num_workers.has_value());
+}
+
+TEST(RequestBodyTest, NestedClustersRefuseWhatCouldBeReadDifferently) {
+  const Classification create = Call("POST", "/api/2.2/jobs/create");
+  EXPECT_NE(InspectError(create, R"({"tasks":[{"new_cluster":{"node_type_id":"a"}},)"
+                                 R"({"new_cluster":{"node_type_id":"b"}}]})")
+                .find("node_type_id"),
+            std::string::npos);
+  InspectError(create, R"({"tasks":[{"new_cluster":{"numWorkers":100}}]})");
+  InspectError(create, R"({"tasks":[{"new_cluster":{"num_workers":"100"}}]})");
+  InspectError(create, R"({"tasks":[{"new_cluster":[1]}]})");
+  InspectError(Call("POST", "/api/2.1/clusters/update"), R"({"cluster":{"NUM_WORKERS":1}})");
+  InspectError(Call("POST", "/api/2.1/clusters/update"), R"({"cluster":7})");
+  BodyFacts facts;
+  EXPECT_FALSE(InspectQuery(create, "num_workers=1", facts).ok());
+}
+
 TEST(RequestBodyTest, UninspectedCallsGiveNoFacts) {
   const BodyFacts facts =
       MustInspect(Call("POST", "/api/2.1/clusters/start"), R"({"num_workers": 4})");
@@ -262,6 +322,101 @@ TEST(RequestBodyTest, JobIdInQueryAndBodyMustAgree) {
   Status status = InspectQuery(run_now, "job_id=6", facts);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, Errc::kInvalidRequest);
+}
+
+TEST(RequestBodyTest, QueryNamesSecretScopeKeyAndPath) {
+  struct Case {
+    std::string method, path, query;
+    std::optional<std::string> scope, key, target;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/api/2.0/secrets/get", "scope=etl&key=db-password", "etl", "db-password", {}},
+      {"GET", "/api/2.0/secrets/list", "scope=etl", "etl", {}, {}},
+      {"GET", "/api/2.0/secrets/acls/get", "scope=etl&principal=a%40b.com", "etl", {}, {}},
+      {"GET", "/api/2.0/workspace/export", "path=%2FShared%2Fetl%2Fnb&format=SOURCE", {}, {},
+       "/Shared/etl/nb"},
+      {"GET", "/api/2.0/workspace/list", "path=/Shared/etl/", {}, {}, "/Shared/etl"},
+      {"GET", "/api/2.0/workspace/list", "path=/", {}, {}, "/"},
+      {"GET", "/api/2.0/workspace/get-status", "path=/Users/caf%C3%A9%20x", {}, {},
+       "/Users/caf\xC3\xA9 x"},
+      {"GET", "/api/2.0/dbfs/read", "path=dbfs:/mnt/raw/a.csv&offset=0", {}, {}, "/mnt/raw/a.csv"},
+      {"GET", "/api/2.0/dbfs/list", "path=/mnt", {}, {}, "/mnt"},
+      {"GET", "/api/2.0/fs/files/Volumes/main/etl/in/a%20b.csv", "", {}, {},
+       "/Volumes/main/etl/in/a b.csv"},
+      {"PUT", "/api/2.0/fs/files/Volumes/main/etl/out.csv", "overwrite=true", {}, {},
+       "/Volumes/main/etl/out.csv"},
+      {"GET", "/api/2.0/fs/directories/Volumes/main/etl", "", {}, {}, "/Volumes/main/etl"},
+      // Other calls: path and scope keys in their queries mean nothing.
+      {"GET", "/api/2.1/jobs/get", "job_id=1&path=/x&scope=y", {}, {}, {}},
+      {"GET", "/api/2.0/secrets/get", "", {}, {}, {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.method + " " + c.path + "?" + c.query);
+    BodyFacts facts;
+    const Status status = InspectQuery(Call(c.method, c.path), c.query, facts);
+    ASSERT_TRUE(status.ok()) << status.error().message;
+    EXPECT_EQ(facts.secret_scope, c.scope);
+    EXPECT_EQ(facts.secret_key, c.key);
+    EXPECT_EQ(facts.target_path, c.target);
+  }
+}
+
+TEST(RequestBodyTest, AmbiguousScopeKeyOrPathIsRefused) {
+  const Classification secret = Call("GET", "/api/2.0/secrets/get");
+  const Classification exported = Call("GET", "/api/2.0/workspace/export");
+  const Classification read = Call("GET", "/api/2.0/dbfs/read");
+  for (const auto& [call, query] : std::vector<std::pair<Classification, std::string>>{
+           {secret, "scope=etl&scope=prod&key=a"},
+           {secret, "scope=etl&Scope=prod"},
+           {secret, "scope=e%20tl&key=a"},
+           {secret, "scope=e+tl&key=a"},
+           {secret, "scope=&key=a"},
+           {secret, "scope=etl&key=a/b"},
+           {secret, "scope=%zz"},
+           {exported, "path=/Shared/etl/../secret"},
+           {exported, "path=/Shared/etl/%2E%2E/secret"},
+           {exported, "path=/Shared//etl"},
+           {exported, "path=/Shared/./etl"},
+           {exported, "path=Shared/etl"},
+           {exported, "path=/Shared/etl&path=/Users"},
+           {exported, "PATH=/Users"},
+           {exported, "path=/Shared/a+b"},
+           {exported, "path=/Shared/a%0Ab"},
+           {read, "path=dbfs:mnt/x"},
+       }) {
+    SCOPED_TRACE(query);
+    BodyFacts facts;
+    const Status status = InspectQuery(call, query, facts);
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.error().code, Errc::kInvalidRequest);
+  }
+}
+
+TEST(RequestBodyTest, BodyNamesSecretScopeKeyAndPathAndTheQueryMustAgree) {
+  const Classification put = Call("POST", "/api/2.0/secrets/put");
+  ASSERT_TRUE(BodyNeedsInspection(put, "POST"));
+  BodyFacts facts = MustInspect(put, R"({"scope": "etl", "key": "k1", "string_value": "s3cr3t"})");
+  EXPECT_EQ(facts.secret_scope, "etl");
+  EXPECT_EQ(facts.secret_key, "k1");
+  EXPECT_TRUE(InspectQuery(put, "scope=etl", facts).ok());
+  EXPECT_FALSE(InspectQuery(put, "scope=prod", facts).ok());
+  const std::string refused = InspectError(put, R"({"scope": "etl", "Scope": "prod"})");
+  EXPECT_EQ(refused.find("s3cr3t"), std::string::npos);
+  EXPECT_NE(InspectError(put, R"({"scope": "etl", "key": "k", "string_value": "s3cr3t",
+                                  "key": "other"})").find("twice"), std::string::npos);
+
+  const Classification remove = Call("POST", "/api/2.0/workspace/delete");
+  ASSERT_TRUE(BodyNeedsInspection(remove, "POST"));
+  EXPECT_EQ(MustInspect(remove, R"({"path": "/Shared/etl/old", "recursive": true})").target_path,
+            "/Shared/etl/old");
+  InspectError(remove, R"({"path": "/Shared/etl/../../Users/x"})");
+  InspectError(remove, R"({"path": 5})");
+  EXPECT_EQ(MustInspect(Call("POST", "/api/2.0/dbfs/mkdirs"), R"({"path": "dbfs:/tmp/a/"})")
+                .target_path,
+            "/tmp/a");
+  // File contents travel in these bodies: streamed unread, their path stays absent.
+  EXPECT_FALSE(BodyNeedsInspection(Call("POST", "/api/2.0/workspace/import"), "POST"));
+  EXPECT_FALSE(BodyNeedsInspection(Call("POST", "/api/2.0/dbfs/put"), "POST"));
 }
 
 TEST(RequestBodyTest, AddToRequestFactsKeepsOtherFacts) {

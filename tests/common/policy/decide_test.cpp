@@ -252,5 +252,32 @@ TEST(ExplainRequestTest, RefusesUnknownFieldsWrongTypesAndMissingAction) {
   EXPECT_EQ(job->facts.now_unix, 7);
 }
 
+TEST(ExplainRequestTest, ReadsTheQueryOfAPathAsTheProxyDoes) {
+  Result<ExplainRequest> secret = ParseExplainRequest(
+      nlohmann::json::parse(R"({"method":"GET","path":"/api/2.0/secrets/get?scope=etl&key=db"})"),
+      0);
+  ASSERT_TRUE(secret.has_value()) << secret.error().message;
+  EXPECT_EQ(secret->facts.action, "secrets.read");
+  EXPECT_EQ(secret->facts.secret_scope, "etl");
+  EXPECT_EQ(secret->facts.secret_key, "db");
+  Result<ExplainRequest> file = ParseExplainRequest(
+      nlohmann::json::parse(R"({"method":"GET","path":"/api/2.0/fs/files/Volumes/a/b%20c"})"), 0);
+  ASSERT_TRUE(file.has_value()) << file.error().message;
+  EXPECT_EQ(file->facts.target_path, "/Volumes/a/b c");
+  Result<ExplainRequest> job = ParseExplainRequest(
+      nlohmann::json::parse(R"({"method":"GET","path":"/api/2.1/jobs/get?job_id=07"})"), 0);
+  ASSERT_TRUE(job.has_value()) << job.error().message;
+  EXPECT_EQ(job->facts.job_id, "7");
+  Result<ExplainRequest> given = ParseExplainRequest(
+      nlohmann::json::parse(R"({"action":"workspace.read","target_path":"/Shared/etl/x"})"), 0);
+  ASSERT_TRUE(given.has_value()) << given.error().message;
+  EXPECT_EQ(given->facts.target_path, "/Shared/etl/x");
+  EXPECT_FALSE(ParseExplainRequest(
+                   nlohmann::json::parse(
+                       R"({"method":"GET","path":"/api/2.0/workspace/export?path=/a/../b"})"),
+                   0)
+                   .has_value());
+}
+
 }  // namespace
 }  // namespace dbproxy

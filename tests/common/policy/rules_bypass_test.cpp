@@ -69,10 +69,18 @@ TEST(RulesBypassTest, ScopeReachDecides) {
 
 TEST(RulesBypassTest, ScopeReachTable) {
   EXPECT_EQ(ScopeReach("all-apis"), std::vector<std::string>{"*"});
-  EXPECT_EQ(ScopeReach("sql"), (std::vector<std::string>{"sql.*", "warehouses.*"}));
-  EXPECT_EQ(ScopeReach("clusters:read"), std::vector<std::string>{"clusters.read"});
+  EXPECT_EQ(ScopeReach("sql"),
+            (std::vector<std::string>{"sql.*", "warehouses.*", "queries.*", "alerts.*", "uc.read",
+                                      "uc.write", "permissions.manage", "files.read",
+                                      "files.write", "secrets.read", "serving.query"}));
+  EXPECT_EQ(ScopeReach("clusters:read"),
+            (std::vector<std::string>{"clusters.read", "libraries.read", "pools.read",
+                                      "policies.read"}));
   EXPECT_EQ(ScopeReach("jobs sql:read"),
-            (std::vector<std::string>{"jobs.*", "sql.read", "warehouses.read"}));
+            (std::vector<std::string>{"jobs.*", "sql.read", "warehouses.read", "queries.read",
+                                      "alerts.read"}));
+  // Modifiers are parsed exactly: "jobs:reader" is not read-only.
+  EXPECT_EQ(ScopeReach("jobs:reader"), std::vector<std::string>{"*"});
   EXPECT_TRUE(ScopeReach("openid offline_access").empty());
 }
 

@@ -29,6 +29,9 @@ TEST(RulesProxyFactsTest, NewAttributesParseAndAreCallLevel) {
       {"request.num_workers", AttributeKind::kRequestNumWorkers, true},
       {"request.row_limit", AttributeKind::kRequestRowLimit, true},
       {"request.job_id", AttributeKind::kRequestJobId, false},
+      {"request.secret_scope", AttributeKind::kRequestSecretScope, false},
+      {"request.secret_key", AttributeKind::kRequestSecretKey, false},
+      {"request.target_path", AttributeKind::kRequestTargetPath, false},
       {"caller.uid", AttributeKind::kCallerUid, true},
   };
   for (const Case& c : cases) {

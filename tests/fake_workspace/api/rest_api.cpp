@@ -7,6 +7,7 @@
 
 #include "tests/fake_workspace/api/api_context.hpp"
 #include "tests/fake_workspace/api/compute_api.hpp"
+#include "tests/fake_workspace/api/files_api.hpp"
 #include "tests/fake_workspace/api/jobs_api.hpp"
 #include "tests/fake_workspace/api/sql_api.hpp"
 
@@ -18,10 +19,11 @@ constexpr std::uint64_t kMaxBlobBytes = 1ULL << 34;  // 16 GiB
 struct Route {
   std::string_view method;
   std::string_view path;  // after "/api/<version>/"
-  bool prefix = false;    // path is a prefix; the rest becomes ApiContext::path_suffix
+  bool prefix = false;    // path is a prefix; the rest (one segment) becomes path_suffix
   std::array<std::string_view, 3> versions;
   ApiFamily family = ApiFamily::kAnyScope;
   ApiHandler handler = nullptr;
+  bool tree = false;  // with prefix: the rest may have several segments (a file path)
 };
 
 FakeReply HandleScimMe(const ApiContext& context, WorkspaceState& /*state*/) {
@@ -49,7 +51,7 @@ FakeReply HandleBlob(const ApiContext& context, WorkspaceState& /*state*/) {
 
 // Versions as Databricks serves them: clusters on 2.0/2.1, jobs on 2.0/2.1/2.2.
 // SCIM /Me is listed under every API scope in Databricks' scope docs, so any token may call it.
-constexpr std::array<Route, 18> kRoutes = {{
+constexpr std::array<Route, 21> kRoutes = {{
     {"GET", "preview/scim/v2/Me", false, {"2.0"}, ApiFamily::kAnyScope, HandleScimMe},
     {"GET", "fake/blob", false, {"2.0"}, ApiFamily::kAnyScope, HandleBlob},
     {"GET", "clusters/list", false, {"2.0", "2.1"}, ApiFamily::kClusters, HandleClustersList},
@@ -68,6 +70,9 @@ constexpr std::array<Route, 18> kRoutes = {{
     {"GET", "sql/warehouses/", true, {"2.0"}, ApiFamily::kSql, HandleWarehouseGet},
     {"POST", "sql/statements", false, {"2.0"}, ApiFamily::kSql, HandleStatementSubmit},
     {"GET", "sql/statements/", true, {"2.0"}, ApiFamily::kSql, HandleStatementGet},
+    {"PUT", "fs/files/", true, {"2.0"}, ApiFamily::kFiles, HandleFilesUpload, true},
+    {"GET", "fs/files/", true, {"2.0"}, ApiFamily::kFiles, HandleFilesDownload, true},
+    {"GET", "repos", false, {"2.0"}, ApiFamily::kWorkspace, HandleReposList},
 }};
 
 const Route* FindRoute(std::string_view method, std::string_view version, std::string_view path,
@@ -78,7 +83,7 @@ const Route* FindRoute(std::string_view method, std::string_view version, std::s
       continue;
     }
     if (route.prefix ? (path.size() > route.path.size() && path.starts_with(route.path) &&
-                        path.find('/', route.path.size()) == std::string_view::npos)
+                        (route.tree || path.find('/', route.path.size()) == std::string_view::npos))
                      : path == route.path) {
       *suffix = route.prefix ? path.substr(route.path.size()) : std::string_view();
       return &route;

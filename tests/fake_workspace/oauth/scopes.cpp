@@ -99,6 +99,10 @@ std::string_view ScopeNameOf(ApiFamily family) {
       return "jobs";
     case ApiFamily::kSql:
       return "sql";
+    case ApiFamily::kFiles:
+      return "files";
+    case ApiFamily::kWorkspace:
+      return "workspace";
     case ApiFamily::kAnyScope:
       break;
   }

@@ -26,7 +26,7 @@ std::vector<std::string> SplitScopes(std::string_view text);
 bool ClientMayRequest(const std::vector<std::string>& allowed, std::string_view requested);
 
 // The scope family a REST endpoint belongs to. kAnyScope endpoints accept any valid token.
-enum class ApiFamily { kAnyScope, kClusters, kJobs, kSql };
+enum class ApiFamily { kAnyScope, kClusters, kJobs, kSql, kFiles, kWorkspace };
 
 enum class Access { kDenied, kFull, kReadOnlyQueries };
 
@@ -35,7 +35,7 @@ enum class Access { kDenied, kFull, kReadOnlyQueries };
 Access AccessFor(const std::vector<std::string>& token_scopes, ApiFamily family,
                  std::string_view method);
 
-// The scope a caller needs for `family`, for error messages ("clusters", "jobs", "sql").
+// The scope a caller needs for `family` ("clusters", "jobs", "sql", "files", "workspace").
 std::string_view ScopeNameOf(ApiFamily family);
 
 // The names discovery advertises in "scopes_supported".
