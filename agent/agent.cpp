@@ -87,6 +87,8 @@ HttpServerOptions ServerOptions(const AgentSection& agent, const std::string& pa
   options.group = group;
   options.idle_timeout = std::chrono::seconds(agent.idle_timeout_seconds);
   options.request_timeout = std::chrono::seconds(agent.request_timeout_seconds);
+  options.max_connections = static_cast<std::size_t>(agent.max_connections);
+  options.max_connections_per_uid = static_cast<std::size_t>(agent.max_connections_per_uid);
   return options;
 }
 
@@ -248,6 +250,19 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       loops.push_back(served);
     }
     return loops;
+  };
+  state.refused_connections = [self](std::string_view socket) {
+    RefusedConnectionCounts counts;
+    const auto add = [&counts](const HttpServer& server) {
+      counts.over_total += server.refused_connections().over_total.load();
+      counts.over_per_uid += server.refused_connections().over_per_uid.load();
+    };
+    if (socket == "loopback") {
+      for (const auto& server : self->loopback_servers_) add(*server);
+    } else if (const auto& server = socket == "admin" ? self->admin_server_ : self->client_server_) {
+      add(*server);
+    }
+    return counts;
   };
   state.active_connections = [self](std::string_view socket) -> std::size_t {
     if (socket == "loopback") {

@@ -40,6 +40,12 @@ struct PinnedPolicy {
   std::shared_ptr<const Policy> shadow;  // null when no shadow policy is loaded
 };
 
+// Connections a socket closed before reading a request (HttpServer::refused_connections).
+struct RefusedConnectionCounts {
+  std::uint64_t over_total = 0;
+  std::uint64_t over_per_uid = 0;
+};
+
 struct AgentState {
   AgentConfig config;
   asio::thread_pool* pool = nullptr;
@@ -83,6 +89,8 @@ struct AgentState {
   // Open connections of a socket ("agent", "admin" or "loopback"), over every event loop; set
   // by Agent. Any thread.
   std::function<std::size_t(std::string_view socket)> active_connections;
+  // Connections refused unread, by socket ("agent", "admin", "loopback": all listeners).
+  std::function<RefusedConnectionCounts(std::string_view socket)> refused_connections;
   // Open agent.sock and loopback connections served by each event loop (the main loop first);
   // set by Agent. Any thread.
   std::function<std::vector<std::size_t>()> loop_connections;

@@ -65,6 +65,16 @@ void WriteConnections(MetricsTextWriter& out, const AgentState& state) {
     const std::size_t open = state.active_connections ? state.active_connections(socket) : 0;
     out.Sample("dbproxy_active_connections", {{"socket", socket}}, Count(open));
   }
+  out.Family("dbproxy_connections_refused_total", MetricType::kCounter,
+             "Connections closed before a request was read, by socket and the cap reached.");
+  for (const char* socket : {"agent", "admin", "loopback"}) {
+    const RefusedConnectionCounts refused =
+        state.refused_connections ? state.refused_connections(socket) : RefusedConnectionCounts{};
+    out.Sample("dbproxy_connections_refused_total", {{"socket", socket}, {"cap", "max_connections"}},
+               Count(refused.over_total));
+    out.Sample("dbproxy_connections_refused_total",
+               {{"socket", socket}, {"cap", "max_connections_per_uid"}}, Count(refused.over_per_uid));
+  }
   out.Family("dbproxy_event_loop_connections", MetricType::kGauge,
              "Open agent.sock and loopback connections, by the event loop serving them.");
   const std::vector<std::size_t> loops =

@@ -1,6 +1,7 @@
 #include "agent/server/http_server.hpp"
 
 #include <sodium.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,14 +11,47 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <mutex>
 
 #include "agent/blocking.hpp"
+#include "agent/log.hpp"
 #include "agent/server/request_reads.hpp"
 #include "common/core/secret_bytes.hpp"
 #include "common/os/unique_fd.hpp"
 
 namespace dbproxy {
 namespace {
+
+// Logs a refused connection: the first at once, then at most one line per cause and socket
+// every 10 s with the number refused meanwhile (a flood must not flood the journal too).
+void NoteRefusal(const std::string& socket, const char* cap, std::int64_t uid) {
+  using Clock = std::chrono::steady_clock;
+  struct Pending {
+    Clock::time_point last{};
+    std::uint64_t suppressed = 0;
+  };
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::string>, Pending> pending;
+  std::uint64_t suppressed = 0;
+  {
+    std::lock_guard lock(mutex);
+    Pending& entry = pending[{socket, cap}];
+    const Clock::time_point now = Clock::now();
+    if (entry.last != Clock::time_point{} && now - entry.last < std::chrono::seconds(10)) {
+      ++entry.suppressed;
+      return;
+    }
+    entry.last = now;
+    suppressed = entry.suppressed;
+    entry.suppressed = 0;
+  }
+  Log(LogLevel::kWarning,
+      "connection refused on " + socket + ": " + cap + " reached" +
+          (uid >= 0 ? " (uid " + std::to_string(uid) + ")" : std::string()) +
+          (suppressed > 0 ? "; " + std::to_string(suppressed) + " more since the last report"
+                          : std::string()));
+}
 
 // The peer closed or the server is closing the connection: nobody to answer.
 bool ConnectionGone(const boost::system::error_code& ec) {
@@ -211,6 +245,8 @@ std::unique_ptr<HttpServer> HttpServer::Replicate(asio::io_context& io) {
   replica->streaming_wants_ = streaming_wants_;
   replica->streaming_handler_ = streaming_handler_;
   replica->open_connections_ = open_connections_;
+  replica->uid_connections_ = uid_connections_;
+  replica->refused_ = refused_;
   replicas_.push_back(replica.get());
   return replica;
 }
@@ -293,10 +329,51 @@ asio::awaitable<void> HttpServer::AcceptLoop() {
     // Counted here, uncounted when Serve ends (or never starts: the loop is stopping).
     if (open_connections_->fetch_add(1) >= options_.max_connections) {
       open_connections_->fetch_sub(1);
+      refused_->over_total.fetch_add(1, std::memory_order_relaxed);
+      NoteRefusal(options_.name, "max_connections", -1);
       continue;  // closed on scope exit
     }
     LeastBusy().Take(socket);
   }
+}
+
+bool HttpServer::AdmitUid(uid_t uid, UidSlot& slot) {
+  if (!uid_connections_->TryAdd(uid, options_.max_connections_per_uid)) {
+    refused_->over_per_uid.fetch_add(1, std::memory_order_relaxed);
+    NoteRefusal(options_.name, "max_connections_per_uid", static_cast<std::int64_t>(uid));
+    return false;
+  }
+  slot.counts = uid_connections_;
+  slot.uid = uid;
+  return true;
+}
+
+HttpServer::UidSlot::~UidSlot() {
+  if (counts) counts->Remove(uid);
+}
+
+bool UidConnectionCounts::TryAdd(uid_t uid, std::size_t max) {
+  std::lock_guard lock(mutex_);
+  std::size_t& count = counts_[uid];
+  if (max != 0 && count >= max) {
+    if (count == 0) counts_.erase(uid);
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void UidConnectionCounts::Remove(uid_t uid) {
+  std::lock_guard lock(mutex_);
+  const auto found = counts_.find(uid);
+  if (found == counts_.end()) return;
+  if (--found->second == 0) counts_.erase(found);
+}
+
+std::size_t UidConnectionCounts::Of(uid_t uid) const {
+  std::lock_guard lock(mutex_);
+  const auto found = counts_.find(uid);
+  return found == counts_.end() ? 0 : found->second;
 }
 
 HttpServer& HttpServer::LeastBusy() {
@@ -341,13 +418,22 @@ asio::awaitable<void> HttpServer::Serve(asio::generic::stream_protocol::socket s
   std::optional<Error> unattested;
   const int fd = socket.native_handle();
   std::optional<Result<PeerAttestation>> attested;
+  UidSlot slot;  // this connection's place in its uid's count, given back when Serve ends
   if (options_.peer_kind == PeerKind::kUnixSocket) {
+    // The uid first (one getsockopt): a uid over its cap costs no /proc reads.
+    ucred cred{};
+    socklen_t length = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) co_return;
+    if (!AdmitUid(cred.uid, slot)) co_return;
     attested.emplace(PeerAttestation::Attest(fd));
   } else {
     // A /proc scan: on the blocking pool, never on the event loop.
     Result<PeerAttestation> found = co_await RunBlocking(
         *options_.blocking_pool, [fd] { return PeerAttestation::AttestLoopbackPeer(fd); });
     attested.emplace(std::move(found));
+    // Unattested peers share the count of uid -1.
+    const uid_t uid = *attested ? (**attested).identity().uid : static_cast<uid_t>(-1);
+    if (!AdmitUid(uid, slot)) co_return;
   }
   if (!*attested) {
     // On a Unix socket the caller is gone or unknowable: nobody to answer. A loopback peer

@@ -26,10 +26,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "agent/asio.hpp"
@@ -145,6 +147,11 @@ struct HttpServerOptions {
   mode_t mode = 0666;
   gid_t group = static_cast<gid_t>(-1);  // chown the socket to this group unless -1
   std::size_t max_connections = 1024;
+  // Connections one peer uid may hold at once (0: no cap), so one local user cannot take the
+  // whole of max_connections from the others. Checked on SO_PEERCRED before a Unix socket peer
+  // is attested, on the attested uid for loopback TCP (unattested peers share one count).
+  // Excess connections are closed before a byte is read (no request, so no answer) and counted.
+  std::size_t max_connections_per_uid = 256;
   std::size_t header_limit = 16 * 1024;
   std::size_t body_limit = 64 * 1024;
   // Waiting for the first byte of the next request; a connection idle this long is closed.
@@ -152,6 +159,26 @@ struct HttpServerOptions {
   // Once a request has begun: reading its head, then its body (each; 408 past it), and
   // writing one response.
   std::chrono::seconds request_timeout{30};
+};
+
+// Connections refused before a request was read, by cause. Any thread.
+struct RefusedConnections {
+  std::atomic<std::uint64_t> over_total{0};    // max_connections reached
+  std::atomic<std::uint64_t> over_per_uid{0};  // the peer's uid held max_connections_per_uid
+};
+
+// Open connections per peer uid, shared by a listening server and its replicas. Thread-safe:
+// one mutex, held for a map update only.
+class UidConnectionCounts {
+ public:
+  // Counts one more connection of `uid` unless it already holds `max` (0: no cap).
+  bool TryAdd(uid_t uid, std::size_t max);
+  void Remove(uid_t uid);
+  std::size_t Of(uid_t uid) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<uid_t, std::size_t> counts_;  // only uids with open connections
 };
 
 class HttpServer {
@@ -197,6 +224,8 @@ class HttpServer {
   std::size_t active_connections() const { return open_connections_->load(); }
   // Open connections served by this server's own loop. Any thread.
   std::size_t own_connections() const { return own_connections_.load(); }
+  // Connections this server and its replicas refused before reading a request. Any thread.
+  const RefusedConnections& refused_connections() const { return *refused_; }
 
  private:
   struct Session;
@@ -205,6 +234,17 @@ class HttpServer {
   asio::awaitable<void> AcceptLoop();
   // The group's server with the fewest connections (this one on a tie with it).
   HttpServer& LeastBusy();
+  // A connection's place in its uid's count; gives it back when destroyed.
+  struct UidSlot {
+    std::shared_ptr<UidConnectionCounts> counts;
+    uid_t uid = 0;
+    UidSlot() = default;
+    UidSlot(const UidSlot&) = delete;
+    UidSlot& operator=(const UidSlot&) = delete;
+    ~UidSlot();
+  };
+  // Takes a place for `uid` in `slot`, or counts and logs the refusal and returns false.
+  bool AdmitUid(uid_t uid, UidSlot& slot);
   // Serves an accepted connection on this server's loop (from any thread); already counted.
   void Take(asio::generic::stream_protocol::socket& socket);
   // Every tick, acts on the connections whose deadline passed; runs until the server is
@@ -242,6 +282,9 @@ class HttpServer {
   std::shared_ptr<std::atomic<std::size_t>> open_connections_ =
       std::make_shared<std::atomic<std::size_t>>(0);
   std::atomic<std::size_t> own_connections_{0};  // served on this loop (LeastBusy reads it)
+  // Shared with the replicas, as open_connections_.
+  std::shared_ptr<UidConnectionCounts> uid_connections_ = std::make_shared<UidConnectionCounts>();
+  std::shared_ptr<RefusedConnections> refused_ = std::make_shared<RefusedConnections>();
   std::vector<HttpServer*> replicas_;            // the listening server's group, itself excluded
   bool listens_ = true;                          // false for a replica
   bool stopping_ = false;

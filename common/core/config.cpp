@@ -46,7 +46,14 @@ void ReadAgent(const toml::table& table, std::string_view source, AgentSection& 
     out.request_timeout_seconds = static_cast<int>(*seconds);
   }
   if (auto loops = reader.Int("event_loops", 0, 64)) out.event_loops = static_cast<int>(*loops);
+  if (auto n = reader.Int("max_connections", 16, 65536)) out.max_connections = static_cast<int>(*n);
+  if (auto n = reader.Int("max_connections_per_uid", 1, 65536)) {
+    out.max_connections_per_uid = static_cast<int>(*n);
+  }
   reader.Finish();
+  if (out.max_connections_per_uid > out.max_connections) {
+    reader.AddError(nullptr, "'max_connections_per_uid' must not exceed 'max_connections'");
+  }
   if (out.socket == out.admin_socket) {
     reader.AddError(nullptr, "'socket' and 'admin_socket' must differ");
   }

@@ -26,6 +26,11 @@ struct AgentSection {
   // Both sockets: a request that has begun must arrive whole (head, then body) within this
   // (else 408 request_timeout), and each answer be written within it.
   int request_timeout_seconds = 30;
+  // Connections each socket (agent.sock, admin.sock, each loopback listener) holds at once,
+  // and those one peer uid may hold of them; excess connections are closed unread and counted
+  // (dbproxy_connections_refused_total).
+  int max_connections = 1024;
+  int max_connections_per_uid = 256;
   // Event loops serving agent.sock and the loopback listeners, each on its own thread (the
   // admin socket is served by the first). 0: one per CPU the agent may run on, at most 8.
   int event_loops = 0;

@@ -597,6 +597,21 @@ TEST(ConfigTest, ReadsServerTimeoutsWithinRange) {
   EXPECT_NE(ErrorOf("[agent]\nrequest_timeout_seconds = 0\n").find(":2:"), std::string::npos);
 }
 
+TEST(ConfigTest, ReadsConnectionCapsWithinRange) {
+  Result<AgentConfig> config =
+      ParseAgentConfig("[agent]\nmax_connections = 64\nmax_connections_per_uid = 8\n", kFile);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->agent.max_connections, 64);
+  EXPECT_EQ(config->agent.max_connections_per_uid, 8);
+  EXPECT_EQ(AgentConfig{}.agent.max_connections, 1024);
+  EXPECT_EQ(AgentConfig{}.agent.max_connections_per_uid, 256);
+  EXPECT_NE(ErrorOf("[agent]\nmax_connections = 15\n").find(":2:"), std::string::npos);
+  EXPECT_NE(ErrorOf("[agent]\nmax_connections_per_uid = 0\n").find(":2:"), std::string::npos);
+  EXPECT_NE(ErrorOf("[agent]\nmax_connections = 100\nmax_connections_per_uid = 200\n")
+                .find("must not exceed"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, ReadsEventLoopsWithinRange) {
   Result<AgentConfig> config = ParseAgentConfig("[agent]\nevent_loops = 3\n", kFile);
   ASSERT_TRUE(config) << config.error().message;

@@ -61,6 +61,7 @@ void Agent::WriteConfig() {
       "\n" +
       (options_.event_loops > 0 ? "event_loops = " + std::to_string(options_.event_loops) + "\n"
                                 : std::string()) +
+      options_.agent_section +
       "\n[upstream]\n"
       "ca_file = " +
       Quote(options_.ca_file) + "\n" +

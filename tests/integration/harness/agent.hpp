@@ -25,6 +25,7 @@ struct AgentOptions {
   std::vector<std::string> env;  // extra environment, e.g. "CREDENTIALS_DIRECTORY=/x"
   std::vector<int> pass_fds;     // socket activation: become fds 3, 4, ... (see ProcessOptions)
   bool listen_pid = false;       // socket activation: LISTEN_PID=<dbproxyd's pid>
+  std::string agent_section;     // appended to the [agent] table, e.g. "max_connections = 64\n"
   std::string policy_section;    // body of a [policy] table, e.g. "shadow_dir = \"/x\"\n"
   std::string proxy_section;     // body of a [proxy] table, e.g. "enabled = false\n"
   std::string loopback_section;  // body of a [loopback] table, e.g. "listen = \"127.0.0.1:9\"\n"
