@@ -277,6 +277,11 @@ bool Process::Signaled() {
   return Reap(false) && wait_status_.has_value() && WIFSIGNALED(*wait_status_);
 }
 
+bool Process::CoreDumped() {
+  return Reap(false) && wait_status_.has_value() && WIFSIGNALED(*wait_status_) &&
+         WCOREDUMP(*wait_status_);
+}
+
 std::string Process::Stdout() const { return ReadFile(options_.stdout_file); }
 std::string Process::Stderr() const { return ReadFile(options_.stderr_file); }
 

@@ -74,6 +74,8 @@ class Process {
   std::optional<int> ExitCode();
   // True when the process was ended by a signal (a crash or our SIGKILL).
   bool Signaled();
+  // True when the process was ended by a signal and the kernel wrote a core dump of it.
+  bool CoreDumped();
 
   std::string Stdout() const;
   std::string Stderr() const;
