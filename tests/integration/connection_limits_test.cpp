@@ -2,6 +2,8 @@
 // agent.sock (mode 0666) must not cut every other uid off. Before [agent]
 // max_connections_per_uid, uid A's 2,000 idle connections filled the global cap (1,024) and
 // every other caller's connection was closed unread.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -13,6 +15,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +78,58 @@ double Sample(const std::string& text, const std::string& line_prefix) {
   return std::stod(text.substr(at + line_prefix.size()));
 }
 
+int ConnectLoopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void SendAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Everything the agent sends on `fd` until it closes (at most `seconds`); closes `fd`.
+std::string ReadUntilClose(int fd, int seconds = 15) {
+  timeval limit{.tv_sec = seconds, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  std::string in;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) {
+    in.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return in;
+}
+
+int StatusOf(const std::string& answer) {
+  return answer.rfind("HTTP/1.1 ", 0) == 0 && answer.size() >= 12 ? std::stoi(answer.substr(9, 3))
+                                                                   : 0;
+}
+
+std::string RequestIdOf(const std::string& answer) {
+  const std::size_t at = answer.find("X-Request-Id: ");
+  return at == std::string::npos ? "" : answer.substr(at + 14, 16);
+}
+
+long RssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
 class ConnectionLimitsTest : public IntegrationTest {
  protected:
   // kTokenRequests token requests as root (service root-tests), each on a new connection:
@@ -96,6 +152,7 @@ class ConnectionLimitsTest : public IntegrationTest {
 
 TEST_F(ConnectionLimitsTest, OneUidsIdleConnectionsDoNotStarveAnotherUid) {
   ASSERT_TRUE(StartAndEnroll().ok());
+  TokenRound();  // the first grant and warm caches are not the quiet figure
   const auto [quiet, quiet_ok] = TokenRound();
   ASSERT_EQ(quiet_ok, kTokenRequests);
 
@@ -158,6 +215,114 @@ TEST_F(ConnectionLimitsTest, OneUidsIdleConnectionsDoNotStarveAnotherUid) {
   const HttpResponse after = RequestAs(UserIdentity(kStrangerUid, kStrangerUid), agent_->socket(),
                                        "GET", "/healthz");
   EXPECT_EQ(after.status, 200) << after.error;
+}
+
+// 200 slowloris connections of uid A (a head trickling one byte every 300 ms) while root keeps
+// asking for tokens; then hostile inputs on agent.sock and the loopback listener. Each gets its
+// answer and its audit line, and leaves nothing behind: connections back to zero, RSS bounded.
+TEST_F(ConnectionLimitsTest, SlowlorisAndHostileInputsCostNothingLasting) {
+  constexpr int kSlowloris = 200;
+  const int port = FreeLoopbackPort();
+  agent_->options().agent_section = "request_timeout_seconds = 2\n";
+  agent_->options().loopback_section = "listen = \"127.0.0.1:" + std::to_string(port) + "\"\n";
+  agent_->WriteConfig();
+  ASSERT_TRUE(StartAndEnroll().ok());
+  const pid_t pid = agent_->process()->pid();
+  TokenRound();
+  const auto [quiet, quiet_ok] = TokenRound();
+  ASSERT_EQ(quiet_ok, kTokenRequests);
+  const long rss_before = RssKib(pid);
+
+  RunAsResult slow;
+  std::thread attacker([&] {
+    slow = RunAs(
+        UserIdentity(kStrangerUid, kStrangerUid),
+        [&]() -> std::string {
+          std::vector<int> fds;
+          for (int i = 0; i < kSlowloris; ++i) {
+            const int fd = ConnectUnix(agent_->socket());
+            if (fd < 0) break;
+            SendAll(fd, "POST /v1/token HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+            fds.push_back(fd);
+          }
+          // One byte each every 300 ms: never a whole head.
+          for (int round = 0; round < 12; ++round) {
+            for (int fd : fds) SendAll(fd, "a");
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          }
+          int timed_out = 0;
+          for (int fd : fds) timed_out += StatusOf(ReadUntilClose(fd, 5)) == 408 ? 1 : 0;
+          return std::to_string(fds.size()) + " " + std::to_string(timed_out);
+        },
+        std::chrono::seconds(60));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto [loaded, loaded_ok] = TokenRound();
+  attacker.join();
+  ASSERT_TRUE(slow.ok) << slow.error;
+  EXPECT_EQ(slow.output, std::to_string(kSlowloris) + " " + std::to_string(kSlowloris))
+      << "connected, answered 408";
+  EXPECT_EQ(loaded_ok, kTokenRequests);
+  std::printf("token p99 quiet %lld us, beside %d slowloris connections %lld us\n",
+              static_cast<long long>(P99(quiet)), kSlowloris, static_cast<long long>(P99(loaded)));
+  EXPECT_LE(P99(loaded), 5 * P99(quiet) + 20000);
+
+  // Hostile inputs, on both listeners that take client requests.
+  std::mt19937 random(7);
+  std::string noise(4096, '\0');
+  for (char& c : noise) c = static_cast<char>(random());
+  std::string endless_chunks = "POST /v1/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 200; ++i) endless_chunks += "400\r\n" + std::string(1024, '{') + "\r\n";
+  struct Input {
+    std::string name, bytes;
+    int status;
+  };
+  const std::vector<Input> inputs = {
+      {"100 KB header", "GET /v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
+                            std::string(100 * 1024, 'a') + "\r\n\r\n", 413},
+      {"10 GB Content-Length and no body",
+       "POST /v1/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000000\r\n\r\n", 413},
+      {"a chunked body that never ends", endless_chunks, 413},
+      {"random bytes", noise, 400},
+  };
+  for (const bool loopback : {false, true}) {
+    for (const Input& input : inputs) {
+      SCOPED_TRACE(std::string(loopback ? "loopback: " : "agent.sock: ") + input.name);
+      const int fd = loopback ? ConnectLoopback(port) : ConnectUnix(agent_->socket());
+      ASSERT_GE(fd, 0);
+      SendAll(fd, input.bytes);
+      const std::string answer = ReadUntilClose(fd);
+      EXPECT_EQ(StatusOf(answer), input.status) << answer.substr(0, 300);
+      const std::string id = RequestIdOf(answer);
+      ASSERT_EQ(id.size(), 16u) << answer.substr(0, 300);
+      EXPECT_TRUE(WaitForAuditRecord(agent_->audit_file(), id).is_object())
+          << "no audit record for " << id;
+    }
+  }
+  // A request whose body never arrives: 408 after request_timeout_seconds.
+  const int stalled = ConnectUnix(agent_->socket());
+  SendAll(stalled, "POST /v1/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+  EXPECT_EQ(StatusOf(ReadUntilClose(stalled)), 408);
+
+  // Nothing lasting: the agent's connections go back to none, its memory stays bounded.
+  const std::string active = "dbproxy_active_connections{socket=\"agent\"} ";
+  const std::string loopback_active = "dbproxy_active_connections{socket=\"loopback\"} ";
+  double open = -1;
+  double loopback_open = -1;
+  for (int i = 0; i < 50 && (open != 0 || loopback_open != 0); ++i) {
+    const std::string metrics = agent_->AdminClient().Get("/metrics").body;
+    open = Sample(metrics, active);
+    loopback_open = Sample(metrics, loopback_active);
+    if (open != 0 || loopback_open != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(open, 0);
+  EXPECT_EQ(loopback_open, 0);
+  const long rss_after = RssKib(pid);
+  std::printf("dbproxyd RSS %ld KiB before, %ld KiB after the attacks\n", rss_before, rss_after);
+  EXPECT_LT(rss_after, rss_before + 64 * 1024);
+  UnixHttpClient client = agent_->Client();
+  EXPECT_EQ(RequestToken(client, R"({"scope":"all-apis"})").status, 200);
 }
 
 TEST_F(ConnectionLimitsTest, CapsComeFromTheConfig) {
