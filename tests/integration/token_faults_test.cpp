@@ -1,0 +1,149 @@
+// The token endpoint failing during a first fetch: a 500, a 429 with Retry-After, a hang past
+// the upstream timeout, a connection reset, and a TLS failure. Every concurrent caller gets a
+// clear error (never a hang, never a token), one grant attempt serves all of them and the
+// callers of the backoff step that follows cost none, and the workspace's recovery is seen.
+// A refusal while a cached token is still valid is TokenCacheTest's (served from the cache),
+// a hung grant beside another workspace SlowGrantTest's.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/integration/harness/integration_fixture.hpp"
+
+namespace dbproxy::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kCallers = 20;
+
+class TokenFaultsTest : public IntegrationTest {
+ protected:
+  void SetUp() override {
+    IntegrationTest::SetUp();
+    agent_->options().upstream_timeout_ms = 1000;
+    agent_->WriteConfig();
+  }
+
+  // kCallers concurrent POST /v1/token {"scope":"sql"} on fresh connections.
+  std::vector<HttpResponse> Burst() {
+    std::vector<HttpResponse> answers(kCallers);
+    std::vector<std::thread> callers;
+    for (int i = 0; i < kCallers; ++i) {
+      callers.emplace_back([&, i] {
+        UnixHttpClient client = agent_->Client();
+        answers[i] = client.Post("/v1/token", R"({"scope":"sql"})");
+      });
+    }
+    for (std::thread& caller : callers) caller.join();
+    return answers;
+  }
+};
+
+TEST_F(TokenFaultsTest, EachFirstFetchFaultIsAClearErrorWithOneAttemptPerBackoffStep) {
+  struct Fault {
+    std::string name;
+    nlohmann::json spec;
+  };
+  const std::vector<Fault> faults = {
+      {"500", {{"status", 500}}},
+      {"429 with Retry-After", {{"status", 429}, {"retry_after", 2}}},
+      {"hang past the upstream timeout", {{"latency_ms", 3000}}},
+      {"connection reset", {{"drop", true}}},
+  };
+  ASSERT_TRUE(StartAndEnroll().ok());
+  for (const Fault& fault : faults) {
+    SCOPED_TRACE(fault.name);
+    ASSERT_TRUE(agent_->Restart().ok());  // an empty cache: "sql" is cold
+    ASSERT_EQ(fake_->Control("POST", "/_fake/reset").status, 200);
+    nlohmann::json spec = fault.spec;
+    spec["target"] = "token";
+    spec["count"] = 1000;
+    ASSERT_TRUE(fake_->InjectFault(spec).ok());
+
+    const auto start = Clock::now();
+    const std::vector<HttpResponse> first = Burst();
+    const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+    const int attempts = fake_->TokenRequests();
+    for (const HttpResponse& answer : first) {
+      EXPECT_GE(answer.status, 500) << answer.Describe();
+      EXPECT_FALSE(answer.Json()["error"].value("code", "").empty()) << answer.body;
+      EXPECT_EQ(answer.body.find("access_token"), std::string::npos);
+    }
+    EXPECT_EQ(attempts, 1) << kCallers << " concurrent callers, one grant attempt";
+    // The next callers, inside the backoff step, cost no attempt and are answered at once.
+    const auto again_start = Clock::now();
+    const std::vector<HttpResponse> again = Burst();
+    const auto again_took = std::chrono::duration_cast<milliseconds>(Clock::now() - again_start);
+    for (const HttpResponse& answer : again) {
+      EXPECT_GE(answer.status, 500) << answer.Describe();
+      EXPECT_FALSE(answer.Header("retry-after").empty()) << answer.Describe();
+    }
+    EXPECT_EQ(fake_->TokenRequests(), attempts) << "a caller in the backoff step reached the fake";
+    EXPECT_LT(again_took, milliseconds(1000));
+    std::printf("%s: %d callers answered %d in %lld ms with %d attempt(s); %d more in %lld ms\n",
+                fault.name.c_str(), kCallers, first.front().status,
+                static_cast<long long>(took.count()), attempts, kCallers,
+                static_cast<long long>(again_took.count()));
+
+    // Recovery: once the workspace answers again, a token comes (after the backoff step).
+    ASSERT_EQ(fake_->Control("POST", "/_fake/reset").status, 200);
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          UnixHttpClient client = agent_->Client();
+          return RequestToken(client, R"({"scope":"sql"})").status == 200;
+        },
+        std::chrono::seconds(15), milliseconds(250)));
+  }
+}
+
+// A workspace whose endpoint does not speak TLS: enrolment fails with a clear error and stores
+// nothing; the healthy workspace is unaffected.
+TEST_F(TokenFaultsTest, TlsFailureRefusesEnrolmentClearly) {
+  ASSERT_TRUE(StartAndEnroll().ok());
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  std::atomic<bool> stop{false};
+  std::thread plain([&] {
+    while (!stop) {
+      const int fd = ::accept(listener, nullptr, nullptr);
+      if (fd < 0) return;
+      const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+      (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+      ::close(fd);
+    }
+  });
+  const std::string url = "https://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  const HttpResponse enrolled = agent_->Enroll("plain", "plain-sp", url, kClientId, kSecret);
+  stop = true;
+  ::shutdown(listener, SHUT_RDWR);
+  ::close(listener);
+  plain.join();
+  EXPECT_GE(enrolled.status, 500) << enrolled.Describe();
+  EXPECT_FALSE(enrolled.Json()["error"].value("message", "").empty()) << enrolled.body;
+  EXPECT_EQ(enrolled.body.find(kSecret), std::string::npos);
+  const CtlResult listed = MakeCtl().Run({"--json", "workspaces"});
+  EXPECT_EQ(listed.out.find("plain-sp"), std::string::npos) << listed.out;
+  UnixHttpClient client = agent_->Client();
+  EXPECT_EQ(RequestToken(client, R"({"scope":"all-apis"})").status, 200);
+}
+
+}  // namespace
+}  // namespace dbproxy::testing
