@@ -170,6 +170,9 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
                                     state.config.tokens, state.config.federation);
   state.upstream = MakeUpstreamClient(agent->io_, state.config);
   state.rate_limiter = std::make_unique<RateLimiter>();
+  state.call_limiter = std::make_unique<CallLimiter>(
+      static_cast<std::size_t>(state.config.proxy.max_concurrent_per_workspace),
+      static_cast<std::size_t>(state.config.proxy.max_concurrent_upstream));
   state.idps =
       std::make_unique<IdpRegistry>(agent->io_.get_executor(), agent->pool_, state.config.idps);
   state.idps->Prefetch(NowUnix());  // failures are logged and retried on first use

@@ -28,6 +28,7 @@
 #include "common/core/config.hpp"
 #include "common/identity/saml_providers.hpp"
 #include "common/policy/policy.hpp"
+#include "common/runtime/call_limiter.hpp"
 #include "common/runtime/rate_limiter.hpp"
 
 namespace dbproxy {
@@ -53,6 +54,9 @@ struct AgentState {
   std::unique_ptr<TokenBroker> broker;
   std::unique_ptr<UpstreamClient> upstream;  // the main loop's calls to workspaces (proxy mode)
   std::unique_ptr<RateLimiter> rate_limiter;    // proxy mode: requests_per_minute per service
+  // Proxy mode: calls in flight per workspace and in total ([proxy] max_concurrent_*); null in
+  // tests that make no proxied calls.
+  std::unique_ptr<CallLimiter> call_limiter;
   std::unique_ptr<IdpRegistry> idps;  // [[idp]]: the caller tokens' verifier; null in tests
   // [[saml_idp]] with their certificates (LoadSamlProviders); set at start-up, then read-only.
   std::vector<SamlProvider> saml_idps;

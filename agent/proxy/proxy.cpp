@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -266,6 +267,25 @@ asio::awaitable<bool> HandleProxyRequest(AgentState& state, UpstreamClient& upst
     if (!writable) {
       audit.decision = "error";
       status = std::move(writable);
+    }
+  }
+  // A place among the calls in flight, held until the answer has been relayed.
+  std::optional<CallLimiter::Permit> permit;
+  if (status && state.call_limiter != nullptr) {
+    CallLimiter::Refusal refusal{};
+    permit = state.call_limiter->TryAcquire(call.route.workspace, &refusal);
+    if (!permit) {
+      const bool total = refusal == CallLimiter::Refusal::kTotal;
+      Error busy = MakeError(
+          Errc::kUpstreamUnavailable,
+          total ? "too many proxied calls in flight (max_concurrent_upstream " +
+                      std::to_string(state.call_limiter->total()) + "); retry shortly"
+                : "too many proxied calls in flight to workspace '" + call.route.workspace +
+                      "' (max_concurrent_per_workspace " +
+                      std::to_string(state.call_limiter->per_workspace()) + "); retry shortly");
+      busy.retry_after_seconds = 1;
+      audit.decision = "error";
+      status = std::move(busy);
     }
   }
   bool reusable = false;

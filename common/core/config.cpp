@@ -91,7 +91,17 @@ void ReadProxy(const toml::table& table, std::string_view source, ProxySection& 
   if (auto ms = reader.Int("request_timeout_ms", 1000, 3600000)) {
     out.request_timeout_ms = static_cast<int>(*ms);
   }
+  if (auto n = reader.Int("max_concurrent_per_workspace", 1, 65536)) {
+    out.max_concurrent_per_workspace = static_cast<int>(*n);
+  }
+  if (auto n = reader.Int("max_concurrent_upstream", 1, 65536)) {
+    out.max_concurrent_upstream = static_cast<int>(*n);
+  }
   reader.Finish();
+  if (out.max_concurrent_per_workspace > out.max_concurrent_upstream) {
+    reader.AddError(nullptr,
+                    "'max_concurrent_per_workspace' must not exceed 'max_concurrent_upstream'");
+  }
 }
 
 void ReadLoopback(const toml::table& table, std::string_view source, LoopbackSection& out,

@@ -53,6 +53,11 @@ struct ProxySection {
   std::int64_t max_request_body = 0;
   // A proxied call may take this long end to end (long-polling SQL waits up to 50 s).
   int request_timeout_ms = 120000;
+  // Proxied calls waiting on one workspace, and on all of them, at once; a call over either is
+  // refused at once (503 upstream_unavailable, Retry-After: 1), so a hanging workspace cannot
+  // hold every connection and buffer of the agent.
+  int max_concurrent_per_workspace = 128;
+  int max_concurrent_upstream = 512;
 };
 
 struct TokenSection {

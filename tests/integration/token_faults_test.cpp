@@ -4,6 +4,8 @@
 // callers of the backoff step that follows cost none, and the workspace's recovery is seen.
 // A refusal while a cached token is still valid is TokenCacheTest's (served from the cache),
 // a hung grant beside another workspace SlowGrantTest's.
+// Proxy mode: a hanging workspace holds at most [proxy] max_concurrent_per_workspace calls;
+// further calls to it are refused at once while other workspaces are served.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -143,6 +145,49 @@ TEST_F(TokenFaultsTest, TlsFailureRefusesEnrolmentClearly) {
   EXPECT_EQ(listed.out.find("plain-sp"), std::string::npos) << listed.out;
   UnixHttpClient client = agent_->Client();
   EXPECT_EQ(RequestToken(client, R"({"scope":"all-apis"})").status, 200);
+}
+
+TEST_F(TokenFaultsTest, AHangingWorkspaceHoldsAtMostItsShareOfProxiedCalls) {
+  constexpr int kCap = 4;
+  std::string& policy = agent_->options().policy;
+  const std::string actions = "\"token:sql\"]";
+  policy.replace(policy.find(actions), actions.size(), "\"token:sql\", \"clusters.read\"]");
+  agent_->options().upstream_timeout_ms = 10000;
+  agent_->options().proxy_section =
+      "max_concurrent_per_workspace = " + std::to_string(kCap) + "\nmax_concurrent_upstream = 8\n";
+  agent_->WriteConfig();
+  ASSERT_TRUE(StartAndEnroll().ok());
+  ASSERT_EQ(agent_->Enroll("dev", kCredential, fake_->url(), kClientId, kSecret).status, 201);
+  UnixHttpClient warm = agent_->Client();
+  ASSERT_EQ(warm.Get("/api/2.1/clusters/list").status, 200);
+  ASSERT_EQ(warm.Get("/w/dev/api/2.1/clusters/list").status, 200);
+
+  const int api_before = fake_->Counters().value("api_requests", 0);
+  ASSERT_TRUE(
+      fake_->InjectFault({{"target", "api"}, {"count", kCap}, {"latency_ms", 2500}}).ok());
+  std::vector<HttpResponse> stuck(kCap);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCap; ++i) {
+    callers.emplace_back([&, i] { stuck[i] = agent_->Client().Get("/api/2.1/clusters/list"); });
+  }
+  ASSERT_TRUE(WaitFor([&] { return fake_->Counters().value("api_requests", 0) >= api_before + kCap; },
+                      std::chrono::seconds(5)));
+  for (int i = 0; i < 3; ++i) {
+    const auto start = Clock::now();
+    const HttpResponse refused = agent_->Client().Get("/api/2.1/clusters/list");
+    EXPECT_EQ(refused.status, 503) << refused.Describe();
+    EXPECT_EQ(refused.Header("retry-after"), "1");
+    EXPECT_NE(refused.body.find("max_concurrent_per_workspace"), std::string::npos) << refused.body;
+    EXPECT_LT(Clock::now() - start, milliseconds(1000));
+  }
+  const auto start = Clock::now();
+  const HttpResponse other = agent_->Client().Get("/w/dev/api/2.1/clusters/list");
+  EXPECT_EQ(other.status, 200) << other.Describe();
+  EXPECT_LT(Clock::now() - start, milliseconds(1000)) << "another workspace waited on the hang";
+  for (std::thread& caller : callers) caller.join();
+  for (const HttpResponse& answer : stuck) EXPECT_EQ(answer.status, 200) << answer.Describe();
+  EXPECT_EQ(agent_->Client().Get("/api/2.1/clusters/list").status, 200)
+      << "the places of the finished calls were not given back";
 }
 
 }  // namespace

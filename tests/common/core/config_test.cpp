@@ -612,6 +612,20 @@ TEST(ConfigTest, ReadsConnectionCapsWithinRange) {
             std::string::npos);
 }
 
+TEST(ConfigTest, ReadsProxyConcurrencyCaps) {
+  Result<AgentConfig> config = ParseAgentConfig(
+      "[proxy]\nmax_concurrent_per_workspace = 4\nmax_concurrent_upstream = 8\n", kFile);
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->proxy.max_concurrent_per_workspace, 4);
+  EXPECT_EQ(config->proxy.max_concurrent_upstream, 8);
+  EXPECT_EQ(AgentConfig{}.proxy.max_concurrent_per_workspace, 128);
+  EXPECT_EQ(AgentConfig{}.proxy.max_concurrent_upstream, 512);
+  EXPECT_NE(ErrorOf("[proxy]\nmax_concurrent_upstream = 0\n").find(":2:"), std::string::npos);
+  EXPECT_NE(ErrorOf("[proxy]\nmax_concurrent_per_workspace = 9\nmax_concurrent_upstream = 8\n")
+                .find("must not exceed"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, ReadsEventLoopsWithinRange) {
   Result<AgentConfig> config = ParseAgentConfig("[agent]\nevent_loops = 3\n", kFile);
   ASSERT_TRUE(config) << config.error().message;
