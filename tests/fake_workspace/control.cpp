@@ -58,7 +58,8 @@ FakeReply Configure(const FakeRequest& request, WorkspaceState& state) {
 
 FakeReply AddFault(const FakeRequest& request, WorkspaceState& state) {
   const auto body = ParseControlObject(
-      request, {"target", "count", "status", "retry_after", "latency_ms", "drop", "body"});
+      request,
+      {"target", "count", "status", "retry_after", "latency_ms", "drop", "body", "cut_after_bytes"});
   if (!body || !body->contains("target") || !(*body)["target"].is_string()) {
     return ControlError("expected {\"target\":\"token\"|\"api\",\"count\",...}");
   }
@@ -75,14 +76,20 @@ FakeReply AddFault(const FakeRequest& request, WorkspaceState& state) {
     return ControlError("bad latency_ms");
   }
   if (b.contains("drop") && !b["drop"].is_boolean()) return ControlError("drop must be boolean");
+  if (b.contains("cut_after_bytes") && !IsIntIn(b["cut_after_bytes"], 0, 1 << 30)) {
+    return ControlError("bad cut_after_bytes");
+  }
+  if (b.contains("cut_after_bytes")) {
+    fault.cut_after_bytes = static_cast<std::size_t>(b["cut_after_bytes"].get<int>());
+  }
   fault.remaining = b.value("count", 1);
   fault.status = b.value("status", 0);
   if (b.contains("retry_after")) fault.retry_after_seconds = b["retry_after"].get<int>();
   fault.latency_ms = b.value("latency_ms", 0);
   fault.drop = b.value("drop", false);
   if (b.contains("body")) fault.body = b["body"];
-  if (fault.status == 0 && fault.latency_ms == 0 && !fault.drop) {
-    return ControlError("a fault needs status, latency_ms or drop");
+  if (fault.status == 0 && fault.latency_ms == 0 && !fault.drop && !fault.cut_after_bytes) {
+    return ControlError("a fault needs status, latency_ms, drop or cut_after_bytes");
   }
   auto& queue = target == "token" ? state.token_faults : state.api_faults;
   if (queue.size() >= WorkspaceState::kFaultQueueLimit) return ControlError("too many faults");

@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <string>
 
 #include "tests/fake_workspace/encoding.hpp"
@@ -68,6 +69,23 @@ asio::awaitable<bool> WriteReply(TlsStream& stream, const FakeReply& reply, unsi
   beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
   co_await http::async_write(stream, response, Redirect(ec));
   co_return !ec;
+}
+
+// Writes the head of `reply` (its whole Content-Length) and only the first `keep` bytes of its
+// body; the caller then aborts the connection: a reset in the middle of the answer.
+asio::awaitable<void> WriteCutReply(TlsStream& stream, const FakeReply& reply, unsigned version,
+                                    std::size_t keep) {
+  http::response<http::string_body> response{static_cast<http::status>(reply.status), version};
+  SetCommonHeaders(response, reply, true);
+  response.body() = reply.body;
+  response.prepare_payload();
+  std::ostringstream text;
+  text << response.base();
+  std::string bytes = text.str();
+  bytes += reply.body.substr(0, std::min(keep, reply.body.size()));
+  beast::error_code ec;
+  beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+  co_await asio::async_write(stream, asio::buffer(bytes), Redirect(ec));
 }
 
 // Streams reply.stream_bytes bytes (byte i is 'a' + i % 26) in fixed-size chunks, so a blob of
@@ -135,6 +153,10 @@ asio::awaitable<After> ServeRequest(TlsStream& stream, const RawRequest& raw,
   } else {
     const std::lock_guard<std::mutex> lock(state.mutex);
     reply = RouteRequest(request, state);
+  }
+  if (fault && fault->cut_after_bytes && !reply.stream_bytes) {
+    co_await WriteCutReply(stream, reply, version, *fault->cut_after_bytes);
+    co_return After::kAbort;
   }
   const bool written = reply.stream_bytes ? co_await StreamBlob(stream, reply, version, keep_alive)
                                           : co_await WriteReply(stream, reply, version, keep_alive);

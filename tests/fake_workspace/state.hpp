@@ -46,6 +46,9 @@ struct Fault {
   std::optional<int> retry_after_seconds;  // adds Retry-After
   int latency_ms = 0;                      // applied before any answer
   bool drop = false;                       // close the connection without answering
+  // Answer (normally, or with `status`) but send only this many bytes of the body after a head
+  // that announces all of it, then close: a reset in the middle of the answer.
+  std::optional<std::size_t> cut_after_bytes;
   std::optional<nlohmann::json> body;      // replaces the default error body
 };
 

@@ -5,7 +5,9 @@
 // A refusal while a cached token is still valid is TokenCacheTest's (served from the cache),
 // a hung grant beside another workspace SlowGrantTest's.
 // Proxy mode: a hanging workspace holds at most [proxy] max_concurrent_per_workspace calls;
-// further calls to it are refused at once while other workspaces are served.
+// further calls to it are refused at once while other workspaces are served; a 500, a 429, a
+// reset before the answer and one in the middle of it each reach the caller clearly, are
+// audited, and leave no connection behind.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -145,6 +148,65 @@ TEST_F(TokenFaultsTest, TlsFailureRefusesEnrolmentClearly) {
   EXPECT_EQ(listed.out.find("plain-sp"), std::string::npos) << listed.out;
   UnixHttpClient client = agent_->Client();
   EXPECT_EQ(RequestToken(client, R"({"scope":"all-apis"})").status, 200);
+}
+
+TEST_F(TokenFaultsTest, ProxiedCallsMeetingWorkspaceFaultsEndClearlyAndLeaveNothing) {
+  std::string& policy = agent_->options().policy;
+  const std::string actions = "\"token:sql\"]";
+  policy.replace(policy.find(actions), actions.size(), "\"token:sql\", \"clusters.read\"]");
+  agent_->WriteConfig();
+  ASSERT_TRUE(StartAndEnroll().ok());
+  ASSERT_EQ(agent_->Client().Get("/api/2.1/clusters/list").status, 200);
+  struct Case {
+    std::string name;
+    nlohmann::json fault;
+    int status;  // 0: the head may already be relayed, the body is cut short
+  };
+  const std::vector<Case> cases = {
+      {"500", {{"status", 500}}, 500},
+      {"429 with Retry-After", {{"status", 429}, {"retry_after", 3}}, 429},
+      // Twice: libcurl sends a request again, once, when a reused connection closes before any
+      // byte of the answer, so one drop alone ends in a 200.
+      {"reset before the answer", {{"drop", true}, {"count", 2}}, 502},
+      {"reset in the middle of the answer", {{"cut_after_bytes", 5}}, 0},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    nlohmann::json fault = c.fault;
+    fault["target"] = "api";
+    ASSERT_TRUE(fake_->InjectFault(fault).ok());
+    UnixHttpClient client = agent_->Client();
+    const HttpResponse answer = client.Get("/api/2.1/clusters/list");
+    if (c.status != 0) {
+      EXPECT_EQ(answer.status, c.status) << answer.Describe();
+      if (c.status == 429) {
+        EXPECT_EQ(answer.Header("retry-after"), "3");
+      }
+    } else {
+      // Either the agent saw the cut before relaying the head (502), or the caller's answer
+      // ends before its Content-Length: never a complete 200.
+      EXPECT_FALSE(answer.ok() && answer.status == 200 &&
+                   answer.Json().contains("clusters"))
+          << answer.Describe();
+    }
+    if (answer.status != 0) {
+      EXPECT_FALSE(answer.Header("x-request-id").empty());
+    }
+    client.Close();
+    // The next call works: nothing of the fault is left in the pool.
+    EXPECT_EQ(agent_->Client().Get("/api/2.1/clusters/list").status, 200);
+  }
+  double open = -1;
+  for (int i = 0; i < 50 && open != 0; ++i) {
+    const std::string metrics = agent_->AdminClient().Get("/metrics").body;
+    const std::size_t at = metrics.find("dbproxy_active_connections{socket=\"agent\"} ");
+    open = at == std::string::npos ? -1 : std::atof(metrics.c_str() + at + 44);
+    if (open != 0) std::this_thread::sleep_for(milliseconds(100));
+  }
+  EXPECT_EQ(open, 0) << "connections left open after the faults";
+  const std::string audit = ReadFile(agent_->audit_file());
+  EXPECT_NE(audit.find("\"upstream_status\":500"), std::string::npos);
+  EXPECT_NE(audit.find("\"upstream_status\":429"), std::string::npos);
 }
 
 TEST_F(TokenFaultsTest, AHangingWorkspaceHoldsAtMostItsShareOfProxiedCalls) {
