@@ -44,11 +44,11 @@ std::string DenyRule(const std::string& id, const std::string& actions,
 TEST(RulesBypassTest, ScopeReachDecides) {
   const Policy policy = MustParse(std::string(kServices) + DenyRule("no-run", R"(["jobs.run"])") +
                                   DenyRule("no-cluster-reads", R"(["clusters.read"])"));
-  struct ScopeCase {
+  struct ScopeReachCase {
     const char* scope;
     const char* bypassed;
   };
-  const std::vector<ScopeCase> cases = {
+  const std::vector<ScopeReachCase> cases = {
       {"all-apis", "no-run"},
       {"all-apis offline_access", "no-run"},
       {"jobs", "no-run"},
@@ -61,7 +61,7 @@ TEST(RulesBypassTest, ScopeReachDecides) {
       {"", ""},
       {"some-new-api", "no-run"},  // unknown scopes are assumed to reach everything
   };
-  for (const ScopeCase& c : cases) {
+  for (const ScopeReachCase& c : cases) {
     SCOPED_TRACE(c.scope);
     EXPECT_EQ(Bypass(policy, CallOf("prod", std::string("token:") + c.scope), c.scope), c.bypassed);
   }
