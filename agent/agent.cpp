@@ -226,6 +226,16 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
     options.peer_kind = PeerKind::kLoopbackTcp;
     options.blocking_pool = &agent->pool_;
     options.header_limit = client_header_limit;
+    // Each service's share of the loopback connections: the service the attested caller
+    // matches in the enforced policy now (a reload applies to new connections).
+    options.max_connections_per_group =
+        static_cast<std::size_t>(state.config.loopback.max_connections_per_service);
+    options.connection_group = [shared](const PeerAttestation& peer) -> std::string {
+      const std::shared_ptr<const Policy> policy = shared->EnforcedPolicy();
+      if (!policy) return "";
+      Result<const Service*> service = MatchService(*policy, peer.identity(), peer.group_names());
+      return service ? (*service)->name : "";
+    };
     Result<std::unique_ptr<HttpServer>> loopback = HttpServer::ListenTcp(
         agent->io_, std::move(options), endpoint.address, endpoint.port,
         [shared](HttpRequest& request, RequestContext& context) {
@@ -259,6 +269,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
     const auto add = [&counts](const HttpServer& server) {
       counts.over_total += server.refused_connections().over_total.load();
       counts.over_per_uid += server.refused_connections().over_per_uid.load();
+      counts.over_per_service += server.refused_connections().over_per_group.load();
     };
     if (socket == "loopback") {
       for (const auto& server : self->loopback_servers_) add(*server);

@@ -45,6 +45,7 @@ struct PinnedPolicy {
 struct RefusedConnectionCounts {
   std::uint64_t over_total = 0;
   std::uint64_t over_per_uid = 0;
+  std::uint64_t over_per_service = 0;  // loopback only
 };
 
 struct AgentState {

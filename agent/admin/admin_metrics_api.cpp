@@ -75,6 +75,10 @@ void WriteConnections(MetricsTextWriter& out, const AgentState& state) {
     out.Sample("dbproxy_connections_refused_total",
                {{"socket", socket}, {"cap", "max_connections_per_uid"}}, Count(refused.over_per_uid));
   }
+  out.Sample("dbproxy_connections_refused_total",
+             {{"socket", "loopback"}, {"cap", "max_connections_per_service"}},
+             Count(state.refused_connections ? state.refused_connections("loopback").over_per_service
+                                             : 0));
   out.Family("dbproxy_event_loop_connections", MetricType::kGauge,
              "Open agent.sock and loopback connections, by the event loop serving them.");
   const std::vector<std::size_t> loops =

@@ -25,7 +25,7 @@ namespace {
 
 // Logs a refused connection: the first at once, then at most one line per cause and socket
 // every 10 s with the number refused meanwhile (a flood must not flood the journal too).
-void NoteRefusal(const std::string& socket, const char* cap, std::int64_t uid) {
+void NoteRefusal(const std::string& socket, const std::string& cap, std::int64_t uid) {
   using Clock = std::chrono::steady_clock;
   struct Pending {
     Clock::time_point last{};
@@ -246,6 +246,7 @@ std::unique_ptr<HttpServer> HttpServer::Replicate(asio::io_context& io) {
   replica->streaming_handler_ = streaming_handler_;
   replica->open_connections_ = open_connections_;
   replica->uid_connections_ = uid_connections_;
+  replica->group_connections_ = group_connections_;
   replica->refused_ = refused_;
   replicas_.push_back(replica.get());
   return replica;
@@ -337,43 +338,27 @@ asio::awaitable<void> HttpServer::AcceptLoop() {
   }
 }
 
-bool HttpServer::AdmitUid(uid_t uid, UidSlot& slot) {
+bool HttpServer::AdmitUid(uid_t uid, Slot<uid_t>& slot) {
   if (!uid_connections_->TryAdd(uid, options_.max_connections_per_uid)) {
     refused_->over_per_uid.fetch_add(1, std::memory_order_relaxed);
     NoteRefusal(options_.name, "max_connections_per_uid", static_cast<std::int64_t>(uid));
     return false;
   }
   slot.counts = uid_connections_;
-  slot.uid = uid;
+  slot.key = uid;
   return true;
 }
 
-HttpServer::UidSlot::~UidSlot() {
-  if (counts) counts->Remove(uid);
-}
-
-bool UidConnectionCounts::TryAdd(uid_t uid, std::size_t max) {
-  std::lock_guard lock(mutex_);
-  std::size_t& count = counts_[uid];
-  if (max != 0 && count >= max) {
-    if (count == 0) counts_.erase(uid);
+bool HttpServer::AdmitGroup(const std::string& group, Slot<std::string>& slot) {
+  if (group.empty()) return true;
+  if (!group_connections_->TryAdd(group, options_.max_connections_per_group)) {
+    refused_->over_per_group.fetch_add(1, std::memory_order_relaxed);
+    NoteRefusal(options_.name, "max_connections_per_service (" + group + ")", -1);
     return false;
   }
-  ++count;
+  slot.counts = group_connections_;
+  slot.key = group;
   return true;
-}
-
-void UidConnectionCounts::Remove(uid_t uid) {
-  std::lock_guard lock(mutex_);
-  const auto found = counts_.find(uid);
-  if (found == counts_.end()) return;
-  if (--found->second == 0) counts_.erase(found);
-}
-
-std::size_t UidConnectionCounts::Of(uid_t uid) const {
-  std::lock_guard lock(mutex_);
-  const auto found = counts_.find(uid);
-  return found == counts_.end() ? 0 : found->second;
 }
 
 HttpServer& HttpServer::LeastBusy() {
@@ -418,7 +403,8 @@ asio::awaitable<void> HttpServer::Serve(asio::generic::stream_protocol::socket s
   std::optional<Error> unattested;
   const int fd = socket.native_handle();
   std::optional<Result<PeerAttestation>> attested;
-  UidSlot slot;  // this connection's place in its uid's count, given back when Serve ends
+  Slot<uid_t> slot;  // this connection's place in its uid's count, given back when Serve ends
+  Slot<std::string> group_slot;  // loopback: its service's
   if (options_.peer_kind == PeerKind::kUnixSocket) {
     // The uid first (one getsockopt): a uid over its cap costs no /proc reads.
     ucred cred{};
@@ -434,6 +420,10 @@ asio::awaitable<void> HttpServer::Serve(asio::generic::stream_protocol::socket s
     // Unattested peers share the count of uid -1.
     const uid_t uid = *attested ? (**attested).identity().uid : static_cast<uid_t>(-1);
     if (!AdmitUid(uid, slot)) co_return;
+    if (*attested && options_.connection_group &&
+        !AdmitGroup(options_.connection_group(**attested), group_slot)) {
+      co_return;
+    }
   }
   if (!*attested) {
     // On a Unix socket the caller is gone or unknowable: nobody to answer. A loopback peer

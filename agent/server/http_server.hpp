@@ -152,6 +152,11 @@ struct HttpServerOptions {
   // is attested, on the attested uid for loopback TCP (unattested peers share one count).
   // Excess connections are closed before a byte is read (no request, so no answer) and counted.
   std::size_t max_connections_per_uid = 256;
+  // Loopback TCP: the group an attested peer's connection counts in (the agent gives the name of
+  // the service it matches; "" counts in none) and how many connections one group may hold
+  // (0: no cap). Called on the event loop once per connection; must not block.
+  std::function<std::string(const PeerAttestation&)> connection_group;
+  std::size_t max_connections_per_group = 0;
   std::size_t header_limit = 16 * 1024;
   std::size_t body_limit = 64 * 1024;
   // Waiting for the first byte of the next request; a connection idle this long is closed.
@@ -163,23 +168,44 @@ struct HttpServerOptions {
 
 // Connections refused before a request was read, by cause. Any thread.
 struct RefusedConnections {
-  std::atomic<std::uint64_t> over_total{0};    // max_connections reached
-  std::atomic<std::uint64_t> over_per_uid{0};  // the peer's uid held max_connections_per_uid
+  std::atomic<std::uint64_t> over_total{0};      // max_connections reached
+  std::atomic<std::uint64_t> over_per_uid{0};    // the peer's uid held max_connections_per_uid
+  std::atomic<std::uint64_t> over_per_group{0};  // its service held max_connections_per_group
 };
 
-// Open connections per peer uid, shared by a listening server and its replicas. Thread-safe:
-// one mutex, held for a map update only.
-class UidConnectionCounts {
+// Open connections per key (a peer uid, a service name), shared by a listening server and its
+// replicas. Thread-safe: one mutex, held for a map update only.
+template <typename Key>
+class ConnectionCounts {
  public:
-  // Counts one more connection of `uid` unless it already holds `max` (0: no cap).
-  bool TryAdd(uid_t uid, std::size_t max);
-  void Remove(uid_t uid);
-  std::size_t Of(uid_t uid) const;
+  // Counts one more connection of `key` unless it already holds `max` (0: no cap).
+  bool TryAdd(const Key& key, std::size_t max) {
+    std::lock_guard lock(mutex_);
+    std::size_t& count = counts_[key];
+    if (max != 0 && count >= max) {
+      if (count == 0) counts_.erase(key);
+      return false;
+    }
+    ++count;
+    return true;
+  }
+  void Remove(const Key& key) {
+    std::lock_guard lock(mutex_);
+    const auto found = counts_.find(key);
+    if (found != counts_.end() && --found->second == 0) counts_.erase(found);
+  }
+  std::size_t Of(const Key& key) const {
+    std::lock_guard lock(mutex_);
+    const auto found = counts_.find(key);
+    return found == counts_.end() ? 0 : found->second;
+  }
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<uid_t, std::size_t> counts_;  // only uids with open connections
+  std::unordered_map<Key, std::size_t> counts_;  // only keys with open connections
 };
+using UidConnectionCounts = ConnectionCounts<uid_t>;
+using GroupConnectionCounts = ConnectionCounts<std::string>;
 
 class HttpServer {
  public:
@@ -234,17 +260,22 @@ class HttpServer {
   asio::awaitable<void> AcceptLoop();
   // The group's server with the fewest connections (this one on a tie with it).
   HttpServer& LeastBusy();
-  // A connection's place in its uid's count; gives it back when destroyed.
-  struct UidSlot {
-    std::shared_ptr<UidConnectionCounts> counts;
-    uid_t uid = 0;
-    UidSlot() = default;
-    UidSlot(const UidSlot&) = delete;
-    UidSlot& operator=(const UidSlot&) = delete;
-    ~UidSlot();
+  // A connection's place in its key's count; gives it back when destroyed.
+  template <typename Key>
+  struct Slot {
+    std::shared_ptr<ConnectionCounts<Key>> counts;
+    Key key{};
+    Slot() = default;
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() {
+      if (counts) counts->Remove(key);
+    }
   };
-  // Takes a place for `uid` in `slot`, or counts and logs the refusal and returns false.
-  bool AdmitUid(uid_t uid, UidSlot& slot);
+  // Takes a place for `uid` (a loopback peer's service `group`) in `slot`, or counts and logs
+  // the refusal and returns false.
+  bool AdmitUid(uid_t uid, Slot<uid_t>& slot);
+  bool AdmitGroup(const std::string& group, Slot<std::string>& slot);
   // Serves an accepted connection on this server's loop (from any thread); already counted.
   void Take(asio::generic::stream_protocol::socket& socket);
   // Every tick, acts on the connections whose deadline passed; runs until the server is
@@ -284,6 +315,8 @@ class HttpServer {
   std::atomic<std::size_t> own_connections_{0};  // served on this loop (LeastBusy reads it)
   // Shared with the replicas, as open_connections_.
   std::shared_ptr<UidConnectionCounts> uid_connections_ = std::make_shared<UidConnectionCounts>();
+  std::shared_ptr<GroupConnectionCounts> group_connections_ =
+      std::make_shared<GroupConnectionCounts>();
   std::shared_ptr<RefusedConnections> refused_ = std::make_shared<RefusedConnections>();
   std::vector<HttpServer*> replicas_;            // the listening server's group, itself excluded
   bool listens_ = true;                          // false for a replica

@@ -121,6 +121,9 @@ void ReadLoopback(const toml::table& table, std::string_view source, LoopbackSec
     }
     out.listen.push_back(std::move(*endpoint));
   }
+  if (auto n = reader.Int("max_connections_per_service", 1, 65536)) {
+    out.max_connections_per_service = static_cast<int>(*n);
+  }
   reader.Finish();
 }
 

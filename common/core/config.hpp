@@ -113,6 +113,10 @@ struct LoopbackSection {
   // Where unmodified Databricks clients reach the agent over TCP (GET /metadata/token, proxy
   // mode, /healthz); each caller is still identified from the kernel. Empty: off.
   std::vector<LoopbackEndpoint> listen;
+  // Connections one service (matched from the attested caller) may hold on the loopback
+  // listeners at once, beside [agent] max_connections_per_uid: services of one uid told apart
+  // by their unit or executable cannot take each other's share.
+  int max_connections_per_service = 128;
 };
 
 // One identity provider whose JWTs callers may present ([[idp]] tables). A verified token's

@@ -349,5 +349,42 @@ TEST_F(ConnectionLimitsTest, CapsComeFromTheConfig) {
   EXPECT_TRUE(again) << "a closed connection's place is given back";
 }
 
+// Loopback TCP: each service's share of the connections. root-tests (uid 0) may hold 3; a
+// fourth is closed unread while uid 4343's service still connects.
+TEST_F(ConnectionLimitsTest, LoopbackConnectionsAreCappedPerService) {
+  const int port = FreeLoopbackPort();
+  agent_->options().policy += "\n[[service]]\nname = \"stranger\"\nmatch = { uid = " +
+                              std::to_string(kStrangerUid) + " }\n";
+  agent_->options().loopback_section = "listen = \"127.0.0.1:" + std::to_string(port) +
+                                       "\"\nmax_connections_per_service = 3\n";
+  agent_->WriteConfig();
+  ASSERT_TRUE(StartAgent().ok());
+  const auto healthy = [](int fd) {
+    if (fd < 0) return false;
+    SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    return StatusOf(ReadUntilClose(fd, 5)) == 200;
+  };
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(ConnectLoopback(port));
+    ASSERT_GE(held.back(), 0);
+  }
+  // The agent attests each connection before it counts it: give it a moment.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_FALSE(healthy(ConnectLoopback(port))) << "a fourth connection of root-tests was served";
+  const RunAsResult other = RunAs(UserIdentity(kStrangerUid, kStrangerUid), [&]() -> std::string {
+    return healthy(ConnectLoopback(port)) ? "served" : "refused";
+  });
+  EXPECT_EQ(other.output, "served") << other.error;
+  const std::string metrics = agent_->AdminClient().Get("/metrics").body;
+  EXPECT_EQ(Sample(metrics, "dbproxy_connections_refused_total{socket=\"loopback\",cap=\""
+                            "max_connections_per_service\"} "),
+            1)
+      << metrics;
+  for (int fd : held) ::close(fd);
+  EXPECT_TRUE(WaitFor([&] { return healthy(ConnectLoopback(port)); }, std::chrono::seconds(5)))
+      << "the closed connections' places were not given back";
+}
+
 }  // namespace
 }  // namespace dbproxy::testing

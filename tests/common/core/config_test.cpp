@@ -607,6 +607,11 @@ TEST(ConfigTest, ReadsConnectionCapsWithinRange) {
   EXPECT_EQ(AgentConfig{}.agent.max_connections_per_uid, 256);
   EXPECT_NE(ErrorOf("[agent]\nmax_connections = 15\n").find(":2:"), std::string::npos);
   EXPECT_NE(ErrorOf("[agent]\nmax_connections_per_uid = 0\n").find(":2:"), std::string::npos);
+  EXPECT_EQ(AgentConfig{}.loopback.max_connections_per_service, 128);
+  Result<AgentConfig> loopback =
+      ParseAgentConfig("[loopback]\nmax_connections_per_service = 7\n", kFile);
+  ASSERT_TRUE(loopback) << loopback.error().message;
+  EXPECT_EQ(loopback->loopback.max_connections_per_service, 7);
   EXPECT_NE(ErrorOf("[agent]\nmax_connections = 100\nmax_connections_per_uid = 200\n")
                 .find("must not exceed"),
             std::string::npos);
