@@ -29,13 +29,15 @@ Status IdentifyCallerSaml(const AgentState& state, const http::fields& fields, C
   const std::size_t presented = fields.count(kSamlAssertionHeader);
   if (presented == 0) return Status::Ok();
   if (presented > 1) {
-    return MakeError(Errc::kInvalidRequest,
-                     std::string(kSamlAssertionHeader) + " is given more than once");
+    // Spelt out (not kSamlAssertionHeader + "..."): g++ 12 -O2 reports a false -Warray-bounds
+    // on that concatenation (GCC PR 105651).
+    return MakeError(Errc::kInvalidRequest, "X-Dbproxy-SAML-Assertion is given more than once");
   }
   if (state.saml_idps.empty()) {
     Error refused = RefuseAssertion(context, audit, "", "no SAML identity provider is configured");
-    refused.message = std::string(kSamlAssertionHeader) +
-                      " was sent, but this agent has no SAML identity provider ([[saml_idp]])";
+    refused.message =
+        "X-Dbproxy-SAML-Assertion was sent, but this agent has no SAML identity provider "
+        "([[saml_idp]])";
     return refused;
   }
   const std::string_view assertion = fields.find(kSamlAssertionHeader)->value();

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/core/caller_identity.hpp"
+#include "common/identity/sock_diag_reply.hpp"
 #include "common/os/unique_fd.hpp"
 
 namespace dbproxy {
@@ -80,58 +81,7 @@ std::optional<SocketEnd> LoopbackEnd(const sockaddr_storage& storage) {
   return end;
 }
 
-struct DiagAnswer {
-  uid_t uid = 0;
-  std::uint64_t inode = 0;
-  std::uint64_t cgroup_id = 0;
-};
-
-constexpr std::size_t Align4(std::size_t n) {
-  return (n + 3) & ~std::size_t{3};
-}
-
-// The kernel's one reply to a by-tuple request: an inet_diag_msg and its attributes, or an
-// NLMSG_ERROR (ENOENT: no such socket).
-Result<DiagAnswer> ParseDiagReply(const char* data, std::size_t size, std::uint16_t client_port) {
-  nlmsghdr header{};
-  if (size < sizeof header) return Unidentified(kNotFound, "sock_diag: short reply");
-  std::memcpy(&header, data, sizeof header);
-  if (header.nlmsg_len < sizeof header || header.nlmsg_len > size ||
-      header.nlmsg_seq != kSequence) {
-    return Unidentified(kNotFound, "sock_diag: malformed reply");
-  }
-  const std::size_t body = Align4(sizeof header);
-  if (header.nlmsg_type == NLMSG_ERROR) {
-    nlmsgerr error{};
-    if (header.nlmsg_len >= body + sizeof error) std::memcpy(&error, data + body, sizeof error);
-    return Unidentified(kNotFound, "sock_diag: no client socket with this tuple (" +
-                                       std::string(std::strerror(-error.error)) + ")");
-  }
-  inet_diag_msg message{};
-  if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY || header.nlmsg_len < body + sizeof message) {
-    return Unidentified(kNotFound, "sock_diag: unexpected reply type");
-  }
-  std::memcpy(&message, data + body, sizeof message);
-  if (message.id.idiag_sport != client_port) {
-    return Unidentified(kNotFound, "sock_diag: the reply names another socket");
-  }
-  DiagAnswer answer{.uid = message.idiag_uid, .inode = message.idiag_inode, .cgroup_id = 0};
-  // Attributes, lengths first; INET_DIAG_CGROUP_ID (5.7+) is sent unasked when the kernel has it.
-  std::size_t at = body + Align4(sizeof message);
-  while (at + sizeof(nlattr) <= header.nlmsg_len) {
-    nlattr attribute{};
-    std::memcpy(&attribute, data + at, sizeof attribute);
-    if (attribute.nla_len < sizeof attribute || attribute.nla_len > header.nlmsg_len - at) {
-      return Unidentified(kNotFound, "sock_diag: malformed attribute");
-    }
-    if ((attribute.nla_type & NLA_TYPE_MASK) == INET_DIAG_CGROUP_ID &&
-        attribute.nla_len == sizeof attribute + sizeof answer.cgroup_id) {
-      std::memcpy(&answer.cgroup_id, data + at + sizeof attribute, sizeof answer.cgroup_id);
-    }
-    at += Align4(attribute.nla_len);
-  }
-  return answer;
-}
+using DiagAnswer = SockDiagAnswer;
 
 // Asks NETLINK_SOCK_DIAG for the socket whose source is the client end and destination ours.
 Result<DiagAnswer> QueryClientSocket(const SocketEnd& client, const SocketEnd& server) {
@@ -177,7 +127,8 @@ Result<DiagAnswer> QueryClientSocket(const SocketEnd& client, const SocketEnd& s
   if (static_cast<std::size_t>(n) > reply.size() || from.nl_pid != 0) {
     return Unidentified(kNotFound, "sock_diag: oversized reply or not from the kernel");
   }
-  return ParseDiagReply(reply.data(), static_cast<std::size_t>(n), client.port);
+  return ParseSockDiagReply(reply.data(), static_cast<std::size_t>(n), client.port, kSequence,
+                            kNotFound);
 }
 
 // Calls visit(name) for each entry of directory fd `dir` but "." and "..", until visit returns
