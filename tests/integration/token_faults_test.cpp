@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -110,6 +111,52 @@ TEST_F(TokenFaultsTest, EachFirstFetchFaultIsAClearErrorWithOneAttemptPerBackoff
         },
         std::chrono::seconds(15), milliseconds(250)));
   }
+}
+
+// Every fault while a cached token is being refreshed: 500, 429, a hang past the upstream
+// timeout, a reset, one after the other inside one token's refresh window. Each caller gets the
+// cached token at once; the refresh lands once the faults are spent.
+TEST_F(TokenFaultsTest, EveryRefreshFaultServesTheCachedTokenUntilTheRefreshLands) {
+  // 24 s tokens refreshed 12 s ahead (the agent caps "ahead" at half the lifetime): the four
+  // failed attempts and their backoff steps (0.5, 1 (Retry-After), 2, 4 s at most, one attempt
+  // hanging 1 s) fit in the window.
+  ASSERT_TRUE(fake_->SetTokenLifetime(24).ok());
+  agent_->options().refresh_ahead_seconds = 12;
+  agent_->options().min_ttl_seconds = 1;
+  agent_->WriteConfig();
+  ASSERT_TRUE(StartAndEnroll().ok());
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse first = RequestToken(client, R"({"scope":"sql"})");
+  ASSERT_EQ(first.status, 200) << first.Describe();
+  const auto t0 = Clock::now();
+  const std::string cached = first.Json().value("access_token", "");
+  for (const nlohmann::json& fault :
+       {nlohmann::json{{"status", 500}}, nlohmann::json{{"status", 429}, {"retry_after", 1}},
+        nlohmann::json{{"latency_ms", 2000}}, nlohmann::json{{"drop", true}}}) {
+    nlohmann::json spec = fault;
+    spec["target"] = "token";
+    ASSERT_TRUE(fake_->InjectFault(spec).ok());
+  }
+  const int attempts_before = fake_->TokenRequests();
+  std::this_thread::sleep_until(t0 + milliseconds(12500));  // 11.5 s left: inside the window
+  long long slowest_ms = 0;
+  std::string latest = cached;
+  while (Clock::now() < t0 + milliseconds(23000) && latest == cached) {
+    const auto start = Clock::now();
+    const HttpResponse answer = RequestToken(client, R"({"scope":"sql"})");
+    slowest_ms = std::max<long long>(
+        slowest_ms,
+        std::chrono::duration_cast<milliseconds>(Clock::now() - start).count());
+    ASSERT_EQ(answer.status, 200) << answer.Describe();
+    latest = answer.Json().value("access_token", "");
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  const int attempts = fake_->TokenRequests() - attempts_before;
+  std::printf("refresh under 4 faults: %d grant attempts, slowest cached answer %lld ms, %s\n",
+              attempts, slowest_ms, latest != cached ? "refreshed" : "not refreshed in time");
+  EXPECT_NE(latest, cached) << "the refresh never landed once the faults were spent";
+  EXPECT_EQ(attempts, 5) << "four faulted attempts and the one that landed";
+  EXPECT_LT(slowest_ms, 500) << "a caller waited on a failing refresh";
 }
 
 // A workspace whose endpoint does not speak TLS: enrolment fails with a clear error and stores
