@@ -59,7 +59,8 @@ FakeReply Configure(const FakeRequest& request, WorkspaceState& state) {
 FakeReply AddFault(const FakeRequest& request, WorkspaceState& state) {
   const auto body = ParseControlObject(
       request,
-      {"target", "count", "status", "retry_after", "latency_ms", "drop", "body", "cut_after_bytes"});
+      {"target", "count", "status", "retry_after", "latency_ms", "drop", "body", "cut_after_bytes",
+       "drop_after_request_bytes"});
   if (!body || !body->contains("target") || !(*body)["target"].is_string()) {
     return ControlError("expected {\"target\":\"token\"|\"api\",\"count\",...}");
   }
@@ -79,6 +80,14 @@ FakeReply AddFault(const FakeRequest& request, WorkspaceState& state) {
   if (b.contains("cut_after_bytes") && !IsIntIn(b["cut_after_bytes"], 0, 1 << 30)) {
     return ControlError("bad cut_after_bytes");
   }
+  if (b.contains("drop_after_request_bytes") &&
+      (target != "api" || !IsIntIn(b["drop_after_request_bytes"], 0, 1 << 30))) {
+    return ControlError("bad drop_after_request_bytes (api faults only)");
+  }
+  if (b.contains("drop_after_request_bytes")) {
+    fault.drop_after_request_bytes =
+        static_cast<std::size_t>(b["drop_after_request_bytes"].get<int>());
+  }
   if (b.contains("cut_after_bytes")) {
     fault.cut_after_bytes = static_cast<std::size_t>(b["cut_after_bytes"].get<int>());
   }
@@ -88,8 +97,10 @@ FakeReply AddFault(const FakeRequest& request, WorkspaceState& state) {
   fault.latency_ms = b.value("latency_ms", 0);
   fault.drop = b.value("drop", false);
   if (b.contains("body")) fault.body = b["body"];
-  if (fault.status == 0 && fault.latency_ms == 0 && !fault.drop && !fault.cut_after_bytes) {
-    return ControlError("a fault needs status, latency_ms, drop or cut_after_bytes");
+  if (fault.status == 0 && fault.latency_ms == 0 && !fault.drop && !fault.cut_after_bytes &&
+      !fault.drop_after_request_bytes) {
+    return ControlError(
+        "a fault needs status, latency_ms, drop, cut_after_bytes or drop_after_request_bytes");
   }
   auto& queue = target == "token" ? state.token_faults : state.api_faults;
   if (queue.size() >= WorkspaceState::kFaultQueueLimit) return ControlError("too many faults");

@@ -63,6 +63,16 @@ std::optional<Fault> AdmitRequest(const FakeRequest& request, WorkspaceState& st
   return std::nullopt;
 }
 
+std::optional<std::size_t> TakeUploadDrop(std::string_view path, WorkspaceState& state) {
+  const std::string_view bare = path.substr(0, path.find('?'));
+  if (!IsApiPath(bare) || state.api_faults.empty() ||
+      !state.api_faults.front().drop_after_request_bytes) {
+    return std::nullopt;
+  }
+  ++state.counters.api_requests;
+  return TakeFault(state.api_faults)->drop_after_request_bytes;
+}
+
 FakeReply FaultReply(const FakeRequest& request, const Fault& fault) {
   FakeReply reply;
   if (fault.body) {

@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -180,7 +181,24 @@ asio::awaitable<void> RunSession(tcp::socket socket, asio::ssl::context& tls,
     parser.header_limit(kHeaderLimit);
     parser.body_limit(kBodyLimit);
     transport.expires_after(kIdleTimeout);
-    co_await http::async_read(stream, buffer, parser, Redirect(ec));
+    co_await http::async_read_header(stream, buffer, parser, Redirect(ec));
+    if (!ec) {
+      std::optional<std::size_t> drop_after;
+      {
+        const std::lock_guard<std::mutex> lock(state.mutex);
+        const auto target = parser.get().target();
+        drop_after = TakeUploadDrop(std::string_view(target.data(), target.size()), state);
+      }
+      if (drop_after) {
+        // Read that much of the body (or all there is), then go without a word.
+        while (!parser.is_done() && parser.get().body().size() < *drop_after) {
+          co_await http::async_read_some(stream, buffer, parser, Redirect(ec));
+          if (ec) break;
+        }
+        co_return;
+      }
+      if (!parser.is_done()) co_await http::async_read(stream, buffer, parser, Redirect(ec));
+    }
     if (ec == http::error::header_limit || ec == http::error::body_limit) {
       const FakeReply reply = ApiError(413, "REQUEST_TOO_LARGE", "Request is too large");
       after = co_await WriteReply(stream, reply, 11, false) ? After::kClose : After::kAbort;

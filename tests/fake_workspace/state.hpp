@@ -49,6 +49,9 @@ struct Fault {
   // Answer (normally, or with `status`) but send only this many bytes of the body after a head
   // that announces all of it, then close: a reset in the middle of the answer.
   std::optional<std::size_t> cut_after_bytes;
+  // API requests only: read the head and this many bytes of the request body, then close the
+  // connection without answering: a reset in the middle of the caller's upload.
+  std::optional<std::size_t> drop_after_request_bytes;
   std::optional<nlohmann::json> body;      // replaces the default error body
 };
 

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +33,14 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kCallers = 20;
+
+long RssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
 
 class TokenFaultsTest : public IntegrationTest {
  protected:
@@ -200,10 +209,39 @@ TEST_F(TokenFaultsTest, TlsFailureRefusesEnrolmentClearly) {
 TEST_F(TokenFaultsTest, ProxiedCallsMeetingWorkspaceFaultsEndClearlyAndLeaveNothing) {
   std::string& policy = agent_->options().policy;
   const std::string actions = "\"token:sql\"]";
-  policy.replace(policy.find(actions), actions.size(), "\"token:sql\", \"clusters.read\"]");
+  policy.replace(policy.find(actions), actions.size(),
+                 "\"token:sql\", \"clusters.read\", \"files.write\"]");
   agent_->WriteConfig();
   ASSERT_TRUE(StartAndEnroll().ok());
   ASSERT_EQ(agent_->Client().Get("/api/2.1/clusters/list").status, 200);
+  const long rss_before = RssKib(agent_->process()->pid());
+
+  // A reset in the middle of the caller's upload: 64 KiB of a 4 MiB file reach the workspace.
+  ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"drop_after_request_bytes", 65536}}).ok());
+  // The agent answers once the workspace is gone and stops reading: the caller's last writes
+  // fail (EPIPE), and the answer is waiting in its socket.
+  const int fd = ConnectUnix(agent_->socket());
+  ASSERT_GE(fd, 0);
+  const std::string head =
+      "PUT /api/2.0/fs/files/Volumes/main/etl/big.bin HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/octet-stream\r\nContent-Length: " +
+      std::to_string(4 << 20) + "\r\n\r\n";
+  const std::string upload = head + std::string(4 << 20, 'u');
+  for (std::size_t sent = 0; sent < upload.size();) {
+    const ssize_t n = ::send(fd, upload.data() + sent, upload.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string cut_upload;
+  char chunk[4096];
+  for (ssize_t n; (n = ::recv(fd, chunk, sizeof chunk, 0)) > 0;) {
+    cut_upload.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_TRUE(cut_upload.rfind("HTTP/1.1 502", 0) == 0 ||
+              cut_upload.rfind("HTTP/1.1 503", 0) == 0)
+      << cut_upload.substr(0, 300);
+  EXPECT_EQ(agent_->Client().Get("/api/2.1/clusters/list").status, 200);
   struct Case {
     std::string name;
     nlohmann::json fault;
@@ -251,6 +289,10 @@ TEST_F(TokenFaultsTest, ProxiedCallsMeetingWorkspaceFaultsEndClearlyAndLeaveNoth
     if (open != 0) std::this_thread::sleep_for(milliseconds(100));
   }
   EXPECT_EQ(open, 0) << "connections left open after the faults";
+  const long rss_after = RssKib(agent_->process()->pid());
+  std::printf("dbproxyd RSS %ld KiB before the proxy faults, %ld KiB after\n", rss_before,
+              rss_after);
+  EXPECT_LT(rss_after, rss_before + 32 * 1024);
   const std::string audit = ReadFile(agent_->audit_file());
   EXPECT_NE(audit.find("\"upstream_status\":500"), std::string::npos);
   EXPECT_NE(audit.find("\"upstream_status\":429"), std::string::npos);
