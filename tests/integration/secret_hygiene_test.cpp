@@ -2,16 +2,29 @@
 // refusals and malformed requests): the client secret, the master key and every issued token
 // appear in no file the agent wrote, not in its stdout/stderr, /proc/<pid>/environ or cmdline;
 // the key, store, state, audit file and sockets have their modes; and a crash of the agent
-// leaves no core dump (PR_SET_DUMPABLE 0, RLIMIT_CORE 0). Secrets in dumpable memory are
-// AuditTest.NoSecretOrTokenInDumpableMemory's; the federation key's, FederationTest's.
+// leaves no core dump (PR_SET_DUMPABLE 0, RLIMIT_CORE 0). The journald copies are caught by a
+// journal socket of the test's own, in a private mount namespace (nothing else on the host
+// sees it). Secrets in dumpable memory are AuditTest.NoSecretOrTokenInDumpableMemory's; the
+// federation key's, FederationTest's.
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/harness/integration_fixture.hpp"
@@ -36,6 +49,72 @@ mode_t ModeOf(const std::filesystem::path& path) {
   return st.st_mode & 07777;
 }
 
+// journald's socket, as this process and the agents it starts see it: in a private mount
+// namespace, a tmpfs on /run/systemd holding a datagram socket at journal/socket, drained by a
+// thread. The rest of the host (other tests included) keeps its own /run/systemd.
+class CapturedJournal {
+ public:
+  ~CapturedJournal() { Stop(); }
+
+  // "" once listening, else why not (the test then skips this part).
+  std::string Start() {
+    if (::unshare(CLONE_NEWNS) != 0) return std::string("unshare: ") + std::strerror(errno);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", "/run/systemd", "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755") !=
+            0) {
+      return std::string("mount: ") + std::strerror(errno);
+    }
+    std::filesystem::create_directories("/run/systemd/journal");
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strcpy(address.sun_path, "/run/systemd/journal/socket");
+    const int buffer = 8 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+      return std::string("bind: ") + std::strerror(errno);
+    }
+    ::chmod(address.sun_path, 0666);
+    reader_ = std::thread([this] {
+      std::vector<char> datagram(1 << 17);
+      while (!stop_) {
+        pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const ssize_t n = ::recv(fd_, datagram.data(), datagram.size(), MSG_DONTWAIT);
+        if (n <= 0) continue;
+        std::lock_guard lock(mutex_);
+        received_.append(datagram.data(), static_cast<std::size_t>(n));
+        ++datagrams_;
+      }
+    });
+    return "";
+  }
+
+  void Stop() {
+    stop_ = true;
+    if (reader_.joinable()) reader_.join();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  std::string Received() {
+    std::lock_guard lock(mutex_);
+    return received_;
+  }
+  int datagrams() {
+    std::lock_guard lock(mutex_);
+    return datagrams_;
+  }
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread reader_;
+  std::mutex mutex_;
+  std::string received_;
+  int datagrams_ = 0;
+};
+
 class SecretHygieneTest : public IntegrationTest {};
 
 TEST_F(SecretHygieneTest, NoSecretInAnyFileLogOrProcEntryAndNoCoreDump) {
@@ -49,6 +128,8 @@ TEST_F(SecretHygieneTest, NoSecretInAnyFileLogOrProcEntryAndNoCoreDump) {
   ASSERT_EQ(::getrlimit(RLIMIT_CORE, &original), 0);
   const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
   ASSERT_EQ(::setrlimit(RLIMIT_CORE, &unlimited), 0);
+  CapturedJournal journal;
+  const std::string no_journal = journal.Start();
   const HarnessStatus enrolled = StartAndEnroll();
   ASSERT_EQ(::setrlimit(RLIMIT_CORE, &original), 0);
   ASSERT_TRUE(enrolled.ok()) << enrolled.error;
@@ -89,6 +170,16 @@ TEST_F(SecretHygieneTest, NoSecretInAnyFileLogOrProcEntryAndNoCoreDump) {
     places.emplace_back(entry.path().string(), ReadFile(entry.path()));
   }
   places.emplace_back("stderr", agent_->Stderr());
+  if (no_journal.empty()) {
+    // Every audit record was copied to journald (MESSAGE= and DBPROXY_* fields).
+    EXPECT_TRUE(WaitFor([&] { return journal.Received().find("DBPROXY_") != std::string::npos; },
+                        std::chrono::seconds(5)))
+        << "nothing reached the journal socket";
+    places.emplace_back("journald datagrams", journal.Received());
+    std::printf("journald: %d datagrams captured and scanned\n", journal.datagrams());
+  } else {
+    std::printf("journald not scanned: %s\n", no_journal.c_str());
+  }
   places.emplace_back("/proc/<pid>/environ", ReadFile("/proc/" + std::to_string(pid) + "/environ"));
   places.emplace_back("/proc/<pid>/cmdline", ReadFile("/proc/" + std::to_string(pid) + "/cmdline"));
   ASSERT_GE(places.size(), 6u);
