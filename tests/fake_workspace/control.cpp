@@ -65,7 +65,16 @@ FakeReply AddFault(const FakeRequest& request, WorkspaceState& state) {
     return ControlError("expected {\"target\":\"token\"|\"api\",\"count\",...}");
   }
   const std::string target = (*body)["target"].get<std::string>();
-  if (target != "token" && target != "api") return ControlError("target must be token or api");
+  if (target == "handshake") {
+    if (body->size() != 2 || !body->contains("count") || !IsIntIn((*body)["count"], 1, 1000000)) {
+      return ControlError("a handshake fault takes only a count");
+    }
+    state.handshake_faults += (*body)["count"].get<int>();
+    return Ok();
+  }
+  if (target != "token" && target != "api") {
+    return ControlError("target must be token, api or handshake");
+  }
   const nlohmann::json& b = *body;
   Fault fault;
   if (b.contains("count") && !IsIntIn(b["count"], 1, 1000000)) return ControlError("bad count");
@@ -143,6 +152,7 @@ void Reset(WorkspaceState& state) {
   state.counters = {};
   state.token_faults.clear();
   state.api_faults.clear();
+  state.handshake_faults = 0;
   state.request_log.clear();
   state.federation.stats = {};
 }

@@ -168,6 +168,20 @@ asio::awaitable<void> RunSession(tcp::socket socket, asio::ssl::context& tls,
                                  WorkspaceState& state) {
   beast::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
+  bool fail_handshake = false;
+  {
+    const std::lock_guard<std::mutex> lock(state.mutex);
+    if (state.handshake_faults > 0) {
+      --state.handshake_faults;
+      fail_handshake = true;
+    }
+  }
+  if (fail_handshake) {
+    // Plain text where a TLS ServerHello should be: the client's handshake fails.
+    static constexpr char kPlain[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    co_await asio::async_write(socket, asio::buffer(kPlain, sizeof kPlain - 1), Redirect(ec));
+    co_return;
+  }
   TlsStream stream(std::move(socket), tls);
   auto& transport = beast::get_lowest_layer(stream);
   transport.expires_after(kHandshakeTimeout);

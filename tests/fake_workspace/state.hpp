@@ -152,6 +152,9 @@ struct WorkspaceState {
   Counters counters;
   std::deque<Fault> token_faults;
   std::deque<Fault> api_faults;
+  // The next this-many TLS connections are answered in plain text before any handshake (a
+  // TLS failure for the client). POST /_fake/faults {"target":"handshake","count":N}.
+  int handshake_faults = 0;
   std::deque<LoggedRequest> request_log;
 
   BoundedJsonMap<std::string> clusters;

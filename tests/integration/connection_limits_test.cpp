@@ -49,16 +49,18 @@ std::vector<int> OpenIdleConnections(const std::string& socket, int count) {
   return fds;
 }
 
-// How many of `fds` the peer has not closed, once that number stops changing (at most ~5 s).
+// How many of `fds` the peer has not closed, once that number has held for half a second (at
+// most ~10 s).
 int StillOpen(const std::vector<int>& fds) {
   int open = -1;
-  for (int round = 0; round < 50; ++round) {
+  int steady = 0;
+  for (int round = 0; round < 100 && steady < 5; ++round) {
     std::vector<pollfd> polls;
     for (int fd : fds) polls.push_back({.fd = fd, .events = POLLIN, .revents = 0});
     ::poll(polls.data(), polls.size(), 0);
     const int now = static_cast<int>(std::count_if(
         polls.begin(), polls.end(), [](const pollfd& p) { return p.revents == 0; }));
-    if (now == open) return open;
+    steady = now == open ? steady + 1 : 0;
     open = now;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -156,21 +158,27 @@ TEST_F(ConnectionLimitsTest, OneUidsIdleConnectionsDoNotStarveAnotherUid) {
   const auto [quiet, quiet_ok] = TokenRound();
   ASSERT_EQ(quiet_ok, kTokenRequests);
 
-  // uid A holds its connections until the pipe closes.
+  // uid A holds its connections until `hold` closes, and counts what the agent kept once `go`
+  // says the agent has refused the rest (under ASan it takes a while).
   int hold[2];
+  int go[2];
   ASSERT_EQ(::pipe(hold), 0);
+  ASSERT_EQ(::pipe(go), 0);
   RunAsResult flood;
   std::thread attacker([&] {
     flood = RunAs(
         UserIdentity(kStrangerUid, kStrangerUid),
         [&]() -> std::string {
           ::close(hold[1]);
+          ::close(go[1]);
           rlimit files{};
           ::getrlimit(RLIMIT_NOFILE, &files);
           files.rlim_cur = files.rlim_max;
           ::setrlimit(RLIMIT_NOFILE, &files);
           const std::vector<int> fds =
               OpenIdleConnections(agent_->socket().string(), kIdleConnections);
+          char signal;
+          (void)::read(go[0], &signal, 1);
           const int open = StillOpen(fds);
           std::fprintf(stderr, "uid %d: %zu connected, %d kept open by the agent\n",
                        static_cast<int>(kStrangerUid), fds.size(), open);
@@ -191,6 +199,9 @@ TEST_F(ConnectionLimitsTest, OneUidsIdleConnectionsDoNotStarveAnotherUid) {
     refused = Sample(agent_->AdminClient().Get("/metrics").body, refused_line);
   }
   ::close(hold[0]);  // the child has its own copy by now
+  ::close(go[0]);
+  (void)::write(go[1], "g", 1);
+  ::close(go[1]);
   const auto [loaded, loaded_ok] = TokenRound();
   const std::string metrics = agent_->AdminClient().Get("/metrics").body;
   ::close(hold[1]);

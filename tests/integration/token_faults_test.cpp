@@ -8,7 +8,9 @@
 // further calls to it are refused at once while other workspaces are served; a 500, a 429, a
 // reset before the answer and one in the middle of it each reach the caller clearly, are
 // audited, and leave no connection behind.
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -166,6 +169,71 @@ TEST_F(TokenFaultsTest, EveryRefreshFaultServesTheCachedTokenUntilTheRefreshLand
   EXPECT_NE(latest, cached) << "the refresh never landed once the faults were spent";
   EXPECT_EQ(attempts, 5) << "four faulted attempts and the one that landed";
   EXPECT_LT(slowest_ms, 500) << "a caller waited on a failing refresh";
+}
+
+// TLS failing while a cached token is being refreshed: the cached token is served, another
+// workspace's callers are not slowed, and the refresh lands once TLS works again.
+TEST_F(TokenFaultsTest, TlsFailureDuringRefreshServesTheCachedTokenAndSparesOtherWorkspaces) {
+  ASSERT_TRUE(fake_->SetTokenLifetime(24).ok());
+  agent_->options().refresh_ahead_seconds = 12;
+  // "dev" lives on a workspace of its own, whose TLS keeps working; the agent trusts both CAs.
+  FakeWorkspaceOptions other_options;
+  other_options.clients = {{kClientId, kSecret, {}}};
+  FakeWorkspace other(dir_->path() / "fake-dev", other_options);
+  const std::filesystem::path both = dir_->path() / "both-cas.pem";
+  WriteFile(both, ReadFile(fake_->ca_file()) + ReadFile(other.ca_file()), 0644);
+  agent_->options().ca_file = both;
+  agent_->WriteConfig();
+  ASSERT_TRUE(StartAndEnroll().ok());
+  ASSERT_EQ(agent_->Enroll("dev", kCredential, other.url(), kClientId, kSecret).status, 201);
+  UnixHttpClient client = agent_->Client();
+  const HttpResponse first = RequestToken(client, R"({"scope":"sql"})");
+  ASSERT_EQ(first.status, 200) << first.Describe();
+  const auto t0 = Clock::now();
+  const std::string cached = first.Json().value("access_token", "");
+  // The other workspace's normal figure: a cold grant and a cached answer.
+  const auto timed = [&](const std::string& body) {
+    const auto start = Clock::now();
+    const HttpResponse r = RequestToken(client, body);
+    EXPECT_EQ(r.status, 200) << r.Describe();
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+  };
+  const long long normal_cold = timed(R"({"workspace":"dev","scope":"sql"})");
+
+  // The next three TLS handshakes with prod fail (the control channel's own connection
+  // included, so the faults are injected last thing before the window).
+  const auto grant_failures = [&] {
+    const std::string metrics = agent_->AdminClient().Get("/metrics").body;
+    const std::string name = "\ndbproxy_token_grant_failures_total ";  // the sample, not HELP
+    const std::size_t at = metrics.find(name);
+    return at == std::string::npos ? -1.0 : std::atof(metrics.c_str() + at + name.size());
+  };
+  const double failures_before = grant_failures();
+  const int attempts_before = fake_->TokenRequests();
+  std::this_thread::sleep_until(t0 + milliseconds(12500));  // inside the refresh window
+  ASSERT_TRUE(fake_->InjectFault({{"target", "handshake"}, {"count", 3}}).ok());
+  std::string latest = cached;
+  long long broken_cold = -1;
+  long long slowest_ms = 0;
+  while (Clock::now() < t0 + milliseconds(23000) && latest == cached) {
+    const auto start = Clock::now();
+    const HttpResponse during = RequestToken(client, R"({"scope":"sql"})");
+    slowest_ms = std::max<long long>(
+        slowest_ms, std::chrono::duration_cast<milliseconds>(Clock::now() - start).count());
+    ASSERT_EQ(during.status, 200) << during.Describe();
+    latest = during.Json().value("access_token", "");
+    if (broken_cold < 0) broken_cold = timed(R"({"workspace":"dev","scope":"all-apis"})");
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  const double failed = grant_failures() - failures_before;
+  std::printf("TLS failing during refresh: %.0f failed grants, slowest cached answer %lld ms; "
+              "other workspace's cold grant %lld us normally, %lld us meanwhile\n",
+              failed, slowest_ms, normal_cold, broken_cold);
+  EXPECT_NE(latest, cached) << "the refresh did not land once TLS worked again";
+  EXPECT_EQ(failed, 3) << "one attempt per failed handshake";
+  EXPECT_EQ(fake_->TokenRequests(), attempts_before + 1) << "only the landing grant got through";
+  EXPECT_LT(slowest_ms, 500);
+  EXPECT_LE(broken_cold, 2 * normal_cold + 20000);
 }
 
 // A workspace whose endpoint does not speak TLS: enrolment fails with a clear error and stores
