@@ -124,14 +124,6 @@ std::string RequestIdOf(const std::string& answer) {
   return at == std::string::npos ? "" : answer.substr(at + 14, 16);
 }
 
-long RssKib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 class ConnectionLimitsTest : public IntegrationTest {
  protected:
   // kTokenRequests token requests as root (service root-tests), each on a new connection:
@@ -219,6 +211,10 @@ TEST_F(ConnectionLimitsTest, OneUidsIdleConnectionsDoNotStarveAnotherUid) {
               static_cast<long long>(quiet_p99), kIdleConnections,
               static_cast<long long>(loaded_p99));
   EXPECT_LE(loaded_p99, 5 * quiet_p99 + 20000);
+  const long rss = RssKib(agent_->process()->pid());
+  std::printf("dbproxyd RSS %ld KiB while holding uid %d's connections\n", rss,
+              static_cast<int>(kStrangerUid));
+  EXPECT_LT(rss, 256 * 1024);
   EXPECT_NE(agent_->Stderr().find("max_connections_per_uid reached (uid " +
                                   std::to_string(kStrangerUid) + ")"),
             std::string::npos);
@@ -311,10 +307,13 @@ TEST_F(ConnectionLimitsTest, SlowlorisAndHostileInputsCostNothingLasting) {
           << "no audit record for " << id;
     }
   }
-  // A request whose body never arrives: 408 after request_timeout_seconds.
-  const int stalled = ConnectUnix(agent_->socket());
-  SendAll(stalled, "POST /v1/token HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
-  EXPECT_EQ(StatusOf(ReadUntilClose(stalled)), 408);
+  // A request whose body never arrives: 408 after request_timeout_seconds, on both listeners.
+  for (const bool loopback : {false, true}) {
+    const int stalled = loopback ? ConnectLoopback(port) : ConnectUnix(agent_->socket());
+    SendAll(stalled,
+            "POST /v1/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{");
+    EXPECT_EQ(StatusOf(ReadUntilClose(stalled)), 408) << (loopback ? "loopback" : "agent.sock");
+  }
 
   // Nothing lasting: the agent's connections go back to none, its memory stays bounded.
   const std::string active = "dbproxy_active_connections{socket=\"agent\"} ";

@@ -37,14 +37,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kCallers = 20;
 
-long RssKib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 class TokenFaultsTest : public IntegrationTest {
  protected:
   void SetUp() override {
@@ -114,6 +106,7 @@ TEST_F(TokenFaultsTest, EachFirstFetchFaultIsAClearErrorWithOneAttemptPerBackoff
                 static_cast<long long>(took.count()), attempts, kCallers,
                 static_cast<long long>(again_took.count()));
 
+    std::printf("dbproxyd RSS %ld KiB\n", RssKib(agent_->process()->pid()));
     // Recovery: once the workspace answers again, a token comes (after the backoff step).
     ASSERT_EQ(fake_->Control("POST", "/_fake/reset").status, 200);
     EXPECT_TRUE(WaitFor(
@@ -407,6 +400,9 @@ TEST_F(TokenFaultsTest, AHangingWorkspaceHoldsAtMostItsShareOfProxiedCalls) {
   for (const HttpResponse& answer : stuck) EXPECT_EQ(answer.status, 200) << answer.Describe();
   EXPECT_EQ(agent_->Client().Get("/api/2.1/clusters/list").status, 200)
       << "the places of the finished calls were not given back";
+  const long rss = RssKib(agent_->process()->pid());
+  std::printf("dbproxyd RSS %ld KiB after the hang\n", rss);
+  EXPECT_LT(rss, 256 * 1024);
 }
 
 }  // namespace

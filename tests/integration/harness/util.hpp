@@ -1,6 +1,8 @@
 // Small helpers shared by the harness, the integration tests and the benchmark.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -37,6 +39,9 @@ int FreeLoopbackPort();
 bool SendFd(int channel, int fd);
 // Receives a descriptor SendFd passed on `channel` (close-on-exec), or -1.
 int ReceiveFd(int channel);
+
+// VmRSS of process `pid` in KiB (/proc/<pid>/status), or -1.
+long RssKib(pid_t pid);
 
 // Counts occurrences of `needle` in `haystack` (0 for an empty needle).
 std::size_t CountOccurrences(std::string_view haystack, std::string_view needle);
