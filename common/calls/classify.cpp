@@ -215,6 +215,9 @@ Result<Classification> ClassifyCall(std::string_view method, std::string_view pa
 
   Classification out;
   out.normalized_path = JoinPath(*segments);
+  // Escaping can make the forwarded spelling up to three times as long as what was sent; it
+  // must be a path this function accepts too (found by classify_fuzz in a 10-minute run).
+  if (out.normalized_path.size() > kMaxPathBytes) return Invalid("too long once normalised");
   if (segments->size() >= 2 && (*segments)[0] == "api") {
     for (std::string_view version : kApiVersions) {
       if ((*segments)[1] == version) out.api_version = std::string(version);

@@ -32,7 +32,8 @@ struct Classification {
 //
 // kInvalidRequest (never forward) when the path:
 //   - does not start with "/api/<something>" or "/serving-endpoints/" once normalised (model
-//     serving invocations live outside /api/), or is longer than 4096 bytes;
+//     serving invocations live outside /api/), or is longer than 4096 bytes as sent or once
+//     normalised (escapes can triple it);
 //   - contains raw a byte outside [A-Za-z0-9-._~/%!$&'()*+,=:@] and non-ASCII: "\\", NUL and
 //     control bytes, ';', '?', '#', spaces...;
 //   - contains a percent-escape that is malformed or decodes to '/', '\\', ';', '%' (double

@@ -194,5 +194,20 @@ TEST(CallRoutesTest, UnknownResourceFallsBackToApiUnknown) {
   EXPECT_EQ(FallbackAction("jobs"), "jobs.manage");
 }
 
+// classify_fuzz (10-minute run): a path under 4096 bytes whose escaped spelling was longer was
+// accepted, and its normalised path then refused when classified again.
+TEST(ClassifyPathTest, NormalisedSpellingIsHeldToTheLengthCapToo) {
+  const std::string prefix = "/api/2.1/unity-catalog/tables/";
+  const std::string name(2000, '!');  // each '!' becomes "%21"
+  const Result<Classification> tripled = ClassifyCall("GET", prefix + name);
+  ASSERT_FALSE(tripled.has_value());
+  EXPECT_EQ(tripled.error().code, Errc::kInvalidRequest);
+  const Result<Classification> fits = ClassifyCall("GET", prefix + std::string(1000, '!'));
+  ASSERT_TRUE(fits.has_value()) << fits.error().message;
+  const Result<Classification> again = ClassifyCall("GET", fits->normalized_path);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->normalized_path, fits->normalized_path);
+}
+
 }  // namespace
 }  // namespace dbproxy
