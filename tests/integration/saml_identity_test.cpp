@@ -215,7 +215,8 @@ TEST_F(SamlIdentityTest, WithoutASamlIdpTheHeaderIsRefused) {
 }
 
 TEST_F(SamlIdentityTest, ABadCertificateFileStopsTheAgentAndFailsCheckConfig) {
-  WriteFile(certificate_file_, "-----BEGIN PRIVATE KEY-----\nMC4=\n-----END PRIVATE KEY-----\n");
+  // A private key where the certificate belongs (generated now, never committed).
+  WriteFile(certificate_file_, saml_testing::PrivateKeyPem(IdpSigner().key.get()));
   std::string output;
   EXPECT_EQ(agent_->CheckConfig(&output), 1) << output;
   EXPECT_NE(output.find(certificate_file_.string()), std::string::npos) << output;

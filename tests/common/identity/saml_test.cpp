@@ -589,7 +589,7 @@ TEST(SamlProvidersTest, SplitsACertificateFile) {
   const std::vector<std::pair<std::string, std::string>> refused = {
       {"", "holds no PEM certificate"},
       {"hello\n", "holds no PEM certificate"},
-      {first + "-----BEGIN PRIVATE KEY-----\nMC4=\n-----END PRIVATE KEY-----\n",
+      {first + saml_testing::PrivateKeyPem(SamlKeys().ec.key.get()),
        "not a certificate (PRIVATE KEY)"},
       {first.substr(0, first.size() - 10), "certificate 1 has no END CERTIFICATE line"},
       {first.substr(0, 40) + second, "certificate 1 has no END CERTIFICATE line"},

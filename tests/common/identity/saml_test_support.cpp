@@ -106,6 +106,16 @@ Signer MakeSigner(EvpPkeyPtr key) {
   return Signer{std::move(key), std::move(cert), std::move(pem), std::move(der_base64)};
 }
 
+std::string PrivateKeyPem(EVP_PKEY* key) {
+  const BioPtr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    throw std::runtime_error("PEM_write_bio_PrivateKey");
+  }
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
 Spec SpecAt(std::int64_t now) {
   Spec spec;
   spec.issued = now - 10;

@@ -49,6 +49,9 @@ struct Signer {
 };
 // Throws when `key` is null.
 Signer MakeSigner(EvpPkeyPtr key);
+// `key` as an unencrypted PKCS#8 PEM block ("PRIVATE KEY"): what an operator might put in a
+// certificate file by mistake. Keys are generated at test time, never committed.
+std::string PrivateKeyPem(EVP_PKEY* key);
 
 // What goes into a test assertion; the defaults make a valid one at kSamlNow, signed with RSA.
 struct Spec {
