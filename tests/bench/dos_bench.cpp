@@ -93,12 +93,6 @@ LatencySummary Measure(const std::string& socket, int seconds, long* errors) {
   return Summarize(load);
 }
 
-// A metric sample's value from the Prometheus text, or -1.
-double Sample(const std::string& text, const std::string& prefix) {
-  const std::size_t at = text.find(prefix);
-  return at == std::string::npos ? -1 : std::atof(text.c_str() + at + prefix.size());
-}
-
 // The attacker, as uid 4343: `idle` connections that send nothing and `slowloris` that
 // trickle a head, until `hold` has a byte to read or is closed.
 std::string Attack(const std::string& socket, int idle, int slowloris, int hold) {
@@ -213,12 +207,12 @@ int Run(const Flags& flags) {
   row("quiet", quiet, quiet_errors);
   row("attack", loaded, attack_errors);
   const std::string per_uid =
-      "dbproxy_connections_refused_total{socket=\"agent\",cap=\"max_connections_per_uid\"} ";
-  const std::string active = "dbproxy_active_connections{socket=\"agent\"} ";
+      "dbproxy_connections_refused_total{socket=\"agent\",cap=\"max_connections_per_uid\"}";
+  const std::string active = "dbproxy_active_connections{socket=\"agent\"}";
   std::printf("\nattacker: %s; open agent connections during the attack %.0f, refused over the "
               "per-uid cap %.0f\n",
               attacker.ok ? attacker.output.c_str() : attacker.error.c_str(),
-              Sample(metrics_during, active), Sample(metrics_after, per_uid));
+              MetricSample(metrics_during, active), MetricSample(metrics_after, per_uid));
   std::printf("dbproxyd RSS: %ld KiB quiet, %ld KiB during the attack\n", rss_quiet, rss_attack);
   std::printf("load average after: %s\n", LoadAverage().c_str());
   std::printf("RESULT dos.summary p99_attack_vs_quiet=%.2f errors=%ld rss_quiet_kib=%ld "

@@ -73,13 +73,6 @@ std::int64_t P99(std::vector<std::int64_t> micros) {
   return micros[std::min(micros.size() - 1, micros.size() * 99 / 100)];
 }
 
-// A metric sample's value from the Prometheus text, or -1.
-double Sample(const std::string& text, const std::string& line_prefix) {
-  const std::size_t at = text.find(line_prefix);
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + line_prefix.size()));
-}
-
 int ConnectLoopback(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
@@ -184,11 +177,11 @@ TEST_F(ConnectionLimitsTest, OneUidsIdleConnectionsDoNotStarveAnotherUid) {
   });
   // Wait until the agent has refused uid A's excess connections.
   const std::string refused_line =
-      "dbproxy_connections_refused_total{socket=\"agent\",cap=\"max_connections_per_uid\"} ";
+      "dbproxy_connections_refused_total{socket=\"agent\",cap=\"max_connections_per_uid\"}";
   double refused = -1;
   for (int i = 0; i < 300 && refused < kIdleConnections - kDefaultPerUidCap; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    refused = Sample(agent_->AdminClient().Get("/metrics").body, refused_line);
+    refused = MetricSample(agent_->AdminClient().Get("/metrics").body, refused_line);
   }
   ::close(hold[0]);  // the child has its own copy by now
   ::close(go[0]);
@@ -202,7 +195,7 @@ TEST_F(ConnectionLimitsTest, OneUidsIdleConnectionsDoNotStarveAnotherUid) {
   ASSERT_TRUE(flood.ok) << flood.error;
   EXPECT_EQ(flood.output, std::to_string(kIdleConnections) + " " +
                               std::to_string(kDefaultPerUidCap));
-  EXPECT_EQ(Sample(metrics, refused_line), kIdleConnections - kDefaultPerUidCap) << metrics;
+  EXPECT_EQ(MetricSample(metrics, refused_line), kIdleConnections - kDefaultPerUidCap) << metrics;
   EXPECT_EQ(loaded_ok, kTokenRequests) << "another uid's requests failed while uid "
                                        << kStrangerUid << " held its connections";
   const std::int64_t quiet_p99 = P99(quiet);
@@ -316,14 +309,14 @@ TEST_F(ConnectionLimitsTest, SlowlorisAndHostileInputsCostNothingLasting) {
   }
 
   // Nothing lasting: the agent's connections go back to none, its memory stays bounded.
-  const std::string active = "dbproxy_active_connections{socket=\"agent\"} ";
-  const std::string loopback_active = "dbproxy_active_connections{socket=\"loopback\"} ";
+  const std::string active = "dbproxy_active_connections{socket=\"agent\"}";
+  const std::string loopback_active = "dbproxy_active_connections{socket=\"loopback\"}";
   double open = -1;
   double loopback_open = -1;
   for (int i = 0; i < 50 && (open != 0 || loopback_open != 0); ++i) {
     const std::string metrics = agent_->AdminClient().Get("/metrics").body;
-    open = Sample(metrics, active);
-    loopback_open = Sample(metrics, loopback_active);
+    open = MetricSample(metrics, active);
+    loopback_open = MetricSample(metrics, loopback_active);
     if (open != 0 || loopback_open != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(open, 0);
@@ -387,8 +380,8 @@ TEST_F(ConnectionLimitsTest, LoopbackConnectionsAreCappedPerService) {
   });
   EXPECT_EQ(other.output, "served") << other.error;
   const std::string metrics = agent_->AdminClient().Get("/metrics").body;
-  EXPECT_EQ(Sample(metrics, "dbproxy_connections_refused_total{socket=\"loopback\",cap=\""
-                            "max_connections_per_service\"} "),
+  EXPECT_EQ(MetricSample(metrics, "dbproxy_connections_refused_total{socket=\"loopback\",cap=\""
+                            "max_connections_per_service\"}"),
             1)
       << metrics;
   for (int fd : held) ::close(fd);

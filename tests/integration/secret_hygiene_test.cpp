@@ -93,7 +93,11 @@ class CapturedJournal {
   void Stop() {
     stop_ = true;
     if (reader_.joinable()) reader_.join();
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) {
+      ::close(fd_);
+      // Later tests in this process (a whole-binary run) see the host's /run/systemd again.
+      ::umount2("/run/systemd", MNT_DETACH);
+    }
     fd_ = -1;
   }
 

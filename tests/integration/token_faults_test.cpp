@@ -196,10 +196,8 @@ TEST_F(TokenFaultsTest, TlsFailureDuringRefreshServesTheCachedTokenAndSparesOthe
   // The next three TLS handshakes with prod fail (the control channel's own connection
   // included, so the faults are injected last thing before the window).
   const auto grant_failures = [&] {
-    const std::string metrics = agent_->AdminClient().Get("/metrics").body;
-    const std::string name = "\ndbproxy_token_grant_failures_total ";  // the sample, not HELP
-    const std::size_t at = metrics.find(name);
-    return at == std::string::npos ? -1.0 : std::atof(metrics.c_str() + at + name.size());
+    return MetricSample(agent_->AdminClient().Get("/metrics").body,
+                        "dbproxy_token_grant_failures_total");
   };
   const double failures_before = grant_failures();
   const int attempts_before = fake_->TokenRequests();
@@ -344,9 +342,8 @@ TEST_F(TokenFaultsTest, ProxiedCallsMeetingWorkspaceFaultsEndClearlyAndLeaveNoth
   }
   double open = -1;
   for (int i = 0; i < 50 && open != 0; ++i) {
-    const std::string metrics = agent_->AdminClient().Get("/metrics").body;
-    const std::size_t at = metrics.find("dbproxy_active_connections{socket=\"agent\"} ");
-    open = at == std::string::npos ? -1 : std::atof(metrics.c_str() + at + 44);
+    open = MetricSample(agent_->AdminClient().Get("/metrics").body,
+                        "dbproxy_active_connections{socket=\"agent\"}");
     if (open != 0) std::this_thread::sleep_for(milliseconds(100));
   }
   EXPECT_EQ(open, 0) << "connections left open after the faults";

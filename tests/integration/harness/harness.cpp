@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -72,6 +74,19 @@ int ConnectUnix(const std::filesystem::path& path) {
     return -1;
   }
   return fd;
+}
+
+double MetricSample(std::string_view metrics, std::string_view sample) {
+  std::size_t line = 0;
+  while (line < metrics.size()) {
+    const std::size_t end = std::min(metrics.find('\n', line), metrics.size());
+    const std::string_view text = metrics.substr(line, end - line);
+    if (text.size() > sample.size() && text.starts_with(sample) && text[sample.size()] == ' ') {
+      return std::strtod(std::string(text.substr(sample.size() + 1)).c_str(), nullptr);
+    }
+    line = end + 1;
+  }
+  return -1;
 }
 
 long RssKib(pid_t pid) {

@@ -40,6 +40,11 @@ bool SendFd(int channel, int fd);
 // Receives a descriptor SendFd passed on `channel` (close-on-exec), or -1.
 int ReceiveFd(int channel);
 
+// The value of one sample in Prometheus text (`sample` is the name with its labels, e.g.
+// `dbproxy_active_connections{socket="agent"}`), read from the line that starts with it (never
+// a HELP or TYPE line); -1 when there is none.
+double MetricSample(std::string_view metrics, std::string_view sample);
+
 // VmRSS of process `pid` in KiB (/proc/<pid>/status), or -1.
 long RssKib(pid_t pid);
 
