@@ -60,18 +60,26 @@ FakeReply AddFault(const FakeRequest& request, WorkspaceState& state) {
   const auto body = ParseControlObject(
       request,
       {"target", "count", "status", "retry_after", "latency_ms", "drop", "body", "cut_after_bytes",
-       "drop_after_request_bytes"});
+       "drop_after_request_bytes", "for_ms"});
   if (!body || !body->contains("target") || !(*body)["target"].is_string()) {
     return ControlError("expected {\"target\":\"token\"|\"api\",\"count\",...}");
   }
   const std::string target = (*body)["target"].get<std::string>();
   if (target == "handshake") {
-    if (body->size() != 2 || !body->contains("count") || !IsIntIn((*body)["count"], 1, 1000000)) {
-      return ControlError("a handshake fault takes only a count");
+    // Connections are counted (the control channel's own included), or failed for a while:
+    // the control channel cannot end a fault it cannot reach, so a long one is timed.
+    if (body->size() == 2 && body->contains("count") && IsIntIn((*body)["count"], 1, 1000000)) {
+      state.handshake_faults += (*body)["count"].get<int>();
+      return Ok();
     }
-    state.handshake_faults += (*body)["count"].get<int>();
-    return Ok();
+    if (body->size() == 2 && body->contains("for_ms") && IsIntIn((*body)["for_ms"], 1, 600000)) {
+      state.handshake_faults_until = std::chrono::steady_clock::now() +
+                                     std::chrono::milliseconds((*body)["for_ms"].get<int>());
+      return Ok();
+    }
+    return ControlError("a handshake fault takes only a count or only a for_ms");
   }
+  if (body->contains("for_ms")) return ControlError("for_ms is for handshake faults");
   if (target != "token" && target != "api") {
     return ControlError("target must be token, api or handshake");
   }
@@ -153,6 +161,7 @@ void Reset(WorkspaceState& state) {
   state.token_faults.clear();
   state.api_faults.clear();
   state.handshake_faults = 0;
+  state.handshake_faults_until = {};
   state.request_log.clear();
   state.federation.stats = {};
 }

@@ -312,6 +312,31 @@ TEST_F(FakeWorkspaceTest, InjectsFaultsInOrder) {
   EXPECT_EQ(Api("GET", "/api/2.1/clusters/list", "x").status, 403);
 }
 
+TEST_F(FakeWorkspaceTest, FailsHandshakesByCountOrForAWhile) {
+  workspace_->set_fresh_connections(true);
+  // Counted from the connection after the control request's own.
+  ASSERT_EQ(Control("/_fake/faults", R"({"target":"handshake","count":3})").status, 200);
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials").status, 0);
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials").status, 0);
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials").status, 0);
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials").status, 200);
+
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(Control("/_fake/faults", R"({"target":"handshake","for_ms":700})").status, 200);
+  int failed = 0;
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500)) {
+    failed += TokenRequest("grant_type=client_credentials").status == 0 ? 1 : 0;
+  }
+  EXPECT_GE(failed, 1);
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(800));
+  EXPECT_EQ(TokenRequest("grant_type=client_credentials").status, 200);
+
+  EXPECT_EQ(Control("/_fake/faults", R"({"target":"handshake","count":1,"for_ms":5})").status,
+            400);
+  EXPECT_EQ(Control("/_fake/faults", R"({"target":"token","status":500,"for_ms":5})").status,
+            400);
+}
+
 TEST_F(FakeWorkspaceTest, LogsRequestHeadersAndBodiesAsReceived) {
   const HttpResponse listed = Api("GET", "/api/2.1/clusters/list", "caller-token");
   EXPECT_EQ(listed.headers.at("x-databricks-request-id"), listed.headers.at("x-request-id"));

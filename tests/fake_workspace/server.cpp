@@ -174,6 +174,8 @@ asio::awaitable<void> RunSession(tcp::socket socket, asio::ssl::context& tls,
     if (state.handshake_faults > 0) {
       --state.handshake_faults;
       fail_handshake = true;
+    } else if (std::chrono::steady_clock::now() < state.handshake_faults_until) {
+      fail_handshake = true;
     }
   }
   if (fail_handshake) {

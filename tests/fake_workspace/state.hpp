@@ -152,9 +152,11 @@ struct WorkspaceState {
   Counters counters;
   std::deque<Fault> token_faults;
   std::deque<Fault> api_faults;
-  // The next this-many TLS connections are answered in plain text before any handshake (a
-  // TLS failure for the client). POST /_fake/faults {"target":"handshake","count":N}.
+  // The next this-many TLS connections, and every one accepted before `handshake_faults_until`,
+  // are answered in plain text before any handshake (a TLS failure for the client).
+  // POST /_fake/faults {"target":"handshake","count":N} or {"target":"handshake","for_ms":T}.
   int handshake_faults = 0;
+  std::chrono::steady_clock::time_point handshake_faults_until{};
   std::deque<LoggedRequest> request_log;
 
   BoundedJsonMap<std::string> clusters;

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
@@ -127,6 +128,7 @@ std::optional<int> Agent::StartExpectingExit(std::chrono::milliseconds timeout) 
 
 int Agent::Stop() {
   if (!process_) return -1;
+  if (process_->Running()) peak_rss_kib_ = std::max(peak_rss_kib_, PeakRssKib(process_->pid()));
   return process_->Stop(std::chrono::seconds(5));
 }
 

@@ -51,6 +51,7 @@ class Agent {
   // it was still running after `timeout` (it is then stopped).
   std::optional<int> StartExpectingExit(std::chrono::milliseconds timeout = std::chrono::seconds(15));
   // SIGTERM, SIGKILL after the grace period; returns the exit code (-1 if never started).
+  // Reads the run's peak RSS first (see peak_rss_kib).
   int Stop();
   HarnessStatus Restart();
   // Runs `dbproxyd check-config --config agent.toml`; returns its exit code.
@@ -60,6 +61,9 @@ class Agent {
   Process* process() { return process_.get(); }
   // The current (or last) run's stderr.
   std::string Stderr() const;
+  // The highest peak RSS (VmHWM, KiB) of the runs stopped through Stop() so far; -1 when none
+  // was read. A run killed from outside (Process::Kill) is not counted.
+  long peak_rss_kib() const { return peak_rss_kib_; }
 
   UnixHttpClient Client() const { return UnixHttpClient(socket().string()); }
   UnixHttpClient AdminClient() const { return UnixHttpClient(admin_socket().string()); }
@@ -86,6 +90,7 @@ class Agent {
   AgentOptions options_;
   std::unique_ptr<Process> process_;
   int starts_ = 0;
+  long peak_rss_kib_ = -1;
 };
 
 struct CtlResult {

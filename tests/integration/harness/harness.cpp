@@ -89,13 +89,23 @@ double MetricSample(std::string_view metrics, std::string_view sample) {
   return -1;
 }
 
-long RssKib(pid_t pid) {
+namespace {
+
+long StatusKib(pid_t pid, std::string_view field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    if (line.size() > field.size() && line.starts_with(field) && line[field.size()] == ':') {
+      return std::stol(line.substr(field.size() + 1));
+    }
   }
   return -1;
 }
+
+}  // namespace
+
+long RssKib(pid_t pid) { return StatusKib(pid, "VmRSS"); }
+
+long PeakRssKib(pid_t pid) { return StatusKib(pid, "VmHWM"); }
 
 int FreeLoopbackPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

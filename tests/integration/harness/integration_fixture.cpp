@@ -1,6 +1,7 @@
 #include "tests/integration/harness/integration_fixture.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <sstream>
 
@@ -90,6 +91,15 @@ void IntegrationTest::TearDown() {
     std::cerr << "---- dbproxyd stderr (tail) ----\n";
     const std::string log = agent_->Stderr();
     std::cerr << (log.size() > 4000 ? log.substr(log.size() - 4000) : log) << "\n";
+  }
+  if (agent_) {
+    // Every test bounds the agent's memory: the highest resident size any of its runs reached.
+    agent_->Stop();
+    const long peak = agent_->peak_rss_kib();
+    if (peak > 0) {
+      std::printf("dbproxyd peak RSS %ld KiB (ceiling %ld KiB)\n", peak, kAgentRssCeilingKib);
+      EXPECT_LT(peak, kAgentRssCeilingKib) << "dbproxyd's peak RSS (VmHWM) in this test";
+    }
   }
   agent_.reset();
   fake_.reset();

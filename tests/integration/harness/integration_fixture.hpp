@@ -24,6 +24,15 @@ inline constexpr uid_t kServiceUid = 4242;   // runs inside the billing-etl.serv
 inline constexpr uid_t kStrangerUid = 4343;  // matches no service
 inline constexpr char kMePath[] = "/api/2.0/preview/scim/v2/Me";
 
+// The peak RSS (VmHWM) under which every test holds dbproxyd; IntegrationTest::TearDown checks
+// it and prints the figure. Far below the unit's MemoryHigh=768M in a plain build. A sanitizer
+// build keeps shadow memory and a freed-memory quarantine, so it is held to MemoryHigh itself.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr long kAgentRssCeilingKib = 768L * 1024;
+#else
+inline constexpr long kAgentRssCeilingKib = 128L * 1024;
+#endif
+
 // billing-etl (matched by unit) and root-tests (matched by uid 0, the test process itself),
 // both allowed token:all-apis and token:sql with the etl-sp credential in workspace "prod".
 std::string DefaultPolicy();

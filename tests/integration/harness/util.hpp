@@ -47,6 +47,8 @@ double MetricSample(std::string_view metrics, std::string_view sample);
 
 // VmRSS of process `pid` in KiB (/proc/<pid>/status), or -1.
 long RssKib(pid_t pid);
+// VmHWM of process `pid` in KiB: the most it has held resident since it started, or -1.
+long PeakRssKib(pid_t pid);
 
 // Counts occurrences of `needle` in `haystack` (0 for an empty needle).
 std::size_t CountOccurrences(std::string_view haystack, std::string_view needle);
