@@ -27,6 +27,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/integration/harness/integration_fixture.hpp"
@@ -38,6 +39,25 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kCallers = 20;
+
+struct EndpointFault {
+  std::string name;
+  nlohmann::json spec;  // POST /_fake/faults
+};
+
+// The token endpoint's faults: a 500, a 429 with Retry-After, a hang past the 1 s upstream
+// timeout and a reset, each for every attempt the test makes, and `tls`, a handshake fault.
+std::vector<EndpointFault> TokenEndpointFaults(nlohmann::json tls) {
+  return {
+      {"500", {{"target", "token"}, {"count", 1000}, {"status", 500}}},
+      {"429 with Retry-After",
+       {{"target", "token"}, {"count", 1000}, {"status", 429}, {"retry_after", 2}}},
+      {"hang past the upstream timeout",
+       {{"target", "token"}, {"count", 1000}, {"latency_ms", 3000}}},
+      {"connection reset", {{"target", "token"}, {"count", 1000}, {"drop", true}}},
+      {"TLS failure", std::move(tls)},
+  };
+}
 
 class TokenFaultsTest : public IntegrationTest {
  protected:
@@ -155,23 +175,12 @@ class ProdCallers {
 };
 
 TEST_F(TokenFaultsTest, EachFirstFetchFaultIsAClearErrorWithOneAttemptPerBackoffStep) {
-  struct Fault {
-    std::string name;
-    nlohmann::json spec;
-  };
-  const std::vector<Fault> faults = {
-      {"500", {{"target", "token"}, {"count", 1000}, {"status", 500}}},
-      {"429 with Retry-After", {{"target", "token"}, {"count", 1000}, {"status", 429},
-                                {"retry_after", 2}}},
-      {"hang past the upstream timeout", {{"target", "token"}, {"count", 1000},
-                                          {"latency_ms", 3000}}},
-      {"connection reset", {{"target", "token"}, {"count", 1000}, {"drop", true}}},
-      // One failed handshake: the agent's attempt meets it, and the control channel's next
-      // connection works again.
-      {"TLS failure", {{"target", "handshake"}, {"count", 1}}},
-  };
+  // One failed handshake: the agent's attempt meets it, and the control channel's next
+  // connection works again.
+  const std::vector<EndpointFault> faults =
+      TokenEndpointFaults({{"target", "handshake"}, {"count", 1}});
   ASSERT_TRUE(StartAndEnroll().ok());
-  for (const Fault& fault : faults) {
+  for (const EndpointFault& fault : faults) {
     SCOPED_TRACE(fault.name);
     ASSERT_TRUE(agent_->Restart().ok());  // an empty cache: "sql" is cold
     ASSERT_EQ(fake_->Control("POST", "/_fake/reset").status, 200);
@@ -224,24 +233,13 @@ TEST_F(TokenFaultsTest, EachFirstFetchFaultIsAClearErrorWithOneAttemptPerBackoff
 // callers: a cold grant and the median cached answer within 2x (plus a little for scheduling
 // noise on a busy machine), measured in the same run.
 TEST_F(TokenFaultsTest, EachFirstFetchFaultLeavesOtherWorkspacesTheirLatency) {
-  struct Fault {
-    std::string name;
-    nlohmann::json spec;
-  };
-  const std::vector<Fault> faults = {
-      {"500", {{"target", "token"}, {"count", 1000}, {"status", 500}}},
-      {"429 with Retry-After", {{"target", "token"}, {"count", 1000}, {"status", 429},
-                                {"retry_after", 1}}},
-      {"hang past the upstream timeout", {{"target", "token"}, {"count", 1000},
-                                          {"latency_ms", 3000}}},
-      {"connection reset", {{"target", "token"}, {"count", 1000}, {"drop", true}}},
-      // Every handshake fails for 1.5 s, the control channel's too: the test waits it out.
-      {"TLS failure", {{"target", "handshake"}, {"for_ms", 1500}}},
-  };
+  // Every handshake fails for 1.5 s, the control channel's too: the test waits it out.
+  const std::vector<EndpointFault> faults =
+      TokenEndpointFaults({{"target", "handshake"}, {"for_ms", 1500}});
   AddDevWorkspace();
   ASSERT_TRUE(StartAndEnroll().ok());
   ASSERT_TRUE(EnrollDev().ok());
-  for (const Fault& fault : faults) {
+  for (const EndpointFault& fault : faults) {
     SCOPED_TRACE(fault.name);
     ASSERT_TRUE(agent_->Restart().ok());  // both workspaces cold
     ASSERT_EQ(fake_->Control("POST", "/_fake/reset").status, 200);
