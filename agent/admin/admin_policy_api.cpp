@@ -84,7 +84,8 @@ HttpResponse Explain(AgentState& state, const HttpRequest& request, const Reques
   const DecisionSubject subject{.identity = &caller,
                                 .service_name = explain->service,
                                 .jwt = explain->jwt ? &*explain->jwt : nullptr,
-                                .jwt_idp = explain->jwt_idp};
+                                .jwt_idp = explain->jwt_idp,
+                                .saml = explain->saml ? &*explain->saml : nullptr};
   const RuntimeState::Pinned pinned_runtime = state.runtime->Pin();
   const RuntimeView runtime = pinned_runtime.view();
   std::vector<TraceStep> trace;

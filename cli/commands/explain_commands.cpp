@@ -34,6 +34,8 @@ struct ExplainOptions {
   // A verified identity token the caller would present: its idp and "key=value" claims.
   std::string jwt_idp;
   std::vector<std::string> jwt_claims;
+  // A verified SAML assertion the caller would present: its "name=value" attributes.
+  std::vector<std::string> saml_attributes;
   std::string what;  // an action ("jobs.run") or "METHOD PATH"
 };
 
@@ -81,6 +83,7 @@ nlohmann::json ExplainBody(const ExplainOptions& o) {
   if (!o.jwt_idp.empty()) {
     body["jwt"] = {{"idp", o.jwt_idp}, {"claims", ClaimsObject(o.jwt_claims)}};
   }
+  if (!o.saml_attributes.empty()) body["saml"] = ClaimsObject(o.saml_attributes);
   const std::size_t space = o.what.find(' ');
   if (space != std::string::npos && o.what.find('/', space) == space + 1) {
     body["method"] = o.what.substr(0, space);
@@ -164,6 +167,10 @@ void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, Comman
   command->add_option("--secret-key", explain.secret_key, "request secret key (secrets)");
   command->add_option("--target-path", explain.target_path,
                       "request path (workspace, DBFS, Files; also read from \"METHOD PATH?QUERY\")");
+  const auto key_value = [](const std::string& pair) -> std::string {
+    const std::size_t equals = pair.find('=');
+    return equals == std::string::npos || equals == 0 ? "expected KEY=VALUE" : "";
+  };
   CLI::Option* idp = command->add_option(
       "--jwt-idp", explain.jwt_idp, "the caller presents a token verified by this [[idp]]");
   command
@@ -171,10 +178,13 @@ void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, Comman
                    "a claim of that token, KEY=VALUE (repeat; a repeated KEY is a list)")
       ->needs(idp)
       ->allow_extra_args(false)  // one claim per flag, so the ACTION is not taken for one
-      ->check([](const std::string& pair) -> std::string {
-        const std::size_t equals = pair.find('=');
-        return equals == std::string::npos || equals == 0 ? "expected KEY=VALUE" : "";
-      });
+      ->check(key_value);
+  command
+      ->add_option("--saml-attribute", explain.saml_attributes,
+                   "an attribute of a verified SAML assertion, NAME=VALUE (repeat; a repeated "
+                   "NAME is a list; issuer and name_id too)")
+      ->allow_extra_args(false)
+      ->check(key_value);
   command->add_option("what", explain.what, "ACTION or \"METHOD PATH[?QUERY]\"")->required();
   command->callback([&options, &action] {
     action = [&options] { return RunExplain(options, explain); };

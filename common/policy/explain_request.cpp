@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,7 +32,7 @@ bool IsOneOf(std::string_view key, auto& names) {
 
 Status CheckFields(const nlohmann::json& body) {
   for (const auto& [key, value] : body.items()) {
-    if (key == "jwt") continue;  // ReadJwt
+    if (key == "jwt" || key == "saml") continue;  // ReadJwt, ReadSaml
     const bool count = IsOneOf(key, kCounts);
     const bool text = !count && IsOneOf(key, kStrings);
     if (!count && !text) return InvalidRequest("unknown field '" + key + "'");
@@ -150,6 +153,38 @@ Status ReadJwt(const nlohmann::json& jwt, ExplainRequest& out) {
   return Status::Ok();
 }
 
+// {"issuer": "...", "groups": ["a", "b"], ...} -> out.saml, keyed "saml.<name>".
+Status ReadSaml(const nlohmann::json& saml, ExplainRequest& out) {
+  if (!saml.is_object()) return InvalidRequest("'saml' must be an object of assertion attributes");
+  if (saml.size() > kMaxExplainClaims) {
+    return InvalidRequest("'saml' has more than " + std::to_string(kMaxExplainClaims) +
+                          " attributes");
+  }
+  SamlAttributes attributes;
+  for (const auto& [name, value] : saml.items()) {
+    if (!IsValidClaimName(name)) {
+      return InvalidRequest("'saml' attribute name '" + name + "' is not valid");
+    }
+    const Error wrong =
+        InvalidRequest("'saml' attribute '" + name + "' must be a string or an array of at most " +
+                       std::to_string(kMaxExplainClaimValues) + " strings");
+    std::vector<std::string> values;
+    if (value.is_string()) {
+      values.push_back(value.get<std::string>());
+    } else if (value.is_array() && value.size() <= kMaxExplainClaimValues) {
+      for (const nlohmann::json& element : value) {
+        if (!element.is_string()) return wrong;
+        values.push_back(element.get<std::string>());
+      }
+    } else {
+      return wrong;
+    }
+    attributes.emplace("saml." + name, std::move(values));
+  }
+  out.saml = std::move(attributes);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int64_t now) {
@@ -164,6 +199,9 @@ Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int6
   out.service = body.value("service", "");
   if (body.contains("jwt")) {
     if (Status jwt = ReadJwt(body["jwt"], out); !jwt) return std::move(jwt).error();
+  }
+  if (body.contains("saml")) {
+    if (Status saml = ReadSaml(body["saml"], out); !saml) return std::move(saml).error();
   }
   RequestFacts& facts = out.facts;
   facts.now_unix = body.value("time", now);

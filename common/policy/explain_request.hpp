@@ -6,7 +6,8 @@
 //    "action"? | ("method","path"),
 //    "warehouse"?,"row_limit"?,"byte_limit"?,"statement_bytes"?,"disposition"?,"job_id"?,
 //    "node_type"?,"driver_node_type"?,"num_workers"?,"time"? (unix s),
-//    "jwt"? {"idp": "corp", "claims": {"sub": "alice", "groups": ["a", "b"]}}}
+//    "jwt"? {"idp": "corp", "claims": {"sub": "alice", "groups": ["a", "b"]}},
+//    "saml"? {"issuer": "https://idp", "name_id": "alice", "groups": ["a", "b"]}}
 //
 // Integers: uid, gid, row_limit, byte_limit, statement_bytes, num_workers (>= 0), time;
 // job_id is an integer or a decimal string. Everything else is a string. Unknown keys are
@@ -17,6 +18,11 @@
 // kMaxExplainClaims). A claim is a string or an array of strings; numbers and booleans become
 // their JSON text ("42", "true"), as ClaimAttributes does. The claims are taken as they are
 // (explain checks no signature): "iss", "sub" and "aud" too are given here when wanted.
+//
+// "saml" describes a verified SAML assertion the caller presents: its attributes, which rules
+// read as saml.<name> ("issuer" and "name_id" included, given here when a rule reads them).
+// Names as IsValidClaimName, at most kMaxExplainClaims; a value is a string or an array of at
+// most kMaxExplainClaimValues strings (every saml.* value is a list; a string is a list of one).
 //
 // Pure; thread-safe.
 #pragma once
@@ -51,11 +57,15 @@ struct ExplainRequest {
   // idp; nullopt when the body has no "jwt".
   std::optional<JwtAttributes> jwt{};
   std::string jwt_idp{};
+  // The described caller's verified SAML assertion ("saml.<name>" keys, as
+  // DecisionSubject::saml); nullopt when the body has no "saml".
+  std::optional<SamlAttributes> saml{};
 };
 
 // Parses and checks an explain body; `now` stands for an absent "time".
 // Errors: kInvalidRequest for an unknown field, a wrong type, a negative count, neither an
-// action nor a method and a path, an action/path that does not classify, or a malformed "jwt".
+// action nor a method and a path, an action/path that does not classify, or a malformed "jwt"
+// or "saml".
 Result<ExplainRequest> ParseExplainRequest(const nlohmann::json& body, std::int64_t now);
 
 }  // namespace dbproxy

@@ -191,6 +191,25 @@ TEST_F(DbproxyctlTest, ExplainSendsJwtClaimsAndRepeatedKeysAsLists) {
                              R"({"idp":"corp","claims":{"sub":"alice","groups":["a","b=c"]}})"));
 }
 
+TEST_F(DbproxyctlTest, ExplainSendsSamlAttributesAndRepeatedNamesAsLists) {
+  const FakeAgent agent(socket_, JsonResponse(200, R"({"decision":{"effect":"allow",
+      "rule":"etl","reason":"allowed"},"service":"app","trace":[]})"));
+  const ChildResult result =
+      Run({"--admin-socket", socket_, "explain", "--uid", "1000", "--saml-attribute",
+           "name_id=alice@corp.example", "--saml-attribute", "groups=a", "--saml-attribute",
+           "groups=b=c", "jobs.run"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(agent.requests().size(), 1U);
+  const nlohmann::json body = nlohmann::json::parse(agent.requests()[0].body);
+  EXPECT_EQ(body["action"], "jobs.run");
+  EXPECT_FALSE(body.contains("jwt"));
+  EXPECT_EQ(body["saml"], nlohmann::json::parse(
+                              R"({"name_id":"alice@corp.example","groups":["a","b=c"]})"));
+  EXPECT_EQ(Run({"--admin-socket", socket_, "explain", "--saml-attribute", "novalue", "jobs.run"})
+                .exit_code,
+            2);
+}
+
 TEST_F(DbproxyctlTest, ExplainJwtClaimNeedsIdpAndKeyValue) {
   EXPECT_EQ(Run({"--admin-socket", socket_, "explain", "--jwt-claim", "sub=a", "jobs.run"})
                 .exit_code,

@@ -127,6 +127,19 @@ TEST_F(SamlIdentityTest, AVerifiedAssertionNamesTheUserAndRulesReadItsAttributes
   UnixHttpClient client = agent_->Client();
   EXPECT_EQ(client.Post("/v1/token", R"({"scope":"sql"})").status, 403) << "no assertion";
 
+  // Explain, given the attributes, names the rule these requests met.
+  const auto explained = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--json", "explain", "--uid", "0"});
+    args.push_back("token:sql");
+    const CtlResult result = MakeCtl().Run(args);
+    const nlohmann::json answer = nlohmann::json::parse(result.out, nullptr, false);
+    return answer.is_object() ? answer["decision"].value("rule", "") : result.Describe();
+  };
+  EXPECT_EQ(explained({"--saml-attribute", "groups=finance"}), "sql-for-saml-data-eng");
+  EXPECT_EQ(explained({}), "sql-for-saml-data-eng");
+  EXPECT_EQ(explained({"--saml-attribute", "groups=finance", "--saml-attribute", "groups=data-eng"}),
+            "role:etl");
+
   const HttpResponse whoami =
       client.Request("GET", "/v1/whoami", "", {{kSamlHeader, saml_testing::Base64(member)}});
   ASSERT_EQ(whoami.status, 200) << whoami.Describe();

@@ -376,5 +376,65 @@ TEST(ExplainRequestJwtTest, RefusesMalformedJwt) {
   EXPECT_FALSE(ParseExplainRequest(many, 0).has_value());
 }
 
+TEST(ExplainRequestSamlTest, ParsesAttributesAsListsAndDecidesWithThem) {
+  Result<ExplainRequest> parsed = ParseExplainRequest(nlohmann::json::parse(R"({
+      "action": "jobs.run", "uid": 1000,
+      "jwt": {"idp": "corp", "claims": {"sub": "alice", "groups": ["data-eng"]}},
+      "saml": {"issuer": "https://idp.example.com/saml", "name_id": "alice@corp.example",
+               "groups": ["data-eng", "oncall"],
+               "http://schemas.microsoft.com/ws/2008/06/identity/claims/role": "reader"}})"),
+                                                      0);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  ASSERT_TRUE(parsed->saml.has_value());
+  EXPECT_EQ(*parsed->saml, kAliceAssertion);
+  EXPECT_FALSE(ParseExplainRequest(nlohmann::json::parse(R"({"action":"jobs.run"})"), 0)
+                   ->saml.has_value());
+
+  // Explain decides with the assertion as a request presenting it would.
+  const Policy policy = MustParse(std::string(kGuarded) + R"(
+[[rule]]
+id = "jobs-run-saml-oncall"
+effect = "deny"
+actions = ["jobs.run"]
+unless = { "saml.groups" = "oncall" }
+)");
+  CallerIdentity identity{};
+  identity.uid = 1000;
+  const RequestFacts& facts = parsed->facts;
+  const DecisionSubject with{.identity = &identity, .jwt = &*parsed->jwt,
+                             .jwt_idp = parsed->jwt_idp, .saml = &*parsed->saml};
+  EXPECT_TRUE(Decide(policy, RuntimeView{}, with, facts).allow);
+  const DecisionSubject without{.identity = &identity, .jwt = &*parsed->jwt,
+                                .jwt_idp = parsed->jwt_idp};
+  EXPECT_EQ(Decide(policy, RuntimeView{}, without, facts).rule, "jobs-run-saml-oncall");
+}
+
+TEST(ExplainRequestSamlTest, RefusesMalformedSaml) {
+  for (const char* text : {
+           R"({"action":"jobs.run","saml":"x"})",
+           R"({"action":"jobs.run","saml":["issuer"]})",
+           R"({"action":"jobs.run","saml":{"a b":"x"}})",
+           R"({"action":"jobs.run","saml":{"":"x"}})",
+           R"({"action":"jobs.run","saml":{"level":3}})",
+           R"({"action":"jobs.run","saml":{"groups":["a",null]}})",
+           R"({"action":"jobs.run","saml":{"o":{"x":"y"}}})",
+       }) {
+    Result<ExplainRequest> parsed = ParseExplainRequest(nlohmann::json::parse(text), 0);
+    EXPECT_FALSE(parsed.has_value()) << text;
+    if (!parsed) {
+      EXPECT_EQ(parsed.error().code, Errc::kInvalidRequest);
+      EXPECT_NE(parsed.error().message.find("'saml'"), std::string::npos)
+          << parsed.error().message;
+    }
+  }
+  nlohmann::json many = {{"action", "jobs.run"}, {"saml", nlohmann::json::object()}};
+  for (std::size_t i = 0; i <= kMaxExplainClaims; ++i) many["saml"]["a" + std::to_string(i)] = "v";
+  EXPECT_FALSE(ParseExplainRequest(many, 0).has_value());
+  nlohmann::json long_list = {{"action", "jobs.run"},
+                              {"saml", {{"groups", nlohmann::json::array()}}}};
+  for (std::size_t i = 0; i <= kMaxExplainClaimValues; ++i) long_list["saml"]["groups"].push_back("g");
+  EXPECT_FALSE(ParseExplainRequest(long_list, 0).has_value());
+}
+
 }  // namespace
 }  // namespace dbproxy
