@@ -1,9 +1,12 @@
 // libFuzzer target for the admin API's JSON request bodies and query (common/runtime/runtime_api:
-// ParseGrantRequest, ParseMaintenanceRequest, ParseMaintenanceQuery) and the strict field readers
-// under them (common/core/json_fields). Invariants:
+// ParseGrantRequest, ParseMaintenanceRequest, ParseMaintenanceQuery; common/policy/explain_request:
+// ParseExplainRequest) and the strict field readers under them (common/core/json_fields).
+// Invariants:
 //   - a parsed request, written back by its ToJson, parses to the same request;
 //   - a parsed maintenance query, written back by MaintenanceQuery, parses to the same key;
 //   - names are valid, reasons printable and bounded, durations in range;
+//   - an explain request has an action, and its jwt claims and saml attributes keep their
+//     prefixes and bounds;
 //   - ReadString respects its byte bound, ReadCount never returns a negative number, and
 //     IsPrintableText agrees with its definition.
 #include <cstddef>
@@ -16,6 +19,7 @@
 
 #include "common/core/duration.hpp"
 #include "common/core/json_fields.hpp"
+#include "common/policy/explain_request.hpp"
 #include "common/runtime/grants.hpp"
 #include "common/runtime/runtime_api.hpp"
 #include "common/store/credential_store_format.hpp"
@@ -70,6 +74,29 @@ void CheckQuery(std::string_view query) {
   if (!again || again->scope != key->scope || again->target != key->target) std::abort();
 }
 
+void CheckExplain(std::string_view body) {
+  const nlohmann::json value = nlohmann::json::parse(body, nullptr, false);
+  if (value.is_discarded()) return;
+  const auto request = dbproxy::ParseExplainRequest(value, 0);
+  if (!request) return;
+  if (request->facts.action.empty()) std::abort();
+  if (request->jwt) {
+    if (request->jwt_idp.empty() || request->jwt->size() > dbproxy::kMaxExplainClaims) std::abort();
+    for (const auto& [name, claim] : *request->jwt) {
+      if (!name.starts_with("jwt.")) std::abort();
+    }
+  }
+  if (request->saml) {
+    if (request->saml->size() > dbproxy::kMaxExplainClaims) std::abort();
+    for (const auto& [name, values] : *request->saml) {
+      if (!name.starts_with("saml.") || !dbproxy::IsValidClaimName(name.substr(5)) ||
+          values.size() > dbproxy::kMaxExplainClaimValues) {
+        std::abort();
+      }
+    }
+  }
+}
+
 void CheckFields(std::string_view body) {
   const nlohmann::json value = nlohmann::json::parse(body, nullptr, false);
   if (value.is_discarded()) return;
@@ -95,6 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   CheckGrant(text);
   CheckMaintenance(text);
   CheckQuery(text);
+  CheckExplain(text);
   CheckFields(text);
   return 0;
 }
