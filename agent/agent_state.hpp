@@ -27,6 +27,7 @@
 #include "agent/token/token_broker.hpp"
 #include "common/core/config.hpp"
 #include "common/identity/saml_providers.hpp"
+#include "common/identity/saml_replay.hpp"
 #include "common/policy/policy.hpp"
 #include "common/runtime/call_limiter.hpp"
 #include "common/runtime/rate_limiter.hpp"
@@ -61,6 +62,9 @@ struct AgentState {
   std::unique_ptr<IdpRegistry> idps;  // [[idp]]: the caller tokens' verifier; null in tests
   // [[saml_idp]] with their certificates (LoadSamlProviders); set at start-up, then read-only.
   std::vector<SamlProvider> saml_idps;
+  // The OneTimeUse assertions presented and still valid (IdentifyCallerSaml refuses a replay).
+  // Any thread (its own lock; mutable: admitting one is how a const state is read).
+  mutable SamlReplayCache saml_replays;
   // The enforced policy and the shadow one (evaluated and logged, never enforced), replaced
   // together on reload (SetPolicies, main loop). Any thread: Policies(). Null members only
   // before the first load (Agent::Create fails without a policy).

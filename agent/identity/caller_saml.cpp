@@ -1,11 +1,13 @@
 #include "agent/identity/caller_saml.hpp"
 
+#include <string>
 #include <string_view>
 #include <utility>
 
 #include "agent/clock.hpp"
 #include "agent/log.hpp"
 #include "common/identity/saml_providers.hpp"
+#include "common/identity/saml_replay.hpp"
 
 namespace dbproxy {
 namespace {
@@ -20,6 +22,29 @@ Error RefuseAssertion(const RequestContext& context, AuditRecord& audit, const s
                            (idp.empty() ? std::string() : " (saml_idp '" + idp + "')") + ": " +
                            reason + "; request " + context.request_id);
   return MakeError(Errc::kInvalidIdentity, "SAML assertion refused: " + reason);
+}
+
+// A OneTimeUse assertion is taken once while it verifies: a second presentation is refused.
+Status AdmitOneTimeUse(const AgentState& state, const SamlVerdict& verdict,
+                       const RequestContext& context, AuditRecord& audit) {
+  if (!verdict.saml.one_time_use) return Status::Ok();
+  switch (state.saml_replays.Admit(verdict.saml.issuer, verdict.saml.assertion_id,
+                                   verdict.saml.usable_until, NowUnix())) {
+    case SamlReplayCache::Admission::kFirstUse:
+      return Status::Ok();
+    case SamlReplayCache::Admission::kReplayed:
+      return RefuseAssertion(context, audit, verdict.idp,
+                             "a OneTimeUse assertion was presented again (a replay)");
+    case SamlReplayCache::Admission::kFull:
+      break;
+  }
+  audit.saml_error = "replay cache full";
+  Log(LogLevel::kWarning, "OneTimeUse SAML assertion refused: " +
+                              std::to_string(state.saml_replays.size()) +
+                              " still-valid ones are remembered already; request " +
+                              context.request_id);
+  return MakeError(Errc::kIdentityUnavailable,
+                   "too many OneTimeUse SAML assertions are in use; try again once some expire");
 }
 
 }  // namespace
@@ -44,6 +69,7 @@ Status IdentifyCallerSaml(const AgentState& state, const http::fields& fields, C
   SamlVerdict verdict = VerifyWithSamlProviders(state.saml_idps, assertion, NowUnix());
   switch (verdict.kind) {
     case SamlVerdict::Kind::kVerified:
+      if (Status once = AdmitOneTimeUse(state, verdict, context, audit); !once) return once;
       caller.idp = std::move(verdict.idp);
       caller.attributes = SamlPolicyAttributes(verdict.saml);
       caller.issuer = std::move(verdict.saml.issuer);

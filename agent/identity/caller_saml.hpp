@@ -11,6 +11,8 @@
 //
 // An assertion never replaces the kernel identity: the caller is matched to its service by the
 // kernel as always; the verified assertion adds saml.* attributes and the audit's saml_* fields.
+// An assertion with the OneTimeUse condition is taken once: presented again while it still
+// verifies (same issuer and ID), it is refused as a replay (AgentState::saml_replays).
 // Secrets: the assertion is a bearer credential. Neither the answer, the log nor the audit
 // record carries it; only the verifier's reason (SamlError::reason, which never holds it).
 // Threading: any event loop; verification is CPU work bounded by kMaxSamlAssertionBytes.
@@ -44,8 +46,9 @@ struct CallerSaml {
 // verified one: fills `caller`, points context.saml at it and records audit.saml_idp/issuer/
 // name_id. Ok also when no assertion was presented. Errors: kInvalidIdentity (401
 // invalid_identity; the record says deny by rule "invalid_identity", the reason is its
-// saml_error and is logged), kInternal when xmlsec fails, kInvalidRequest for the header given
-// twice. REQUIRES: `caller` outlives every use of `context` in the request.
+// saml_error and is logged; also a OneTimeUse assertion presented again), kIdentityUnavailable
+// (503) when the replay cache is full of valid OneTimeUse assertions, kInternal when xmlsec
+// fails, kInvalidRequest for the header given twice. REQUIRES: `caller` outlives every use of `context` in the request.
 Status IdentifyCallerSaml(const AgentState& state, const http::fields& fields, CallerSaml& caller,
                           RequestContext& context, AuditRecord& audit);
 

@@ -138,13 +138,15 @@ Refusal CheckConditions(const xmlNode* assertion, const SamlPolicy& policy, std:
     if (IsElement(condition, kSamlNs, "AudienceRestriction")) {
       ++restrictions;
       if (Refusal refused = CheckAudienceRestriction(condition, policy)) return refused;
-    } else if (!IsElement(condition, kSamlNs, "OneTimeUse") &&
-               !IsElement(condition, kSamlNs, "ProxyRestriction")) {
+    } else if (IsElement(condition, kSamlNs, "OneTimeUse")) {
+      verified.one_time_use = true;
+    } else if (!IsElement(condition, kSamlNs, "ProxyRestriction")) {
       return Refuse(SamlErrc::kMalformed, "unsupported condition" + Shown(View(condition->name)));
     }
   }
   if (restrictions == 0) return Refuse(SamlErrc::kWrongAudience, "assertion has no audience");
   verified.not_on_or_after = *window.not_on_or_after;
+  verified.usable_until = *window.not_on_or_after + policy.clock_skew_seconds;
   return std::nullopt;
 }
 

@@ -82,6 +82,10 @@ struct VerifiedSaml {
   std::string name_id{};                                         // Subject/NameID, whole text
   std::string assertion_id{};                                    // for a replay cache
   std::int64_t not_on_or_after = 0;                              // Conditions, seconds since epoch
+  // Conditions' NotOnOrAfter plus the policy's clock skew: no later than this the assertion
+  // stops verifying (what a replay cache keeps it for).
+  std::int64_t usable_until = 0;
+  bool one_time_use = false;  // Conditions holds OneTimeUse: the caller must refuse a replay
   std::map<std::string, std::vector<std::string>> attributes{};  // Attribute Name -> values
 };
 
@@ -135,8 +139,9 @@ bool InitSamlVerifier();
 // Issuer, NameID, Audience and AttributeValue must be text only: a comment, element or
 // processing instruction inside one is kUnsafeStructure, and the text read is all of it. An
 // Attribute Name repeated, or an EncryptedAttribute, BaseID or EncryptedID, is kMalformed.
-// Not checked here: Recipient and InResponseTo (no SP-initiated flow) and OneTimeUse (the
-// caller keeps a replay cache keyed by assertion_id if it needs one).
+// Not checked here: Recipient and InResponseTo (no SP-initiated flow) and OneTimeUse, which is
+// reported (one_time_use) for the caller's replay cache (saml_replay.hpp), keyed by issuer and
+// assertion_id.
 SamlVerification VerifySamlAssertion(std::string_view base64_xml, const SamlPolicy& policy,
                                      std::int64_t now_unix);
 

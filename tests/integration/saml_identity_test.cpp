@@ -210,6 +210,40 @@ TEST_F(SamlIdentityTest, RefusedAssertionsAre401AndNeverWrittenDown) {
   }
 }
 
+// OneTimeUse: the assertion is taken once; presented again (on either path) it is a replay,
+// refused and audited. Another one-time assertion, and a plain one used twice, are served.
+TEST_F(SamlIdentityTest, AOneTimeUseAssertionIsTakenOnce) {
+  ASSERT_TRUE(StartAndEnroll().ok());
+  const auto one_time = [&](const std::string& id) {
+    return Assertion("data-eng", [&](saml_testing::Spec& spec) {
+      spec.id = id;
+      spec.extra_conditions = "<saml:OneTimeUse/>";
+    });
+  };
+  const std::string once = one_time("_once1");
+  const HttpResponse first = TokenWith(once, R"({"scope":"sql"})");
+  ASSERT_EQ(first.status, 200) << first.Describe();
+  for (const bool proxied : {false, true}) {
+    SCOPED_TRACE(proxied ? "proxy mode" : "token request");
+    UnixHttpClient client = agent_->Client();
+    const HttpResponse again =
+        proxied ? client.Request("GET", kMePath, "", {{kSamlHeader, saml_testing::Base64(once)}})
+                : TokenWith(once, R"({"scope":"sql"})");
+    EXPECT_EQ(again.status, 401) << again.Describe();
+    EXPECT_EQ(ErrorCode(again), "invalid_identity");
+    EXPECT_NE(ErrorMessage(again).find("presented again"), std::string::npos) << again.body;
+    const nlohmann::json record = AuditOf(again);
+    EXPECT_EQ(record.value("decision", ""), "deny");
+    EXPECT_EQ(record.value("rule", ""), "invalid_identity");
+    EXPECT_NE(record.value("saml_error", "").find("replay"), std::string::npos) << record;
+    ExpectNotWritten(once, again);
+  }
+  EXPECT_EQ(TokenWith(one_time("_once2"), R"({"scope":"sql"})").status, 200);
+  const std::string plain = Assertion();
+  EXPECT_EQ(TokenWith(plain, R"({"scope":"sql"})").status, 200);
+  EXPECT_EQ(TokenWith(plain, R"({"scope":"sql"})").status, 200) << "only OneTimeUse is taken once";
+}
+
 TEST_F(SamlIdentityTest, WithoutASamlIdpTheHeaderIsRefused) {
   agent_->options().extra_toml.clear();
   agent_->WriteConfig();

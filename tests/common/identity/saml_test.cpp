@@ -111,9 +111,20 @@ TEST_F(SamlTest, AcceptsRsaSignedAssertion) {
   EXPECT_EQ(result->name_id, "alice@corp.example");
   EXPECT_EQ(result->assertion_id, "_a1");
   EXPECT_EQ(result->not_on_or_after, kSamlNow + 300);
+  EXPECT_EQ(result->usable_until, kSamlNow + 300 + 60) << "NotOnOrAfter + the policy's skew";
+  EXPECT_FALSE(result->one_time_use);
   const std::map<std::string, std::vector<std::string>> expected = {
       {"groups", {"eng", "oncall"}}, {"email", {"alice@corp.example"}}, {"empty", {}}};
   EXPECT_EQ(result->attributes, expected);
+}
+
+TEST_F(SamlTest, ReportsOneTimeUseForTheReplayCache) {
+  Spec spec;
+  spec.extra_conditions = "<saml:OneTimeUse/>";
+  const SamlVerification result = Verify(SignedAssertion(spec));
+  ASSERT_TRUE(result.has_value()) << result.error().reason;
+  EXPECT_TRUE(result->one_time_use);
+  EXPECT_EQ(result->assertion_id, "_a1");
 }
 
 TEST_F(SamlTest, AcceptsEcdsaSignedAssertion) {

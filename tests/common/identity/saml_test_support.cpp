@@ -145,7 +145,8 @@ std::string AssertionXml(const Spec& spec) {
          (spec.signature_in_subject ? signature : "") + "</saml:Subject>\n" +
          "<saml:Conditions NotBefore=\"" + Time(spec.not_before) + "\"" + expiry + ">" +
          "<saml:AudienceRestriction><saml:Audience>" + spec.audience +
-         "</saml:Audience></saml:AudienceRestriction></saml:Conditions>\n" +
+         "</saml:Audience></saml:AudienceRestriction>" + spec.extra_conditions +
+         "</saml:Conditions>\n" +
          "<saml:AuthnStatement AuthnInstant=\"" + Time(spec.issued) +
          "\"><saml:AuthnContext>"
          "<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:"

@@ -68,6 +68,7 @@ struct Spec {
   std::string digest_method = kSha256;
   bool is_signed = true;
   bool signature_in_subject = false;
+  std::string extra_conditions;  // placed after the AudienceRestriction, e.g. <saml:OneTimeUse/>
   std::string attributes =
       "<saml:Attribute Name=\"groups\"><saml:AttributeValue>eng</saml:AttributeValue>"
       "<saml:AttributeValue>oncall</saml:AttributeValue></saml:Attribute>\n"
