@@ -85,7 +85,8 @@ HttpResponse Explain(AgentState& state, const HttpRequest& request, const Reques
                                 .service_name = explain->service,
                                 .jwt = explain->jwt ? &*explain->jwt : nullptr,
                                 .jwt_idp = explain->jwt_idp,
-                                .saml = explain->saml ? &*explain->saml : nullptr};
+                                .saml = explain->saml ? &*explain->saml : nullptr,
+                                .saml_idp = explain->saml_idp};
   const RuntimeState::Pinned pinned_runtime = state.runtime->Pin();
   const RuntimeView runtime = pinned_runtime.view();
   std::vector<TraceStep> trace;

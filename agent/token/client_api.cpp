@@ -65,7 +65,10 @@ DecisionSubject SubjectOf(const RequestContext& context) {
     subject.jwt = &context.jwt->attributes;
     subject.jwt_idp = context.jwt->idp;
   }
-  if (context.saml != nullptr) subject.saml = &context.saml->attributes;
+  if (context.saml != nullptr) {
+    subject.saml = &context.saml->attributes;
+    subject.saml_idp = context.saml->idp;
+  }
   return subject;
 }
 

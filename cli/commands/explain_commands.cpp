@@ -34,7 +34,9 @@ struct ExplainOptions {
   // A verified identity token the caller would present: its idp and "key=value" claims.
   std::string jwt_idp;
   std::vector<std::string> jwt_claims;
-  // A verified SAML assertion the caller would present: its "name=value" attributes.
+  // A verified SAML assertion the caller would present: its saml_idp and "name=value"
+  // attributes.
+  std::string saml_idp;
   std::vector<std::string> saml_attributes;
   std::string what;  // an action ("jobs.run") or "METHOD PATH"
 };
@@ -83,7 +85,9 @@ nlohmann::json ExplainBody(const ExplainOptions& o) {
   if (!o.jwt_idp.empty()) {
     body["jwt"] = {{"idp", o.jwt_idp}, {"claims", ClaimsObject(o.jwt_claims)}};
   }
-  if (!o.saml_attributes.empty()) body["saml"] = ClaimsObject(o.saml_attributes);
+  if (!o.saml_idp.empty()) {
+    body["saml"] = {{"idp", o.saml_idp}, {"attributes", ClaimsObject(o.saml_attributes)}};
+  }
   const std::size_t space = o.what.find(' ');
   if (space != std::string::npos && o.what.find('/', space) == space + 1) {
     body["method"] = o.what.substr(0, space);
@@ -179,10 +183,14 @@ void RegisterExplainCommands(CLI::App& app, const GlobalOptions& options, Comman
       ->needs(idp)
       ->allow_extra_args(false)  // one claim per flag, so the ACTION is not taken for one
       ->check(key_value);
+  CLI::Option* saml_idp = command->add_option(
+      "--saml-idp", explain.saml_idp,
+      "the caller presents a SAML assertion verified by this [[saml_idp]]");
   command
       ->add_option("--saml-attribute", explain.saml_attributes,
-                   "an attribute of a verified SAML assertion, NAME=VALUE (repeat; a repeated "
-                   "NAME is a list; issuer and name_id too)")
+                   "an attribute of that assertion, NAME=VALUE (repeat; a repeated NAME is a "
+                   "list; issuer and name_id too)")
+      ->needs(saml_idp)
       ->allow_extra_args(false)
       ->check(key_value);
   command->add_option("what", explain.what, "ACTION or \"METHOD PATH[?QUERY]\"")->required();

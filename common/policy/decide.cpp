@@ -99,6 +99,17 @@ CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
     Deny(out, std::move(error), "require_jwt");
     return out;
   }
+  if (!service.require_saml.empty() &&
+      (subject.saml == nullptr || subject.saml_idp != service.require_saml)) {
+    Error error = MakeError(Errc::kUnauthenticated,
+                            "service '" + service.name + "' requires a verified SAML assertion " +
+                                "from '" + service.require_saml + "'");
+    error.rule = "require_saml";
+    AddTraceStep(trace, "require_saml",
+                 "refused: no verified assertion from '" + service.require_saml + "'");
+    Deny(out, std::move(error), "require_saml");
+    return out;
+  }
   // The facts as evaluated: the workspace defaults to the service's.
   std::optional<RequestFacts> defaulted;
   if (facts.workspace.empty() && !service.workspace.empty()) {

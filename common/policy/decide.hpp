@@ -1,7 +1,8 @@
 // Decide: the one decision path every request and `explain` take.
 //
 //   1. the subject is matched to a service (or a service is named, by explain);
-//   1b. a service with require_jwt refuses a subject without a JWT verified by that idp;
+//   1b. a service with require_jwt refuses a subject without a JWT verified by that idp, and
+//       one with require_saml a subject without an assertion verified by that saml_idp;
 //   2. the maintenance switch (global, then service, then workspace);
 //   3. runtime grants are added to the service's roles;
 //   4. the policy is evaluated (Evaluate in policy.hpp);
@@ -44,19 +45,22 @@ struct DecisionSubject {
   const JwtAttributes* jwt = nullptr;
   std::string jwt_idp{};
   // The caller's verified SAML assertion as attributes (SamlPolicyAttributes,
-  // common/identity/saml_providers.hpp); null when it presented none. saml.* conditions read it.
+  // common/identity/saml_providers.hpp) and the [[saml_idp]] that verified it; null when it
+  // presented none. saml.* conditions read it.
   const SamlAttributes* saml = nullptr;
+  std::string saml_idp{};
 };
 
 // What Decide found. Everything is a copy except `service`.
 struct CallDecision {
   bool allow = false;
   // What decided: a [[rule]] id, "role:<name>", "default-deny", "unidentified", "require_jwt",
+  // "require_saml",
   // "maintenance:<scope>[:<target>]", or the id a raw token would bypass.
   std::string rule{};
   std::string reason{};  // one sentence for the caller and the audit trail
   // On deny, the error to answer: kUnidentified (kNotFound for an unknown named service),
-  // kUnauthenticated (require_jwt), kMaintenance with retry_after_seconds, or kPolicyDenied;
+  // kUnauthenticated (require_jwt, require_saml), kMaintenance with retry_after_seconds, or kPolicyDenied;
   // its rule is `rule` (empty for
   // kUnidentified/kNotFound, which never name one to the caller).
   Error error{};

@@ -153,15 +153,31 @@ Status ReadJwt(const nlohmann::json& jwt, ExplainRequest& out) {
   return Status::Ok();
 }
 
-// {"issuer": "...", "groups": ["a", "b"], ...} -> out.saml, keyed "saml.<name>".
+// {"idp": "corp-saml", "attributes": {"groups": ["a", "b"], ...}} -> out.saml_idp, out.saml
+// (keyed "saml.<name>").
 Status ReadSaml(const nlohmann::json& saml, ExplainRequest& out) {
-  if (!saml.is_object()) return InvalidRequest("'saml' must be an object of assertion attributes");
-  if (saml.size() > kMaxExplainClaims) {
-    return InvalidRequest("'saml' has more than " + std::to_string(kMaxExplainClaims) +
+  if (!saml.is_object()) {
+    return InvalidRequest("'saml' must be an object with idp and attributes");
+  }
+  for (const auto& [key, value] : saml.items()) {
+    if (key != "idp" && key != "attributes") {
+      return InvalidRequest("unknown field 'saml." + key + "'");
+    }
+  }
+  if (!saml.contains("idp") || !saml["idp"].is_string() ||
+      saml["idp"].get<std::string>().empty()) {
+    return InvalidRequest("'saml.idp' must name the SAML identity provider");
+  }
+  if (!saml.contains("attributes") || !saml["attributes"].is_object()) {
+    return InvalidRequest("'saml.attributes' must be an object");
+  }
+  const nlohmann::json& given = saml["attributes"];
+  if (given.size() > kMaxExplainClaims) {
+    return InvalidRequest("'saml.attributes' has more than " + std::to_string(kMaxExplainClaims) +
                           " attributes");
   }
   SamlAttributes attributes;
-  for (const auto& [name, value] : saml.items()) {
+  for (const auto& [name, value] : given.items()) {
     if (!IsValidClaimName(name)) {
       return InvalidRequest("'saml' attribute name '" + name + "' is not valid");
     }
@@ -181,6 +197,7 @@ Status ReadSaml(const nlohmann::json& saml, ExplainRequest& out) {
     }
     attributes.emplace("saml." + name, std::move(values));
   }
+  out.saml_idp = saml["idp"].get<std::string>();
   out.saml = std::move(attributes);
   return Status::Ok();
 }

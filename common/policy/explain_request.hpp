@@ -7,7 +7,7 @@
 //    "warehouse"?,"row_limit"?,"byte_limit"?,"statement_bytes"?,"disposition"?,"job_id"?,
 //    "node_type"?,"driver_node_type"?,"num_workers"?,"time"? (unix s),
 //    "jwt"? {"idp": "corp", "claims": {"sub": "alice", "groups": ["a", "b"]}},
-//    "saml"? {"issuer": "https://idp", "name_id": "alice", "groups": ["a", "b"]}}
+//    "saml"? {"idp": "corp-saml", "attributes": {"name_id": "alice", "groups": ["a", "b"]}}}
 //
 // Integers: uid, gid, row_limit, byte_limit, statement_bytes, num_workers (>= 0), time;
 // job_id is an integer or a decimal string. Everything else is a string. Unknown keys are
@@ -19,10 +19,11 @@
 // their JSON text ("42", "true"), as ClaimAttributes does. The claims are taken as they are
 // (explain checks no signature): "iss", "sub" and "aud" too are given here when wanted.
 //
-// "saml" describes a verified SAML assertion the caller presents: its attributes, which rules
-// read as saml.<name> ("issuer" and "name_id" included, given here when a rule reads them).
-// Names as IsValidClaimName, at most kMaxExplainClaims; a value is a string or an array of at
-// most kMaxExplainClaimValues strings (every saml.* value is a list; a string is a list of one).
+// "saml" describes a verified SAML assertion the caller presents: the [[saml_idp]] name
+// (required, non-empty) and its attributes (required object), which rules read as saml.<name>
+// ("issuer" and "name_id" included, given here when a rule reads them). Names as
+// IsValidClaimName, at most kMaxExplainClaims; a value is a string or an array of at most
+// kMaxExplainClaimValues strings (every saml.* value is a list; a string is a list of one).
 //
 // Pure; thread-safe.
 #pragma once
@@ -58,8 +59,9 @@ struct ExplainRequest {
   std::optional<JwtAttributes> jwt{};
   std::string jwt_idp{};
   // The described caller's verified SAML assertion ("saml.<name>" keys, as
-  // DecisionSubject::saml); nullopt when the body has no "saml".
+  // DecisionSubject::saml) and its saml_idp; nullopt when the body has no "saml".
   std::optional<SamlAttributes> saml{};
+  std::string saml_idp{};
 };
 
 // Parses and checks an explain body; `now` stands for an absent "time".

@@ -52,6 +52,9 @@ struct Service {
   // Non-empty: the name of an [[idp]] (agent.toml) whose verified JWT every request of this
   // service must carry; Decide refuses one without it (Errc::kUnauthenticated) before any rule.
   std::string require_jwt{};
+  // Non-empty: the name of a [[saml_idp]] (agent.toml) whose verified SAML assertion every
+  // request of this service must carry; refused like require_jwt (after it).
+  std::string require_saml{};
   std::string source;  // "file:line" where it was declared
 };
 

@@ -79,6 +79,14 @@ void ReadService(const toml::table& table, std::string_view source, Policy& poli
       service.require_jwt = *idp;
     }
   }
+  if (auto idp = reader.String("require_saml")) {
+    if (!IsValidIdpName(*idp)) {
+      reader.AddError(reader.Peek("require_saml"),
+                      "'require_saml' must name a [[saml_idp]] ([a-z0-9_-], 1 to 64 characters)");
+    } else {
+      service.require_saml = *idp;
+    }
+  }
   reader.Finish();
   policy.services.push_back(std::move(service));
 }

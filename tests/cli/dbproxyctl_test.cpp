@@ -195,19 +195,24 @@ TEST_F(DbproxyctlTest, ExplainSendsSamlAttributesAndRepeatedNamesAsLists) {
   const FakeAgent agent(socket_, JsonResponse(200, R"({"decision":{"effect":"allow",
       "rule":"etl","reason":"allowed"},"service":"app","trace":[]})"));
   const ChildResult result =
-      Run({"--admin-socket", socket_, "explain", "--uid", "1000", "--saml-attribute",
-           "name_id=alice@corp.example", "--saml-attribute", "groups=a", "--saml-attribute",
-           "groups=b=c", "jobs.run"});
+      Run({"--admin-socket", socket_, "explain", "--uid", "1000", "--saml-idp", "corp-saml",
+           "--saml-attribute", "name_id=alice@corp.example", "--saml-attribute", "groups=a",
+           "--saml-attribute", "groups=b=c", "jobs.run"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   ASSERT_EQ(agent.requests().size(), 1U);
   const nlohmann::json body = nlohmann::json::parse(agent.requests()[0].body);
   EXPECT_EQ(body["action"], "jobs.run");
   EXPECT_FALSE(body.contains("jwt"));
-  EXPECT_EQ(body["saml"], nlohmann::json::parse(
-                              R"({"name_id":"alice@corp.example","groups":["a","b=c"]})"));
-  EXPECT_EQ(Run({"--admin-socket", socket_, "explain", "--saml-attribute", "novalue", "jobs.run"})
+  EXPECT_EQ(body["saml"], nlohmann::json::parse(R"({"idp":"corp-saml",
+      "attributes":{"name_id":"alice@corp.example","groups":["a","b=c"]}})"));
+  EXPECT_EQ(Run({"--admin-socket", socket_, "explain", "--saml-idp", "s", "--saml-attribute",
+                 "novalue", "jobs.run"})
                 .exit_code,
             2);
+  EXPECT_EQ(Run({"--admin-socket", socket_, "explain", "--saml-attribute", "a=b", "jobs.run"})
+                .exit_code,
+            2)
+      << "an attribute needs its provider";
 }
 
 TEST_F(DbproxyctlTest, ExplainJwtClaimNeedsIdpAndKeyValue) {

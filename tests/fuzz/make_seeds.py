@@ -207,7 +207,7 @@ def runtime_api():
     write(t, "fields", '{"a":"short","b":9223372036854775807}')
     write(t, "explain", '{"uid":0,"method":"GET","path":"/api/2.0/secrets/get?scope=etl&key=db",'
           '"jwt":{"idp":"corp","claims":{"sub":"alice","groups":["a","b"]}},'
-          '"saml":{"name_id":"alice","groups":["data-eng"]}}')
+          '"saml":{"idp":"corp-saml","attributes":{"name_id":"alice","groups":["data-eng"]}}}')
 
 
 def existing():

@@ -87,7 +87,9 @@ void CheckExplain(std::string_view body) {
     }
   }
   if (request->saml) {
-    if (request->saml->size() > dbproxy::kMaxExplainClaims) std::abort();
+    if (request->saml_idp.empty() || request->saml->size() > dbproxy::kMaxExplainClaims) {
+      std::abort();
+    }
     for (const auto& [name, values] : *request->saml) {
       if (!name.starts_with("saml.") || !dbproxy::IsValidClaimName(name.substr(5)) ||
           values.size() > dbproxy::kMaxExplainClaimValues) {

@@ -31,6 +31,11 @@ std::string SamlItestPolicy() {
              "match = { uid = 0 }\n"
              "workspace = \"") +
          kWorkspace + "\"\nroles = [\"etl\"]\n\n" +
+         "[[service]]\n"
+         "name = \"sso-only\"\n"
+         "match = { uid = " + std::to_string(kStrangerUid) + " }\n"
+         "workspace = \"" + kWorkspace + "\"\nroles = [\"etl\"]\n"
+         "require_saml = \"corp-saml\"\n\n" +
          "[[role]]\n"
          "name = \"etl\"\n"
          "credential = \"" +
@@ -129,14 +134,15 @@ TEST_F(SamlIdentityTest, AVerifiedAssertionNamesTheUserAndRulesReadItsAttributes
 
   // Explain, given the attributes, names the rule these requests met.
   const auto explained = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--json", "explain", "--uid", "0"});
+    args.insert(args.begin(), {"--json", "explain", "--uid", "0", "--saml-idp", "corp-saml"});
     args.push_back("token:sql");
     const CtlResult result = MakeCtl().Run(args);
     const nlohmann::json answer = nlohmann::json::parse(result.out, nullptr, false);
     return answer.is_object() ? answer["decision"].value("rule", "") : result.Describe();
   };
   EXPECT_EQ(explained({"--saml-attribute", "groups=finance"}), "sql-for-saml-data-eng");
-  EXPECT_EQ(explained({}), "sql-for-saml-data-eng");
+  EXPECT_EQ(explained({"--saml-attribute", "name_id=alice@corp.example"}),
+            "sql-for-saml-data-eng");
   EXPECT_EQ(explained({"--saml-attribute", "groups=finance", "--saml-attribute", "groups=data-eng"}),
             "role:etl");
 
@@ -242,6 +248,34 @@ TEST_F(SamlIdentityTest, AOneTimeUseAssertionIsTakenOnce) {
   const std::string plain = Assertion();
   EXPECT_EQ(TokenWith(plain, R"({"scope":"sql"})").status, 200);
   EXPECT_EQ(TokenWith(plain, R"({"scope":"sql"})").status, 200) << "only OneTimeUse is taken once";
+}
+
+TEST_F(SamlIdentityTest, ARequireSamlServiceNeedsAnAssertionFromItsProvider) {
+  ASSERT_TRUE(StartAndEnroll().ok());
+  const Identity sso_user = UserIdentity(kStrangerUid, kStrangerUid);
+  const HttpResponse without =
+      RequestAs(sso_user, agent_->socket(), "POST", "/v1/token", R"({"scope":"all-apis"})");
+  EXPECT_EQ(without.status, 401) << without.Describe();
+  EXPECT_EQ(ErrorCode(without), "identity_required");
+  EXPECT_EQ(without.Json()["error"].value("rule", ""), "require_saml");
+  EXPECT_EQ(AuditOf(without).value("rule", ""), "require_saml");
+  const std::string assertion = Assertion();
+  const HttpResponse with =
+      RequestAs(sso_user, agent_->socket(), "POST", "/v1/token", R"({"scope":"all-apis"})",
+                {{kSamlHeader, saml_testing::Base64(assertion)}});
+  ASSERT_EQ(with.status, 200) << with.Describe();
+  const nlohmann::json record = AuditOf(with);
+  EXPECT_EQ(record.value("service", ""), "sso-only");
+  EXPECT_EQ(record.value("uid", -1), static_cast<int>(kStrangerUid));
+  EXPECT_EQ(record.value("saml_name_id", ""), "alice@corp.example");
+  // Explain says the same.
+  const CtlResult explained = MakeCtl().Run({"--json", "explain", "--service", "sso-only",
+                                             "token:all-apis"});
+  EXPECT_NE(explained.out.find("\"require_saml\""), std::string::npos) << explained.Describe();
+  const CtlResult satisfied =
+      MakeCtl().Run({"--json", "explain", "--service", "sso-only", "--saml-idp", "corp-saml",
+                     "token:all-apis"});
+  EXPECT_EQ(satisfied.exit_code, 0) << satisfied.Describe();
 }
 
 TEST_F(SamlIdentityTest, WithoutASamlIdpTheHeaderIsRefused) {

@@ -376,17 +376,69 @@ TEST(ExplainRequestJwtTest, RefusesMalformedJwt) {
   EXPECT_FALSE(ParseExplainRequest(many, 0).has_value());
 }
 
+TEST(RulesSamlTest, RequireSamlRefusesWithoutAnAssertionFromThatProvider) {
+  const Policy policy = MustParse(R"([[service]]
+name = "sso-app"
+match = { uid = 1000 }
+workspace = "prod"
+roles = ["reader"]
+require_saml = "corp-saml"
+
+[[role]]
+name = "reader"
+credential = "etl-sp"
+actions = ["jobs.read"]
+)");
+  ASSERT_EQ(policy.services.size(), 1U);
+  EXPECT_EQ(policy.services[0].require_saml, "corp-saml");
+  CallerIdentity identity{};
+  identity.uid = 1000;
+  const RequestFacts facts{.action = "jobs.read", .workspace = "prod", .now_unix = kMonday1030};
+  std::vector<TraceStep> trace;
+  const DecisionSubject none{.identity = &identity};
+  const CallDecision refused = Decide(policy, RuntimeView{}, none, facts, &trace);
+  EXPECT_FALSE(refused.allow);
+  EXPECT_EQ(refused.rule, "require_saml");
+  EXPECT_EQ(refused.error.code, Errc::kUnauthenticated);
+  EXPECT_EQ(refused.error.rule, "require_saml");
+  EXPECT_NE(refused.reason.find("requires a verified SAML assertion from 'corp-saml'"),
+            std::string::npos)
+      << refused.reason;
+  ASSERT_FALSE(trace.empty());
+  EXPECT_EQ(trace.back().subject, "require_saml");
+  const DecisionSubject other{.identity = &identity, .saml = &kAliceAssertion,
+                              .saml_idp = "partner-saml"};
+  EXPECT_EQ(Decide(policy, RuntimeView{}, other, facts).rule, "require_saml");
+  const DecisionSubject jwt_only{.identity = &identity, .jwt = &kAlice, .jwt_idp = "corp"};
+  EXPECT_EQ(Decide(policy, RuntimeView{}, jwt_only, facts).rule, "require_saml")
+      << "a JWT does not satisfy require_saml";
+  const DecisionSubject with{.identity = &identity, .saml = &kAliceAssertion,
+                             .saml_idp = "corp-saml"};
+  const CallDecision allowed = Decide(policy, RuntimeView{}, with, facts);
+  EXPECT_TRUE(allowed.allow) << allowed.reason;
+  EXPECT_EQ(allowed.rule, "role:reader");
+
+  EXPECT_NE(ParseError(R"([[service]]
+name = "x"
+match = { uid = 1 }
+require_saml = "Corp SAML"
+)").find("'require_saml' must name a [[saml_idp]]"),
+            std::string::npos);
+}
+
 TEST(ExplainRequestSamlTest, ParsesAttributesAsListsAndDecidesWithThem) {
   Result<ExplainRequest> parsed = ParseExplainRequest(nlohmann::json::parse(R"({
       "action": "jobs.run", "uid": 1000,
       "jwt": {"idp": "corp", "claims": {"sub": "alice", "groups": ["data-eng"]}},
-      "saml": {"issuer": "https://idp.example.com/saml", "name_id": "alice@corp.example",
+      "saml": {"idp": "corp-saml", "attributes": {
+               "issuer": "https://idp.example.com/saml", "name_id": "alice@corp.example",
                "groups": ["data-eng", "oncall"],
-               "http://schemas.microsoft.com/ws/2008/06/identity/claims/role": "reader"}})"),
+               "http://schemas.microsoft.com/ws/2008/06/identity/claims/role": "reader"}}})"),
                                                       0);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   ASSERT_TRUE(parsed->saml.has_value());
   EXPECT_EQ(*parsed->saml, kAliceAssertion);
+  EXPECT_EQ(parsed->saml_idp, "corp-saml");
   EXPECT_FALSE(ParseExplainRequest(nlohmann::json::parse(R"({"action":"jobs.run"})"), 0)
                    ->saml.has_value());
 
@@ -402,7 +454,8 @@ unless = { "saml.groups" = "oncall" }
   identity.uid = 1000;
   const RequestFacts& facts = parsed->facts;
   const DecisionSubject with{.identity = &identity, .jwt = &*parsed->jwt,
-                             .jwt_idp = parsed->jwt_idp, .saml = &*parsed->saml};
+                             .jwt_idp = parsed->jwt_idp, .saml = &*parsed->saml,
+                             .saml_idp = parsed->saml_idp};
   EXPECT_TRUE(Decide(policy, RuntimeView{}, with, facts).allow);
   const DecisionSubject without{.identity = &identity, .jwt = &*parsed->jwt,
                                 .jwt_idp = parsed->jwt_idp};
@@ -413,26 +466,37 @@ TEST(ExplainRequestSamlTest, RefusesMalformedSaml) {
   for (const char* text : {
            R"({"action":"jobs.run","saml":"x"})",
            R"({"action":"jobs.run","saml":["issuer"]})",
-           R"({"action":"jobs.run","saml":{"a b":"x"}})",
-           R"({"action":"jobs.run","saml":{"":"x"}})",
-           R"({"action":"jobs.run","saml":{"level":3}})",
-           R"({"action":"jobs.run","saml":{"groups":["a",null]}})",
-           R"({"action":"jobs.run","saml":{"o":{"x":"y"}}})",
+           R"({"action":"jobs.run","saml":{"attributes":{}}})",
+           R"({"action":"jobs.run","saml":{"idp":"","attributes":{}}})",
+           R"({"action":"jobs.run","saml":{"idp":"s"}})",
+           R"({"action":"jobs.run","saml":{"idp":"s","attributes":[]}})",
+           R"({"action":"jobs.run","saml":{"idp":"s","attributes":{},"x":1}})",
+           R"({"action":"jobs.run","saml":{"idp":"s","attributes":{"a b":"x"}}})",
+           R"({"action":"jobs.run","saml":{"idp":"s","attributes":{"":"x"}}})",
+           R"({"action":"jobs.run","saml":{"idp":"s","attributes":{"level":3}}})",
+           R"({"action":"jobs.run","saml":{"idp":"s","attributes":{"groups":["a",null]}}})",
+           R"({"action":"jobs.run","saml":{"idp":"s","attributes":{"o":{"x":"y"}}}})",
        }) {
     Result<ExplainRequest> parsed = ParseExplainRequest(nlohmann::json::parse(text), 0);
     EXPECT_FALSE(parsed.has_value()) << text;
     if (!parsed) {
       EXPECT_EQ(parsed.error().code, Errc::kInvalidRequest);
-      EXPECT_NE(parsed.error().message.find("'saml'"), std::string::npos)
+      EXPECT_NE(parsed.error().message.find("'saml"), std::string::npos)
           << parsed.error().message;
     }
   }
-  nlohmann::json many = {{"action", "jobs.run"}, {"saml", nlohmann::json::object()}};
-  for (std::size_t i = 0; i <= kMaxExplainClaims; ++i) many["saml"]["a" + std::to_string(i)] = "v";
+  nlohmann::json many = {{"action", "jobs.run"},
+                         {"saml", {{"idp", "s"}, {"attributes", nlohmann::json::object()}}}};
+  for (std::size_t i = 0; i <= kMaxExplainClaims; ++i) {
+    many["saml"]["attributes"]["a" + std::to_string(i)] = "v";
+  }
   EXPECT_FALSE(ParseExplainRequest(many, 0).has_value());
-  nlohmann::json long_list = {{"action", "jobs.run"},
-                              {"saml", {{"groups", nlohmann::json::array()}}}};
-  for (std::size_t i = 0; i <= kMaxExplainClaimValues; ++i) long_list["saml"]["groups"].push_back("g");
+  nlohmann::json long_list = {
+      {"action", "jobs.run"},
+      {"saml", {{"idp", "s"}, {"attributes", {{"groups", nlohmann::json::array()}}}}}};
+  for (std::size_t i = 0; i <= kMaxExplainClaimValues; ++i) {
+    long_list["saml"]["attributes"]["groups"].push_back("g");
+  }
   EXPECT_FALSE(ParseExplainRequest(long_list, 0).has_value());
 }
 
