@@ -21,6 +21,26 @@ void DenyByPolicy(CallDecision& out, std::string rule, std::string reason) {
   Deny(out, std::move(error), std::move(rule));
 }
 
+// Step 1b: the verified identity `service` requires and `subject` lacks.
+struct MissingIdentity {
+  std::string rule;  // "require_jwt" or "require_saml"
+  std::string what;  // "identity token from 'corp'"
+};
+
+std::optional<MissingIdentity> MissingRequiredIdentity(const Service& service,
+                                                       const DecisionSubject& subject) {
+  if (!service.require_jwt.empty() &&
+      (subject.jwt == nullptr || subject.jwt_idp != service.require_jwt)) {
+    return MissingIdentity{"require_jwt", "identity token from '" + service.require_jwt + "'"};
+  }
+  if (!service.require_saml.empty() &&
+      (subject.saml == nullptr || subject.saml_idp != service.require_saml)) {
+    return MissingIdentity{"require_saml",
+                           "SAML assertion from '" + service.require_saml + "'"};
+  }
+  return std::nullopt;
+}
+
 // Steps 4 to 6, once the service is known and not switched off.
 void DecideByPolicy(const Policy& policy, const EvalInput& input, CallDecision& out,
                     std::vector<TraceStep>* trace) {
@@ -88,26 +108,13 @@ CallDecision Decide(const Policy& policy, const RuntimeView& runtime,
                        ? service.match.Describe() + " (" + service.source + ")"
                        : "named in the request";
   AddTraceStep(trace, "service " + service.name, "matched: " + out.matched_by);
-  if (!service.require_jwt.empty() &&
-      (subject.jwt == nullptr || subject.jwt_idp != service.require_jwt)) {
+  if (std::optional<MissingIdentity> missing = MissingRequiredIdentity(service, subject)) {
     // Before maintenance and the rules: the caller has not proven who it is.
-    Error error = MakeError(Errc::kUnauthenticated,
-                            "service '" + service.name + "' requires a verified identity token " +
-                                "from '" + service.require_jwt + "'");
-    error.rule = "require_jwt";
-    AddTraceStep(trace, "require_jwt", "refused: no verified token from '" + service.require_jwt + "'");
-    Deny(out, std::move(error), "require_jwt");
-    return out;
-  }
-  if (!service.require_saml.empty() &&
-      (subject.saml == nullptr || subject.saml_idp != service.require_saml)) {
-    Error error = MakeError(Errc::kUnauthenticated,
-                            "service '" + service.name + "' requires a verified SAML assertion " +
-                                "from '" + service.require_saml + "'");
-    error.rule = "require_saml";
-    AddTraceStep(trace, "require_saml",
-                 "refused: no verified assertion from '" + service.require_saml + "'");
-    Deny(out, std::move(error), "require_saml");
+    Error error = MakeError(Errc::kUnauthenticated, "service '" + service.name +
+                                                        "' requires a verified " + missing->what);
+    error.rule = missing->rule;
+    AddTraceStep(trace, missing->rule, "refused: no verified " + missing->what);
+    Deny(out, std::move(error), missing->rule);
     return out;
   }
   // The facts as evaluated: the workspace defaults to the service's.

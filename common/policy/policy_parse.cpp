@@ -71,22 +71,18 @@ void ReadService(const toml::table& table, std::string_view source, Policy& poli
       service.metadata_scope = *canonical;
     }
   }
-  if (auto idp = reader.String("require_jwt")) {
-    if (!IsValidIdpName(*idp)) {
-      reader.AddError(reader.Peek("require_jwt"),
-                      "'require_jwt' must name an [[idp]] ([a-z0-9_-], 1 to 64 characters)");
-    } else {
-      service.require_jwt = *idp;
+  const auto read_provider = [&reader](const char* key, const char* kind, std::string& out) {
+    if (auto idp = reader.String(key)) {
+      if (IsValidIdpName(*idp)) {
+        out = *idp;
+      } else {
+        reader.AddError(reader.Peek(key), std::string("'") + key + "' must name " + kind +
+                                              " ([a-z0-9_-], 1 to 64 characters)");
+      }
     }
-  }
-  if (auto idp = reader.String("require_saml")) {
-    if (!IsValidIdpName(*idp)) {
-      reader.AddError(reader.Peek("require_saml"),
-                      "'require_saml' must name a [[saml_idp]] ([a-z0-9_-], 1 to 64 characters)");
-    } else {
-      service.require_saml = *idp;
-    }
-  }
+  };
+  read_provider("require_jwt", "an [[idp]]", service.require_jwt);
+  read_provider("require_saml", "a [[saml_idp]]", service.require_saml);
   reader.Finish();
   policy.services.push_back(std::move(service));
 }
