@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -48,7 +50,11 @@ int CheckConfig(const std::string& path) {
   }
   // The same findings as `dbproxyctl policy lint`: errors fail the check, warnings do not.
   bool failed = false;
-  for (const dbproxy::LintFinding& finding : dbproxy::LintPolicy(**policy)) {
+  std::vector<dbproxy::LintFinding> findings = dbproxy::LintPolicy(**policy);
+  for (dbproxy::LintFinding& finding : dbproxy::LintAgainstConfig(**policy, *config)) {
+    findings.push_back(std::move(finding));
+  }
+  for (const dbproxy::LintFinding& finding : findings) {
     failed = failed || finding.severity == "error";
     std::fprintf(stderr, "%s: %s: %s: %s\n", finding.source.c_str(), finding.severity.c_str(),
                  finding.code.c_str(), finding.message.c_str());

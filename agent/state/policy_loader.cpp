@@ -35,4 +35,11 @@ Result<std::shared_ptr<const Policy>> LoadPolicyDirectory(
   return std::make_shared<const Policy>(std::move(*policy));
 }
 
+std::vector<LintFinding> LintAgainstConfig(const Policy& policy, const AgentConfig& config) {
+  IdentityProviderNames providers;
+  for (const IdpSection& idp : config.idps) providers.idps.push_back(idp.name);
+  for (const SamlIdpSection& idp : config.saml_idps) providers.saml_idps.push_back(idp.name);
+  return LintIdentityRequirements(policy, providers);
+}
+
 }  // namespace dbproxy

@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "common/policy/policy.hpp"
+#include "common/core/config.hpp"
 #include "common/core/result.hpp"
+#include "common/policy/policy.hpp"
+#include "common/policy/policy_lint.hpp"
 
 namespace dbproxy {
 
@@ -15,5 +17,8 @@ namespace dbproxy {
 // otherwise nothing is loaded.
 Result<std::shared_ptr<const Policy>> LoadPolicyDirectory(
     const std::string& directory, const std::vector<std::string>& trusted_keys = {});
+
+// LintIdentityRequirements against the providers `config` defines.
+std::vector<LintFinding> LintAgainstConfig(const Policy& policy, const AgentConfig& config);
 
 }  // namespace dbproxy

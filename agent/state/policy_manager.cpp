@@ -64,6 +64,11 @@ Status PolicyManager::Load(bool initial) {
     }
     shadow = std::move(*loaded);
   }
+  // A service requiring a provider agent.toml lacks refuses every request: say so at each load.
+  for (const LintFinding& finding : LintAgainstConfig(**policy, config)) {
+    Log(LogLevel::kWarning, "policy: " + finding.source + ": " + finding.code + ": " +
+                                finding.message);
+  }
   // Both parsed and valid: swap together.
   state_.SetPolicies(PinnedPolicy{.enforced = std::move(*policy), .shadow = std::move(shadow)});
   state_.policy_loaded_at = NowUnix();

@@ -207,6 +207,27 @@ void LintRules(const Policy& policy, std::vector<LintFinding>& out) {
 
 }  // namespace
 
+std::vector<LintFinding> LintIdentityRequirements(const Policy& policy,
+                                                  const IdentityProviderNames& providers) {
+  std::vector<LintFinding> findings;
+  const auto check = [&](const Service& service, const std::string& name,
+                         const std::vector<std::string>& defined, const char* key,
+                         const char* table) {
+    if (name.empty() || std::find(defined.begin(), defined.end(), name) != defined.end()) return;
+    findings.push_back({.severity = "warning",
+                        .source = service.source,
+                        .code = "unknown-identity-provider",
+                        .message = "service '" + service.name + "' has " + key + " = \"" + name +
+                                   "\", but agent.toml defines no " + table + " '" + name +
+                                   "': every request of the service is refused"});
+  };
+  for (const Service& service : policy.services) {
+    check(service, service.require_jwt, providers.idps, "require_jwt", "[[idp]]");
+    check(service, service.require_saml, providers.saml_idps, "require_saml", "[[saml_idp]]");
+  }
+  return findings;
+}
+
 std::vector<LintFinding> LintPolicy(const Policy& policy) {
   std::vector<LintFinding> findings;
   LintServices(policy, findings);

@@ -47,4 +47,18 @@ struct LintFinding {
 // Only clear cases are reported: a finding is never a guess about runtime facts.
 std::vector<LintFinding> LintPolicy(const Policy& policy);
 
+// The providers agent.toml defines, by name: [[idp]] and [[saml_idp]].
+struct IdentityProviderNames {
+  std::vector<std::string> idps{};
+  std::vector<std::string> saml_idps{};
+};
+
+// What only the agent's configuration shows (dbproxyd check-config, and the agent's log at each
+// policy load):
+//   unknown-identity-provider  warning  a service's require_jwt (require_saml) names no [[idp]]
+//                                       ([[saml_idp]]) of agent.toml: every request of that
+//                                       service is refused
+std::vector<LintFinding> LintIdentityRequirements(const Policy& policy,
+                                                  const IdentityProviderNames& providers);
+
 }  // namespace dbproxy

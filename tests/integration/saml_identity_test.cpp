@@ -281,7 +281,17 @@ TEST_F(SamlIdentityTest, ARequireSamlServiceNeedsAnAssertionFromItsProvider) {
 TEST_F(SamlIdentityTest, WithoutASamlIdpTheHeaderIsRefused) {
   agent_->options().extra_toml.clear();
   agent_->WriteConfig();
+  // The policy's sso-only service requires a [[saml_idp]] this configuration lacks: check-config
+  // and the agent's log say so (a warning: the agent still runs).
+  std::string checked;
+  EXPECT_EQ(agent_->CheckConfig(&checked), 0) << checked;
+  EXPECT_NE(checked.find("warning: unknown-identity-provider: service 'sso-only' has "
+                         "require_saml = \"corp-saml\""),
+            std::string::npos)
+      << checked;
   ASSERT_TRUE(StartAndEnroll().ok());
+  EXPECT_NE(agent_->Stderr().find("unknown-identity-provider"), std::string::npos)
+      << agent_->Stderr();
   const HttpResponse token = TokenWith(Assertion());
   EXPECT_EQ(token.status, 401) << token.Describe();
   EXPECT_EQ(ErrorCode(token), "invalid_identity");

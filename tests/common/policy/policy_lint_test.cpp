@@ -284,5 +284,40 @@ TEST(PolicyLintTest, PatternMatchesNothing) {
   EXPECT_NE(findings[0].message.find("'jobz.*'"), std::string::npos);
 }
 
+TEST(PolicyLintTest, IdentityRequirementsNamingNoConfiguredProvider) {
+  const Policy policy = MustParseForLint(R"([[service]]
+name = "sso"
+match = { uid = 1000 }
+roles = ["r"]
+require_jwt = "corp"
+require_saml = "corp-saml"
+
+[[service]]
+name = "plain"
+match = { uid = 1001 }
+roles = ["r"]
+
+[[role]]
+name = "r"
+credential = "c"
+actions = ["token:all-apis"]
+)");
+  EXPECT_TRUE(LintPolicy(policy).empty()) << "the policy alone cannot tell";
+  EXPECT_TRUE(
+      LintIdentityRequirements(policy, {.idps = {"corp"}, .saml_idps = {"corp-saml"}}).empty());
+  const std::vector<LintFinding> none = LintIdentityRequirements(policy, {});
+  ASSERT_EQ(none.size(), 2u) << Codes(none);
+  EXPECT_EQ(none[0].code, "unknown-identity-provider");
+  EXPECT_EQ(none[0].severity, "warning");
+  EXPECT_EQ(none[0].source, "10-test.toml:1");
+  EXPECT_NE(none[0].message.find("require_jwt = \"corp\""), std::string::npos) << none[0].message;
+  EXPECT_NE(none[1].message.find("no [[saml_idp]] 'corp-saml'"), std::string::npos)
+      << none[1].message;
+  // A [[saml_idp]] of that name does not satisfy require_jwt.
+  const std::vector<LintFinding> crossed =
+      LintIdentityRequirements(policy, {.idps = {"corp-saml"}, .saml_idps = {"corp"}});
+  EXPECT_EQ(crossed.size(), 2u) << Codes(crossed);
+}
+
 }  // namespace
 }  // namespace dbproxy
