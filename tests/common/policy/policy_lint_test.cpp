@@ -24,7 +24,7 @@ std::string Codes(const std::vector<LintFinding>& findings) {
 }
 
 // A service "app" using role "r" (which allows everything).
-constexpr char kBase[] = R"([[service]]
+constexpr char kLintBase[] = R"([[service]]
 name = "app"
 match = { unit = "app.service" }
 attributes = { env = "production", team = "data" }
@@ -46,7 +46,7 @@ std::vector<LintFinding> Lint(const std::string& text) { return LintPolicy(MustP
 
 TEST(PolicyLintTest, CleanPolicyHasNoFindings) {
   const std::string text =
-      std::string(kBase) +
+      std::string(kLintBase) +
       Rule("no-run-in-staging", "deny", R"(["jobs.run"])",
            "when = { \"service.env\" = \"staging\" }\n") +
       Rule("sql-small", "allow", R"(["sql.execute"])",
@@ -58,7 +58,7 @@ TEST(PolicyLintTest, CleanPolicyHasNoFindings) {
 }
 
 TEST(PolicyLintTest, OverlappingServicesOfEqualSpecificity) {
-  const std::string text = std::string(kBase) + R"(
+  const std::string text = std::string(kLintBase) + R"(
 [[service]]
 name = "by-uid"
 match = { unit = "app.service", uid = 1000 }
@@ -84,7 +84,7 @@ roles = ["r"]
 }
 
 TEST(PolicyLintTest, DifferentGroupsCanStillOverlap) {
-  const std::string text = std::string(kBase) + R"(
+  const std::string text = std::string(kLintBase) + R"(
 [[service]]
 name = "a"
 match = { unit = "x.service", gid = 10 }
@@ -100,7 +100,7 @@ roles = ["r"]
 
 TEST(PolicyLintTest, UnusedRole) {
   const std::string text =
-      std::string(kBase) + "\n[[role]]\nname = \"spare\"\ncredential = \"c\"\nactions = [\"*\"]\n";
+      std::string(kLintBase) + "\n[[role]]\nname = \"spare\"\ncredential = \"c\"\nactions = [\"*\"]\n";
   const std::vector<LintFinding> findings = Lint(text);
   ASSERT_EQ(findings.size(), 1u) << Codes(findings);
   EXPECT_EQ(findings[0].code, "unused-role");
@@ -129,7 +129,7 @@ TEST(PolicyLintTest, NeverMatchesOnContradictions) {
   };
   for (const NeverCase& c : cases) {
     const std::string text =
-        std::string(kBase) + Rule("x", "deny", R"(["jobs.run"])",
+        std::string(kLintBase) + Rule("x", "deny", R"(["jobs.run"])",
                                   std::string("when = ") + c.conditions + "\n");
     const std::vector<LintFinding> findings = Lint(text);
     ASSERT_EQ(findings.size(), 1u) << c.name << ": " << Codes(findings);
@@ -151,7 +151,7 @@ TEST(PolicyLintTest, SatisfiableConditionsAreNotReported) {
   };
   for (const NeverCase& c : cases) {
     const std::string text =
-        std::string(kBase) + Rule("x", "deny", R"(["jobs.run"])",
+        std::string(kLintBase) + Rule("x", "deny", R"(["jobs.run"])",
                                   std::string("when = ") + c.conditions + "\n");
     EXPECT_EQ(Codes(Lint(text)), "") << c.name;
   }
@@ -159,14 +159,14 @@ TEST(PolicyLintTest, SatisfiableConditionsAreNotReported) {
 
 TEST(PolicyLintTest, NeverMatchesWhenEveryNamedServiceIsExcused) {
   const std::string text =
-      std::string(kBase) + Rule("x", "deny", R"(["jobs.run"])",
+      std::string(kLintBase) + Rule("x", "deny", R"(["jobs.run"])",
                                 "when = { \"service.name\" = \"app\" }\n"
                                 "unless = { \"service.team\" = \"data\" }\n");
   EXPECT_EQ(Codes(Lint(text)), "never-matches");
 }
 
 TEST(PolicyLintTest, ShadowedByEarlierUnconditionalRule) {
-  const std::string text = std::string(kBase) + Rule("all-jobs", "deny", R"(["jobs.*"])") +
+  const std::string text = std::string(kLintBase) + Rule("all-jobs", "deny", R"(["jobs.*"])") +
                            Rule("run", "deny", R"(["jobs.run", "jobs.r*"])",
                                 "when = { \"service.env\" = \"production\" }\n");
   const std::vector<LintFinding> findings = Lint(text);
@@ -177,14 +177,14 @@ TEST(PolicyLintTest, ShadowedByEarlierUnconditionalRule) {
 }
 
 TEST(PolicyLintTest, AllowShadowedByDenyInAnyPosition) {
-  const std::string text = std::string(kBase) + Rule("sql", "allow", R"(["sql.read"])") +
+  const std::string text = std::string(kLintBase) + Rule("sql", "allow", R"(["sql.read"])") +
                            Rule("no-sql", "deny", R"(["sql.*"])");
   EXPECT_EQ(Codes(Lint(text)), "shadowed");
 }
 
 TEST(PolicyLintTest, DuplicateDenyRuleIsShadowed) {
   const std::string when = "when = { \"service.env\" = \"production\" }\n";
-  const std::string text = std::string(kBase) + Rule("a", "deny", R"(["jobs.run"])", when) +
+  const std::string text = std::string(kLintBase) + Rule("a", "deny", R"(["jobs.run"])", when) +
                            Rule("b", "deny", R"(["jobs.run"])", when);
   const std::vector<LintFinding> findings = Lint(text);
   ASSERT_EQ(findings.size(), 1u) << Codes(findings);
@@ -193,7 +193,7 @@ TEST(PolicyLintTest, DuplicateDenyRuleIsShadowed) {
 }
 
 TEST(PolicyLintTest, PartialCoverIsNotShadowing) {
-  const std::string text = std::string(kBase) + Rule("run", "deny", R"(["jobs.run"])") +
+  const std::string text = std::string(kLintBase) + Rule("run", "deny", R"(["jobs.run"])") +
                            Rule("jobs", "deny", R"(["jobs.*"])") +
                            Rule("tokens", "allow", R"(["token:*"])") +
                            Rule("sql-token", "deny", R"(["token:sql"])") +
@@ -226,7 +226,7 @@ TEST(PolicyLintTest, TypeMismatchInWhenOrUnless) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.conditions);
-    const std::string text = std::string(kBase) +
+    const std::string text = std::string(kLintBase) +
                              Rule("x", "deny", R"(["sql.execute"])",
                                   std::string(c.table) + " = " + c.conditions + "\n");
     const std::vector<LintFinding> findings = Lint(text);
@@ -243,14 +243,14 @@ TEST(PolicyLintTest, SensitiveActionsByPattern) {
   const std::string role = "\n[[role]]\nname = \"wide\"\ncredential = \"c\"\nactions = ";
   const std::string service =
       "\n[[service]]\nname = \"w\"\nmatch = { unit = \"w.service\" }\nroles = [\"wide\"]\n";
-  std::vector<LintFinding> findings = Lint(std::string(kBase) + service + role + R"(["*"])");
+  std::vector<LintFinding> findings = Lint(std::string(kLintBase) + service + role + R"(["*"])");
   ASSERT_EQ(Codes(findings), "sensitive-by-pattern");
   EXPECT_EQ(findings[0].severity, "warning");
   EXPECT_NE(findings[0].message.find("tokens.manage, secrets.read, secrets.manage, "
                                      "uc.credentials, permissions.manage, commands.execute"),
             std::string::npos)
       << findings[0].message;
-  findings = Lint(std::string(kBase) + service + role +
+  findings = Lint(std::string(kLintBase) + service + role +
                   R"(["secrets.*", "secrets.read", "uc.*", "jobs.*"])");
   ASSERT_EQ(Codes(findings), "sensitive-by-pattern sensitive-by-pattern");
   EXPECT_NE(findings[0].message.find("'secrets.*' also allows secrets.manage;"),
@@ -258,17 +258,17 @@ TEST(PolicyLintTest, SensitiveActionsByPattern) {
       << findings[0].message;
   EXPECT_NE(findings[1].message.find("'uc.*' also allows uc.credentials;"), std::string::npos);
   // Named explicitly, or in a deny rule: nothing to say.
-  EXPECT_EQ(Codes(Lint(std::string(kBase) + service + role + R"(["uc.*", "uc.credentials"])")),
+  EXPECT_EQ(Codes(Lint(std::string(kLintBase) + service + role + R"(["uc.*", "uc.credentials"])")),
             "");
-  EXPECT_EQ(Codes(Lint(std::string(kBase) + role + R"(["*"])")), "unused-role");
-  EXPECT_EQ(Codes(Lint(std::string(kBase) + Rule("no", "deny", R"(["*"])",
+  EXPECT_EQ(Codes(Lint(std::string(kLintBase) + role + R"(["*"])")), "unused-role");
+  EXPECT_EQ(Codes(Lint(std::string(kLintBase) + Rule("no", "deny", R"(["*"])",
                                                   "when = { \"service.env\" = \"x\" }\n"))),
             "");
 }
 
 TEST(PolicyLintTest, PatternMatchesNothing) {
   // ParsePolicy rejects unknown actions, so build the policy directly.
-  Policy policy = MustParseForLint(kBase);
+  Policy policy = MustParseForLint(kLintBase);
   policy.rules.push_back(dbproxy::Rule{.id = "odd",
                                        .effect = RuleEffect::kDeny,
                                        .actions = {"jobz.*", "token:x*"},
