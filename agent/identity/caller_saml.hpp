@@ -48,7 +48,8 @@ struct CallerSaml {
 // invalid_identity; the record says deny by rule "invalid_identity", the reason is its
 // saml_error and is logged; also a OneTimeUse assertion presented again), kIdentityUnavailable
 // (503) when the replay cache is full of valid OneTimeUse assertions, kInternal when xmlsec
-// fails, kInvalidRequest for the header given twice. REQUIRES: `caller` outlives every use of `context` in the request.
+// fails, kInvalidRequest for the header given twice.
+// REQUIRES: `caller` outlives every use of `context` in the request.
 Status IdentifyCallerSaml(const AgentState& state, const http::fields& fields, CallerSaml& caller,
                           RequestContext& context, AuditRecord& audit);
 

@@ -60,9 +60,9 @@ struct CallDecision {
   std::string rule{};
   std::string reason{};  // one sentence for the caller and the audit trail
   // On deny, the error to answer: kUnidentified (kNotFound for an unknown named service),
-  // kUnauthenticated (require_jwt, require_saml), kMaintenance with retry_after_seconds, or kPolicyDenied;
-  // its rule is `rule` (empty for
-  // kUnidentified/kNotFound, which never name one to the caller).
+  // kUnauthenticated (require_jwt, require_saml), kMaintenance with retry_after_seconds, or
+  // kPolicyDenied; its rule is `rule` (empty for kUnidentified/kNotFound, which never name one
+  // to the caller).
   Error error{};
   // The matched service: points into the Policy given to Decide and is valid only while the
   // caller holds that policy (requests pin it as std::shared_ptr<const Policy>). Null when
