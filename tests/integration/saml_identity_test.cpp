@@ -143,8 +143,9 @@ TEST_F(SamlIdentityTest, AVerifiedAssertionNamesTheUserAndRulesReadItsAttributes
   EXPECT_EQ(explained({"--saml-attribute", "groups=finance"}), "sql-for-saml-data-eng");
   EXPECT_EQ(explained({"--saml-attribute", "name_id=alice@corp.example"}),
             "sql-for-saml-data-eng");
-  EXPECT_EQ(explained({"--saml-attribute", "groups=finance", "--saml-attribute", "groups=data-eng"}),
-            "role:etl");
+  EXPECT_EQ(
+      explained({"--saml-attribute", "groups=finance", "--saml-attribute", "groups=data-eng"}),
+      "role:etl");
 
   const HttpResponse whoami =
       client.Request("GET", "/v1/whoami", "", {{kSamlHeader, saml_testing::Base64(member)}});

@@ -100,7 +100,8 @@ roles = ["r"]
 
 TEST(PolicyLintTest, UnusedRole) {
   const std::string text =
-      std::string(kLintBase) + "\n[[role]]\nname = \"spare\"\ncredential = \"c\"\nactions = [\"*\"]\n";
+      std::string(kLintBase) +
+      "\n[[role]]\nname = \"spare\"\ncredential = \"c\"\nactions = [\"*\"]\n";
   const std::vector<LintFinding> findings = Lint(text);
   ASSERT_EQ(findings.size(), 1u) << Codes(findings);
   EXPECT_EQ(findings[0].code, "unused-role");
