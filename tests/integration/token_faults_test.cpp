@@ -525,6 +525,18 @@ TEST_F(TokenFaultsTest, ProxiedCallsMeetingWorkspaceFaultsEndClearlyAndLeaveNoth
     // The next call works: nothing of the fault is left in the pool.
     EXPECT_EQ(agent_->Client().Get("/api/2.1/clusters/list").status, 200);
   }
+  // A call whose body was sent is not sent again: with no seek callback libcurl cannot rewind
+  // the body it streamed, so a drop on a reused connection ends in a 502, and the workspace saw
+  // the call once (a bodiless GET is retried, above).
+  ASSERT_EQ(agent_->Client().Get("/api/2.1/clusters/list").status, 200);  // a connection to reuse
+  const int calls_before = fake_->Counters().value("api_requests", 0);
+  ASSERT_TRUE(fake_->InjectFault({{"target", "api"}, {"drop", true}}).ok());
+  const HttpResponse put =
+      agent_->Client().Request("PUT", "/api/2.0/fs/files/Volumes/main/etl/small.bin", "hello",
+                               {{"Content-Type", "application/octet-stream"}});
+  EXPECT_EQ(put.status, 502) << put.Describe();
+  EXPECT_EQ(fake_->Counters().value("api_requests", 0), calls_before + 1)
+      << "the call was sent to the workspace again";
   double open = -1;
   for (int i = 0; i < 50 && open != 0; ++i) {
     open = MetricSample(agent_->AdminClient().Get("/metrics").body,
