@@ -169,7 +169,7 @@ int Run(const Flags& flags) {
   echo.Stop();
   long quiet_errors = 0;
   const LatencySummary quiet = Measure(agent.socket().string(), flags.seconds, &quiet_errors);
-  const long rss_quiet = ReadRssKib(pid);
+  const long rss_quiet = RssKib(pid);
 
   int hold[2];
   if (::pipe(hold) != 0) return 1;
@@ -188,7 +188,7 @@ int Run(const Flags& flags) {
   const std::string metrics_during = agent.AdminClient().Get("/metrics").body;
   long attack_errors = 0;
   const LatencySummary loaded = Measure(agent.socket().string(), flags.seconds, &attack_errors);
-  const long rss_attack = ReadRssKib(pid);
+  const long rss_attack = RssKib(pid);
   ::close(hold[1]);
   attack.join();
   const std::string metrics_after = agent.AdminClient().Get("/metrics").body;

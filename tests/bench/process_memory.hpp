@@ -1,20 +1,14 @@
-// Resident memory of another process, read from /proc/<pid>/status, for the benchmarks'
-// RSS figures (dbproxyd idle, under load, and after a long run).
+// The peak resident memory of another process under load, for the benchmarks' RSS figures
+// (single readings: RssKib and PeakRssKib in tests/integration/harness/util.hpp).
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
-#include <string_view>
 #include <thread>
 
 namespace dbproxy::testing {
-
-// A "Vm..." field of /proc/<pid>/status in KiB (e.g. "VmRSS", "VmHWM"), or -1 when the process
-// or the field is gone.
-long ReadStatusKib(pid_t pid, std::string_view field);
-inline long ReadRssKib(pid_t pid) { return ReadStatusKib(pid, "VmRSS"); }
 
 // The highest VmRSS of `pid` seen by a background thread polling every `interval`, from
 // construction until Stop() (or destruction).

@@ -300,7 +300,7 @@ void PrintUnderLoad(const Agent& agent, const CaseResult& quiet, const Flags& fl
 void PrintRss(Agent& agent, long idle_kib, long load_peak_kib, long load_end_kib,
               const Flags& flags) {
   const pid_t pid = agent.process()->pid();
-  long before = ReadRssKib(pid);
+  long before = RssKib(pid);
   long after = before;
   long sent = 0;
   double seconds = 0;
@@ -312,7 +312,7 @@ void PrintRss(Agent& agent, long idle_kib, long load_peak_kib, long load_end_kib
                                      .duration = std::chrono::seconds(kRssMaxSeconds),
                                      .max_requests = flags.rss_requests,
                                      .record_latencies = false});
-    after = ReadRssKib(pid);
+    after = RssKib(pid);
     sent = Summarize(load).requests;
     seconds = load.elapsed_seconds;
     errors = load.errors;
@@ -333,7 +333,7 @@ void PrintRss(Agent& agent, long idle_kib, long load_peak_kib, long load_end_kib
     line(after_label, after);
     line("growth", after - before);
   }
-  line("peak over the process's life (VmHWM)", ReadStatusKib(pid, "VmHWM"));
+  line("peak over the process's life (VmHWM)", PeakRssKib(pid));
   std::printf("RESULT token.rss idle_kib=%ld load_peak_kib=%ld load_end_kib=%ld before_kib=%ld "
               "after_kib=%ld growth_kib=%ld requests=%ld target=%ld seconds=%.1f errors=%ld\n",
               idle_kib, load_peak_kib, load_end_kib, before, after, after - before, sent,
@@ -424,7 +424,7 @@ int Main(int argc, char** argv) {
   }
   warm.Close();
   const pid_t pid = agent.process()->pid();
-  const long idle_kib = ReadRssKib(pid);
+  const long idle_kib = RssKib(pid);
   // The echo answers with a body of the same size as the agent's token response.
   UnixEchoServer echo(dir.path() / "echo.sock", std::string(token.body.size(), 'x'));
   const int grants_before = fake.Grants(kClient);
@@ -443,7 +443,7 @@ int Main(int argc, char** argv) {
     results.push_back(RunCase("dbproxyd", agent.socket().string(), connections, flags.seconds));
     if (connections == flags.connections) {
       load_peak_kib = sampler.Stop();
-      load_end_kib = ReadRssKib(pid);
+      load_end_kib = RssKib(pid);
     }
     if (flags.loopback) {
       const BenchRequest metadata{.method = "GET",

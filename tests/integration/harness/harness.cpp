@@ -89,23 +89,16 @@ double MetricSample(std::string_view metrics, std::string_view sample) {
   return -1;
 }
 
-namespace {
-
 long StatusKib(pid_t pid, std::string_view field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(status, line);) {
+    // "VmRSS:	   12345 kB"
     if (line.size() > field.size() && line.starts_with(field) && line[field.size()] == ':') {
-      return std::stol(line.substr(field.size() + 1));
+      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
     }
   }
   return -1;
 }
-
-}  // namespace
-
-long RssKib(pid_t pid) { return StatusKib(pid, "VmRSS"); }
-
-long PeakRssKib(pid_t pid) { return StatusKib(pid, "VmHWM"); }
 
 int FreeLoopbackPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

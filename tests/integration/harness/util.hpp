@@ -45,10 +45,13 @@ int ReceiveFd(int channel);
 // a HELP or TYPE line); -1 when there is none.
 double MetricSample(std::string_view metrics, std::string_view sample);
 
-// VmRSS of process `pid` in KiB (/proc/<pid>/status), or -1.
-long RssKib(pid_t pid);
+// A "Vm..." field of /proc/<pid>/status in KiB (e.g. "VmRSS"), or -1 when the process or the
+// field is gone.
+long StatusKib(pid_t pid, std::string_view field);
+// VmRSS of process `pid` in KiB, or -1.
+inline long RssKib(pid_t pid) { return StatusKib(pid, "VmRSS"); }
 // VmHWM of process `pid` in KiB: the most it has held resident since it started, or -1.
-long PeakRssKib(pid_t pid);
+inline long PeakRssKib(pid_t pid) { return StatusKib(pid, "VmHWM"); }
 
 // Counts occurrences of `needle` in `haystack` (0 for an empty needle).
 std::size_t CountOccurrences(std::string_view haystack, std::string_view needle);
