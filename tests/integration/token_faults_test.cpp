@@ -169,6 +169,16 @@ class TokenFaultsTest : public IntegrationTest {
     out.normal = MeasureDev("sql");
   }
 
+  // Prod's "sql" token (the cached one while a refresh fails), its wait added to `slowest_ms`.
+  std::string TimedProdToken(UnixHttpClient& client, long long& slowest_ms) {
+    const auto start = Clock::now();
+    const HttpResponse answer = RequestToken(client, R"({"scope":"sql"})");
+    slowest_ms = std::max<long long>(
+        slowest_ms, std::chrono::duration_cast<milliseconds>(Clock::now() - start).count());
+    EXPECT_EQ(answer.status, 200) << answer.Describe();
+    return answer.Json().value("access_token", "");
+  }
+
   std::unique_ptr<FakeWorkspace> dev_;
 };
 
@@ -339,12 +349,7 @@ TEST_F(TokenFaultsTest, EveryRefreshFaultServesTheCachedTokenUntilTheRefreshLand
   long long slowest_ms = 0;
   std::string latest = cached;
   const auto turn = [&](std::vector<long long>& dev_us) {
-    const auto start = Clock::now();
-    const HttpResponse answer = RequestToken(client, R"({"scope":"sql"})");
-    slowest_ms = std::max<long long>(
-        slowest_ms, std::chrono::duration_cast<milliseconds>(Clock::now() - start).count());
-    EXPECT_EQ(answer.status, 200) << answer.Describe();
-    latest = answer.Json().value("access_token", "");
+    latest = TimedProdToken(client, slowest_ms);
     const auto dev_start = Clock::now();
     EXPECT_EQ(RequestToken(client, R"({"workspace":"dev","scope":"sql"})").status, 200);
     dev_us.push_back(
@@ -399,12 +404,8 @@ TEST_F(TokenFaultsTest, TlsFailureDuringRefreshServesTheCachedTokenAndSparesOthe
   DevLatency during;
   long long slowest_ms = 0;
   while (Clock::now() < t0 + milliseconds(23000) && latest == cached) {
-    const auto start = Clock::now();
-    const HttpResponse answer = RequestToken(client, R"({"scope":"sql"})");
-    slowest_ms = std::max<long long>(
-        slowest_ms, std::chrono::duration_cast<milliseconds>(Clock::now() - start).count());
-    ASSERT_EQ(answer.status, 200) << answer.Describe();
-    latest = answer.Json().value("access_token", "");
+    latest = TimedProdToken(client, slowest_ms);
+    if (HasFailure()) return;
     if (!dev_measured) {
       during = MeasureDev("all-apis");
       dev_measured = true;

@@ -300,14 +300,19 @@ TEST(RulesSamlTest, OrderingTestsAreRefusedAndLintTreatsThemAsLists) {
   EXPECT_EQ(absent[0].code, "never-matches");
 }
 
-TEST(RulesSamlTest, DecideReadsTheAssertionBesideTheToken) {
-  const Policy policy = MustParse(std::string(kGuarded) + R"(
+// kGuarded, and jobs.run only for the SAML group "oncall".
+std::string GuardedWithSamlOncall() {
+  return std::string(kGuarded) + R"(
 [[rule]]
 id = "jobs-run-saml-oncall"
 effect = "deny"
 actions = ["jobs.run"]
 unless = { "saml.groups" = "oncall" }
-)");
+)";
+}
+
+TEST(RulesSamlTest, DecideReadsTheAssertionBesideTheToken) {
+  const Policy policy = MustParse(GuardedWithSamlOncall());
   CallerIdentity identity{};
   identity.uid = 1000;
   const RequestFacts facts{.action = "jobs.run", .workspace = "prod", .now_unix = kMonday1030};
@@ -443,13 +448,7 @@ TEST(ExplainRequestSamlTest, ParsesAttributesAsListsAndDecidesWithThem) {
                    ->saml.has_value());
 
   // Explain decides with the assertion as a request presenting it would.
-  const Policy policy = MustParse(std::string(kGuarded) + R"(
-[[rule]]
-id = "jobs-run-saml-oncall"
-effect = "deny"
-actions = ["jobs.run"]
-unless = { "saml.groups" = "oncall" }
-)");
+  const Policy policy = MustParse(GuardedWithSamlOncall());
   CallerIdentity identity{};
   identity.uid = 1000;
   const RequestFacts& facts = parsed->facts;
